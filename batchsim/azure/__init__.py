@@ -1,0 +1,1 @@
+"""Everything that talks to Azure. Azure SDKs are imported lazily, inside functions."""

@@ -1,0 +1,1 @@
+"""VM catalog, prices and billing from node-state records."""

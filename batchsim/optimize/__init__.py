@@ -1,0 +1,1 @@
+"""Formula templates, parameter search and sweeps."""

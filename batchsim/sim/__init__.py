@@ -1,0 +1,1 @@
+"""The discrete-event engine (simpy): pool, nodes, spot, scheduler, metrics, autoscale loop."""

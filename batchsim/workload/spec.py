@@ -1,0 +1,94 @@
+"""What a workload hands the engine: plain records of jobs, tasks and job schedules.
+
+Generators (Poisson, diurnal, bursts, schedules, traces) produce these; the engine consumes them.
+Every random draw a task needs that does not depend on the simulation (its duration, whether an
+attempt fails) is made by the generator from its own stream, so that two formulas compared on the
+same seed see the same tasks (STYLE: common random numbers). Times are seconds from the start of
+the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskSpec", "Workload"]
+
+
+@dataclass(slots=True)
+class TaskSpec:
+    """One task as added to a job.
+
+    duration_s: run time of one attempt on a node, excluding image pull and staging.
+    depends_on / depends_on_ranges: task ids, and inclusive integer id ranges, in the same job
+        (the job must use task dependencies).
+    failure_probability: chance that an attempt exits non-zero (exit code `failure_exit_code`).
+    deadline_s: absolute time by which the task should complete (for deadline objectives), or None.
+    """
+
+    task_id: str
+    job_id: str
+    submit_s: float
+    duration_s: float
+    required_slots: int = 1
+    depends_on: tuple[str, ...] = ()
+    depends_on_ranges: tuple[tuple[int, int], ...] = ()
+    max_retry_count: int = 0
+    max_wall_clock_s: float | None = None
+    failure_probability: float = 0.0
+    failure_exit_code: int = 1
+    container_image: str | None = None
+    input_bytes: float = 0.0
+    output_bytes: float = 0.0
+    deadline_s: float | None = None
+
+
+@dataclass(slots=True)
+class PrepTaskSpec:
+    """A job preparation or release task: runs once per node per job, takes no slot."""
+
+    duration_s: float
+    failure_probability: float = 0.0
+    wait_for_success: bool = True
+    max_wall_clock_s: float | None = None
+
+
+@dataclass(slots=True)
+class JobSpec:
+    """One job. Tasks reference it by `job_id`; jobs of a schedule are created by the engine."""
+
+    job_id: str
+    submit_s: float = 0.0
+    priority: int = 0
+    max_wall_clock_s: float | None = None
+    uses_task_dependencies: bool = False
+    on_all_tasks_complete: str = "noaction"
+    on_task_failure: str = "noaction"
+    preparation: PrepTaskSpec | None = None
+    release: PrepTaskSpec | None = None
+
+
+@dataclass(slots=True)
+class ScheduleSpec:
+    """A job schedule: the engine creates job k at `do_not_run_until_s + k * recurrence_interval_s`,
+    at most one active job at a time (Batch behaviour §4.5).
+
+    occurrences[k] holds the tasks of the k-th job, their `submit_s` relative to the job's creation
+    and their `job_id` ignored (the engine names the job `"{schedule_id}-{k}"`).
+    """
+
+    schedule_id: str
+    job: JobSpec
+    occurrences: list[list[TaskSpec]]
+    recurrence_interval_s: float | None = None
+    do_not_run_until_s: float = 0.0
+    do_not_run_after_s: float | None = None
+    start_window_s: float | None = None
+
+
+@dataclass(slots=True)
+class Workload:
+    """Everything a scenario submits: static jobs with their tasks, and job schedules."""
+
+    jobs: list[JobSpec] = field(default_factory=list)
+    tasks: list[TaskSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
