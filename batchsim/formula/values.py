@@ -1,0 +1,128 @@
+"""Runtime values and their printed forms (formula reference §4, §9.2), and `time()` strings (§6.3).
+
+Values are plain Python objects, tagged by the static type the compiler knows:
+double → float, doubleVec → list[float], string → str, timestamp and timeinterval → int ticks of
+100 ns (timestamps since the Unix epoch), dealloc option → str.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+from batchsim.formula.context import TICKS_PER_SECOND, datetime_to_ticks, ticks_to_datetime
+
+__all__ = [
+    "DOUBLE",
+    "DOUBLE_VEC",
+    "NONE",
+    "SAMPLE",
+    "STRING",
+    "TIMEINTERVAL",
+    "TIMESTAMP",
+    "format_double",
+    "format_value",
+    "parse_time_string",
+    "round_half_away",
+    "to_python",
+]
+
+DOUBLE = "double"
+DOUBLE_VEC = "doubleVec"
+STRING = "string"
+TIMESTAMP = "timestamp"
+TIMEINTERVAL = "timeinterval"
+SAMPLE = "sample"
+DEALLOC = "dealloc option"
+NONE = "none"
+
+
+def round_half_away(x: float) -> float:
+    """Nearest integer, halves away from zero (§6.1 `round`, §4 interval scaling)."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def format_double(x: float) -> str:
+    """C `%g` with 6 significant digits; `-0` prints as `0` (§9.2)."""
+    if x == 0:
+        return "0"
+    return f"{x:g}"  # C %g: 6 significant digits
+
+
+def _format_timestamp(ticks: int) -> str:
+    moment = ticks_to_datetime(ticks)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _format_interval(ticks: int) -> str:
+    """.NET TimeSpan constant form `[-][d.]hh:mm:ss[.fffffff]` (§9.2)."""
+    sign = "-" if ticks < 0 else ""
+    ticks = abs(ticks)
+    seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    text = f"{sign}{f'{days}.' if days else ''}{hours:02d}:{minutes:02d}:{seconds:02d}"
+    return text + (f".{fraction:07d}" if fraction else "")
+
+
+def format_value(kind: str, value: object) -> str:
+    """A value as the results string writes it (§9.2)."""
+    if kind == DOUBLE:
+        return format_double(value)  # type: ignore[arg-type]
+    if kind == DOUBLE_VEC:
+        return "[" + ",".join(format_double(v) for v in value) + "]"  # type: ignore[attr-defined]
+    if kind == TIMESTAMP:
+        return _format_timestamp(value)  # type: ignore[arg-type]
+    if kind == TIMEINTERVAL:
+        return _format_interval(value)  # type: ignore[arg-type]
+    return str(value)
+
+
+def to_python(kind: str, value: object) -> object:
+    """A value for `AutoScaleRun.values`: floats, lists, datetimes, timedeltas, strings."""
+    if kind == TIMESTAMP:
+        return ticks_to_datetime(value)  # type: ignore[arg-type]
+    if kind == TIMEINTERVAL:
+        return timedelta(microseconds=value / 10)  # type: ignore[operator]
+    if kind == DOUBLE_VEC:
+        return list(value)  # type: ignore[call-overload]
+    return value
+
+
+_W3C = re.compile(
+    r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,7}))?)?(?P<tz>Z|[+-]\d{2}:\d{2}))?)?)?"
+)
+
+
+def parse_time_string(text: str) -> int | None:
+    """Ticks of a W3C-DTF or RFC 1123 time string, or None when it is neither (§6.3)."""
+    match = _W3C.fullmatch(text)
+    if match:
+        try:
+            moment = datetime(
+                int(match["y"]),
+                int(match["mo"] or 1),
+                int(match["d"] or 1),
+                int(match["h"] or 0),
+                int(match["mi"] or 0),
+                int(match["s"] or 0),
+                tzinfo=timezone.utc,
+            )
+        except ValueError:
+            return None
+        ticks = datetime_to_ticks(moment) + int((match["f"] or "0").ljust(7, "0"))
+        tz = match["tz"]
+        if tz and tz != "Z":
+            offset = (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60) * TICKS_PER_SECOND
+            ticks -= offset if tz[0] == "+" else -offset
+        return ticks
+    if re.fullmatch(r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", text):
+        try:
+            return datetime_to_ticks(parsedate_to_datetime(text))
+        except (TypeError, ValueError):
+            return None
+    return None
