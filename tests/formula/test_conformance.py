@@ -249,7 +249,9 @@ def test_d8_getsample_position_and_percent() -> None:
 def test_d9_ten_minute_window(missing: tuple[int, ...], count: int) -> None:
     now = at("2020-01-01T00:00:00Z")
     series = full_history(now, 40, value=1, missing=tuple(20 + m for m in missing))
-    results, error = run("v = len($CPUPercent.GetSample(TimeInterval_Minute * 10));", now=now, samples={"$CPUPercent": series})
+    results, error = run(
+        "v = len($CPUPercent.GetSample(TimeInterval_Minute * 10));", now=now, samples={"$CPUPercent": series}
+    )
     assert error is None
     assert results.endswith(f";v={count}")
 
@@ -266,7 +268,9 @@ def test_d9_required_percent(pct: int, fails: bool) -> None:
 def test_d10_fifteen_of_twenty_is_75_percent() -> None:
     now = at("2020-01-01T00:00:00Z")
     series = full_history(now, 20, missing=(0, 3, 7, 11, 15))
-    results, _ = run("p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 10);", now=now, samples={"$CPUPercent": series})
+    results, _ = run(
+        "p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 10);", now=now, samples={"$CPUPercent": series}
+    )
     assert results.endswith(";p=75")
 
 

@@ -1,0 +1,66 @@
+"""`batchsim eval FORMULA_FILE [--context CONTEXT.json] [--format text|json]` (DESIGN §2–3)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from batchsim.cli.app import app
+from batchsim.cli.errors import EXIT_USAGE, fail
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command("eval")
+def eval_command(
+    formula_file: Path = typer.Argument(..., help="The formula file."),
+    context: Path | None = typer.Option(None, "--context", help="Evaluation context JSON (DESIGN §3)."),
+    output_format: EvalFormat = typer.Option(EvalFormat.text, "--format", help="Output format."),
+    strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
+) -> None:
+    """Evaluate a formula once, as the service's evaluate call would; print the results string."""
+    from batchsim.formula.compiler import FormulaError, compile
+    from batchsim.formula.context import EvalContext, datetime_to_ticks
+    from batchsim.formula.context_file import ContextFileError, load_context
+    from batchsim.formula.formatters import FileReport, format_text
+    from batchsim.formula.sources import read_formula
+
+    if not formula_file.is_file():
+        fail(f"no such file: {formula_file}", EXIT_USAGE)
+    source = read_formula(formula_file)
+    if source.problem is not None:
+        typer.echo(format_text([FileReport(source.path, "", [source.problem])]), nl=False)
+        raise typer.Exit(1)
+    try:
+        program = compile(source.text, strict=strict)
+    except FormulaError as exc:
+        typer.echo(format_text([FileReport(source.path, source.text, exc.diagnostics)]), nl=False)
+        raise typer.Exit(1) from None
+    if context is not None:
+        try:
+            ctx = load_context(context)
+        except ContextFileError as exc:
+            fail(str(exc))
+    else:
+        from datetime import datetime, timezone
+
+        ctx = EvalContext(now_tick=datetime_to_ticks(datetime.now(timezone.utc)))
+    run = program.evaluate(ctx)
+    if output_format is EvalFormat.json:
+        from batchsim.formula.values import format_value
+
+        error = None if run.error is None else {"code": run.error.code, "message": run.error.detail}
+        document = {"timestamp": format_value("timestamp", run.timestamp_tick), "results": run.results, "error": error}
+        typer.echo(json.dumps(document))
+    elif run.error is None:
+        typer.echo(run.results)
+    else:
+        typer.echo(f"error: {run.error.code}: {run.error.detail}")
+    if run.error is not None:
+        raise typer.Exit(1)

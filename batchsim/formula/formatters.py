@@ -1,0 +1,174 @@
+"""Formatters over diagnostics: text, json, github, sarif, junit (DESIGN §2).
+
+One diagnostic type, many formatters (STYLE): each takes the findings of every checked file and
+returns the whole output as a string.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from batchsim import __version__
+from batchsim.formula.diagnostics import Diagnostic, Severity
+from batchsim.formula.lint import RULES
+
+__all__ = ["FORMATTERS", "FileReport", "format_github", "format_json", "format_junit", "format_sarif", "format_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The findings for one file and the text they point into."""
+
+    path: str
+    text: str
+    diagnostics: Sequence[Diagnostic]
+
+
+def _source_line(text: str, line: int) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _one_line(path: str, d: Diagnostic) -> str:
+    return f"{path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}"
+
+
+def format_text(reports: Sequence[FileReport]) -> str:
+    """`path:line:col: severity code message`, then the source line and a caret under the column."""
+    out: list[str] = []
+    for report in reports:
+        for d in report.diagnostics:
+            out.append(_one_line(report.path, d))
+            source = _source_line(report.text, d.span.line)
+            if source.strip():
+                width = max(1, (d.span.end_column - d.span.column) if d.span.end_line == d.span.line else 1)
+                out.append(f"    {source.expandtabs(1)}")
+                out.append("    " + " " * (d.span.column - 1) + "^" + "~" * min(width - 1, 80))
+    errors = sum(d.severity is Severity.ERROR for r in reports for d in r.diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for r in reports for d in r.diagnostics)
+    out.append(f"{len(reports)} file(s) checked: {errors} error(s), {warnings} warning(s)")
+    return "\n".join(out) + "\n"
+
+
+def _record(path: str, d: Diagnostic) -> dict[str, object]:
+    return {
+        "path": path,
+        "line": d.span.line,
+        "column": d.span.column,
+        "end_line": d.span.end_line,
+        "end_column": d.span.end_column,
+        "severity": d.severity.value,
+        "code": d.code,
+        "message": d.message,
+    }
+
+
+def format_json(reports: Sequence[FileReport]) -> str:
+    """A JSON list of objects with the fixed keys of DESIGN §2."""
+    return json.dumps([_record(r.path, d) for r in reports for d in r.diagnostics], indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(reports: Sequence[FileReport]) -> str:
+    """GitHub Actions workflow commands: `::error file=…,line=…,col=…::message` per finding."""
+    out = []
+    levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    for report in reports:
+        for d in report.diagnostics:
+            props = (
+                f"file={_escape_property(report.path)},line={d.span.line},col={d.span.column},"
+                f"endLine={d.span.end_line},endColumn={d.span.end_column},title={_escape_property(d.code)}"
+            )
+            out.append(f"::{levels[d.severity]} {props}::{_escape_data(d.message)}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def format_sarif(reports: Sequence[FileReport]) -> str:
+    """A SARIF 2.1.0 log with one run; rules for the lint codes and the service's error codes."""
+    codes = sorted({d.code for r in reports for d in r.diagnostics})
+    lint_help = {rule.code: f"{rule.name}: {rule.pitfall}" for rule in RULES}
+    rules = [{"id": code, "shortDescription": {"text": lint_help.get(code, code)}} for code in codes]
+    levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+    results = [
+        {
+            "ruleId": d.code,
+            "ruleIndex": codes.index(d.code),
+            "level": levels[d.severity],
+            "message": {"text": d.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": r.path.replace("\\", "/")},
+                        "region": {
+                            "startLine": d.span.line,
+                            "startColumn": d.span.column,
+                            "endLine": d.span.end_line,
+                            "endColumn": max(d.span.end_column, d.span.column),
+                        },
+                    }
+                }
+            ],
+        }
+        for r in reports
+        for d in r.diagnostics
+    ]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "batchsim",
+                        "version": __version__,
+                        "informationUri": "https://github.com/batchsim/batchsim",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+def format_junit(reports: Sequence[FileReport]) -> str:
+    """JUnit XML: one test case per file, failing with its errors (warnings go to system-out)."""
+    suite = ET.Element("testsuite", name="batchsim check", tests=str(len(reports)))
+    failures = 0
+    for report in reports:
+        case = ET.SubElement(suite, "testcase", classname="batchsim.check", name=report.path)
+        errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
+        lines = [
+            f"{report.path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}"
+            for d in report.diagnostics
+        ]
+        if errors:
+            failures += 1
+            first = errors[0]
+            failure = ET.SubElement(case, "failure", message=f"{first.code}: {first.message}", type=first.code)
+            failure.text = "\n".join(lines)
+        elif lines:
+            ET.SubElement(case, "system-out").text = "\n".join(lines)
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+FORMATTERS: dict[str, Callable[[Sequence[FileReport]], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "github": format_github,
+    "sarif": format_sarif,
+    "junit": format_junit,
+}

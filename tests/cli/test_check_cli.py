@@ -1,0 +1,116 @@
+"""`batchsim check` as a CI pipeline runs it: formats, exit codes, bad input (DESIGN §2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from batchsim.cli import app
+
+runner = CliRunner()
+GOOD = "$TargetDedicatedNodes = min(4, 2);\n"
+BAD = "$TargetDedicatedNodes = max(0, $x);\n"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "good.formula").write_text(GOOD)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.formula").write_text(BAD)
+    (tmp_path / "notes.txt").write_text("not a formula")
+    return tmp_path
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["check", *args])
+
+
+def test_clean_file_exits_zero(tree: Path) -> None:
+    result = invoke(str(tree / "good.formula"))
+    assert result.exit_code == 0, result.output
+
+
+def test_directory_finds_formula_files_and_error_exits_one(tree: Path) -> None:
+    result = invoke(str(tree))
+    assert result.exit_code == 1
+    bad = str(tree / "sub" / "bad.formula")
+    assert f"{bad}:1:32: error AutoScalingFormulaEvaluationError Undefined symbol: $x" in result.output
+    assert "    $TargetDedicatedNodes = max(0, $x);\n" + " " * 35 + "^~" in result.output
+    assert "2 file(s) checked" in result.output
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
+    (tmp_path / "w.formula").write_text("$TargetDedicated = 1;")
+    result = invoke(str(tmp_path / "w.formula"))
+    assert result.exit_code == 0 and "warning BS107" in result.output
+
+
+def test_json_format_has_the_fixed_keys(tree: Path) -> None:
+    result = invoke("--format", "json", str(tree / "sub" / "bad.formula"))
+    records = json.loads(result.output)
+    assert set(records[0]) == {"path", "line", "column", "end_line", "end_column", "severity", "code", "message"}
+    assert (records[0]["line"], records[0]["column"], records[0]["severity"]) == (1, 32, "error")
+
+
+def test_github_annotations(tree: Path) -> None:
+    result = invoke("--format", "github", str(tree / "sub" / "bad.formula"))
+    assert result.output.startswith("::error file=")
+    assert (
+        ",line=1,col=32,endLine=1,endColumn=34,title=AutoScalingFormulaEvaluationError::Undefined symbol: $x"
+        in result.output
+    )
+
+
+def test_sarif_log_shape(tree: Path) -> None:
+    log = json.loads(invoke("--format", "sarif", str(tree)).output)
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    assert run["tool"]["driver"]["name"] == "batchsim"
+    rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    (result,) = [r for r in run["results"] if r["level"] == "error"]
+    assert rule_ids[result["ruleIndex"]] == result["ruleId"] == "AutoScalingFormulaEvaluationError"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (1, 32)
+
+
+def test_junit_fails_the_bad_file_only(tree: Path) -> None:
+    suite = ET.fromstring(invoke("--format", "junit", str(tree)).output.split("?>", 1)[1])
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    failed = [case.get("name") for case in suite if case.find("failure") is not None]
+    assert failed == [str(tree / "sub" / "bad.formula")]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "InvalidAutoScalingSettings"),
+        (b"\x00\x01binary", "BS001 binary file"),
+        (b"\xff\xfe$TargetDedicatedNodes = 1", "BS001 not UTF-8 text"),
+        (b"a = 1;\r\nb = %;", ":2:5: error AutoScalingFormulaSyntaxError Unexpected character '%'"),
+        (b"a = 1;\n\tb = 1 +;", ":2:9: error AutoScalingFormulaSyntaxError Unexpected token ';'"),
+        (b"a=1;" * 2250, "AutoScalingFormulaTooLong"),
+        (b"a=1;" * 101, "AutoScalingFormulaTooLong"),
+    ],
+    ids=["empty", "binary", "not-utf8", "crlf", "tab", "9000-chars", "101-statements"],
+)
+def test_bad_files_get_one_clear_diagnostic(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "x.formula"
+    path.write_bytes(content)
+    result = invoke(str(path))
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(str(tmp_path / "nope.formula"))
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_unknown_format_is_a_usage_error(tree: Path) -> None:
+    assert invoke("--format", "xml", str(tree)).exit_code == 2
