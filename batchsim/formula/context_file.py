@@ -27,7 +27,7 @@ class _Pool(BaseModel):
     currentDedicatedNodes: float = 0
     currentLowPriorityNodes: float = 0
     preemptedNodeCount: float = 0
-    taskSlotsPerNode: float = Field(1, ge=1)
+    taskSlotsPerNode: float = Field(default=1, ge=1)
     usableNodeCount: float | None = None
     nodeDeallocationOption: str = "requeue"
 
@@ -35,8 +35,8 @@ class _Pool(BaseModel):
 class _Samples(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interval_s: float = Field(30, gt=0)
-    lag_s: float = Field(0, ge=0)
+    interval_s: float = Field(default=30, gt=0)
+    lag_s: float = Field(default=0, ge=0)
     values: list[float | None] = []
 
 
@@ -44,7 +44,7 @@ class _ContextFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     time: datetime | None = None
-    pool: _Pool = Field(default_factory=_Pool)
+    pool: _Pool = _Pool()
     samples: dict[str, _Samples] = {}
 
 
