@@ -1,0 +1,72 @@
+"""`simulate(scenario)`: workload generation, prices, formula compilation, then the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from batchsim.formula.context import datetime_to_ticks
+from batchsim.scenario import Prices, Scenario, ScenarioError
+from batchsim.sim.engine import run
+from batchsim.sim.result import DEFAULT_DEDICATED_PER_HOUR, DEFAULT_SPOT_PER_HOUR, Result
+from batchsim.workload.generators import Trace, build_workload
+from batchsim.workload.traces import TraceError
+
+__all__ = ["resolve_prices", "simulate"]
+
+
+def resolve_prices(scenario: Scenario) -> Prices:
+    """The scenario's `prices:`, else the catalog's for its size and region, else DESIGN's defaults."""
+    if scenario.prices is not None:
+        return scenario.prices
+    from batchsim.cost.catalog import CatalogError, lookup
+
+    try:
+        return lookup(scenario.pool.vm_size, scenario.pool.region, scenario.pool.os)
+    except CatalogError:
+        return Prices(
+            dedicated_per_hour=DEFAULT_DEDICATED_PER_HOUR,
+            spot_per_hour=DEFAULT_SPOT_PER_HOUR,
+            source="DESIGN §4 defaults (no catalog entry for this size and region)",
+        )
+
+
+def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None) -> Result:
+    """Run a scenario once. Raises `ScenarioError` (bad formula, unreadable trace) with a clear message."""
+    from batchsim.formula.compiler import FormulaError, compile
+
+    seed = scenario.seed if seed is None else seed
+    entries = [
+        entry.model_copy(update={"path": str(Path(scenario.base_dir or ".") / entry.path)})
+        if isinstance(entry, Trace) and not Path(entry.path).is_absolute()
+        else entry
+        for entry in scenario.workload
+    ]
+    try:
+        workload = build_workload(entries, scenario.duration, seed)
+    except TraceError as exc:
+        raise ScenarioError(str(exc)) from None
+    program = None
+    text = scenario.formula_text()
+    if text is not None:
+        assert scenario.pool.autoscale is not None
+        try:
+            program = compile(text, strict=scenario.pool.autoscale.strict)
+        except FormulaError as exc:
+            first = exc.diagnostics[0]
+            where = f"Line {first.span.line}, Col {first.span.column}"
+            raise ScenarioError(f"pool.autoscale formula: {where}: {first.code}: {first.message}") from None
+    prices = resolve_prices(scenario)
+    result = run(
+        scenario.pool,
+        workload,
+        scenario.duration,
+        seed,
+        prices=prices,
+        formula=program,
+        start_tick=datetime_to_ticks(scenario.start),
+        progress=progress,
+    )
+    result.summary["scenario"] = scenario.name
+    result.summary["price_source"] = prices.source
+    return result
