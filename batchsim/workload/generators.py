@@ -109,15 +109,18 @@ class Diurnal(_Entry):
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         hour = (t / 3600) % 24
         if self.hourly_rates_per_hour is not None:
-            return np.asarray(self.hourly_rates_per_hour)[hour.astype(int)]
+            rates: np.ndarray = np.asarray(self.hourly_rates_per_hour)[hour.astype(int)]
+            return rates
         assert self.mean_per_hour is not None
         return self.mean_per_hour * (1 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / 24))
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         # Thinning (Lewis–Shedler) against the peak rate.
-        peak = (
-            max(self.hourly_rates_per_hour) if self.hourly_rates_per_hour else self.mean_per_hour * (1 + self.amplitude)
-        )  # type: ignore[operator]
+        if self.hourly_rates_per_hour is not None:
+            peak = max(self.hourly_rates_per_hour)
+        else:
+            assert self.mean_per_hour is not None
+            peak = self.mean_per_hour * (1 + self.amplitude)
         candidates = _poisson_times(peak, self.start, end, rng)
         keep = rng.uniform(0, peak, len(candidates)) < self.rate_at(candidates) if peak > 0 else np.zeros(0, bool)
         return self.tasks_at(candidates[keep], rng, index)
