@@ -171,14 +171,13 @@ def _active_tasks_requeue(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
 
 
 def _preemption_blind(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    reads = _reads(formula)
-    if "$PreemptedNodeCount" in reads:
+    if "$PreemptedNodeCount" in _reads(formula):
         return
     for assignment in _assignments(formula):
-        if assignment.target in _SPOT_TARGETS and _depends_on(formula, assignment.value, ("$CurrentLowPriorityNodes",)):
+        if assignment.target in _SPOT_TARGETS and not isinstance(assignment.value, ast.Number):
             yield (
-                "$CurrentLowPriorityNodes includes preempted Spot nodes, which run nothing; without "
-                "$PreemptedNodeCount the formula does not replace them",
+                "preempted Spot nodes stay counted in the Spot count until they are replaced, so they run "
+                "nothing while the target looks met; account for them with $PreemptedNodeCount",
                 assignment.target_span,
             )
             return

@@ -97,7 +97,7 @@ def wait_distribution(run: Run, ax: Axes | None = None) -> Axes:
 def cost_breakdown(run: Run, ax: Axes | None = None) -> Axes:
     """Billed node-hours by kind and state, priced: where the money went (idle and provisioning = waste)."""
     ax = _axes(ax)
-    billed = run.nodes[run.nodes["billed"]]
+    billed = run.nodes[run.nodes["billed"].astype(bool)]
     hours = ((billed["end_s"] - billed["start_s"]) / 3600).groupby([billed["kind"], billed["state"]]).sum()
     prices = {
         "dedicated": float(run.summary.get("price_dedicated_per_hour", 0.0)),

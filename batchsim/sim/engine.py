@@ -128,6 +128,8 @@ class Engine:
         self.requeues = 0
         # Records.
         self.node_intervals: list[tuple[str, str, str, float, float, bool]] = []
+        self.attempt_log: list[tuple[str, str, str, str, float, float, int, str]] = []
+        self.resize_log: list[tuple[float, str, int, int, int]] = []
         self.evaluations: list[tuple[Any, ...]] = []
         self.resize_errors: list[tuple[float, str, str]] = []
         self.sample_times: list[float] = []
@@ -154,13 +156,13 @@ class Engine:
                 if kind == "spot":
                     self._schedule_eviction(node)
                 self._became_ready(node, initial=True)
-        self._start_sampler()
+        self._submit_next(0)
+        self._dispatch()
+        self._start_sampler()  # after the t=0 submissions, so the first sample sees them
         self._start_spot_processes()
         if self.formula is not None and self.pool.autoscale is not None:
             first = 0.0 if self.pool.autoscale.first_evaluation == "on_enable" else self.pool.autoscale.interval
             self.at(first + _EVALUATION_LATE_S, self._evaluate)
-        self._submit_next(0)
-        self._dispatch()
         if progress is None:
             self.env.run(until=self.duration_s)
         else:
@@ -499,6 +501,8 @@ class Engine:
         for kind in ("dedicated", "spot"):
             counted = self._counted(kind)
             target = self.target[kind]
+            preempted = sum(1 for n in counted if n.state == "preempted")
+            self.resize_log.append((self.now, kind, len(counted), target, preempted))
             if len(counted) < target:
                 self._allocate(kind, target - len(counted))
             elif len(counted) > target:
@@ -519,10 +523,11 @@ class Engine:
             self._leave(node)
         else:
             node.draining = True  # taskcompletion / retaineddata: running tasks finish, nothing new starts
+            self._set_state(node, "leavingpool")
 
     def _leave(self, node: Node) -> None:
         node.draining = True
-        if node.removal_option == "retaineddata" and self.pool.retention > 0 and node.state == "running":
+        if node.removal_option == "retaineddata" and self.pool.retention > 0 and node.state == "leavingpool":
             self._set_state(node, "retaining")
             self.at(self.pool.retention, self._leave_now, node)
             return
@@ -587,6 +592,7 @@ class Engine:
         task.node = node
         task.attempts += 1
         task.token += 1
+        task.placed_s = self.now
         node.used_slots += spec.required_slots
         node.running.add(task)
         if node.state == "idle":
@@ -634,7 +640,7 @@ class Engine:
 
     def _prep_failed(self, task: Task, token: int) -> None:
         if task.token == token and task.state == "running":
-            self._release_slot(task)
+            self._release_slot(task, "preparation_failed")
             self.running_count -= 1
             task.attempts -= 1  # the task itself never started
             self._make_eligible(task)
@@ -643,7 +649,7 @@ class Engine:
     def _attempt_ended(self, task: Task, token: int, outcome: str) -> None:
         if task.token != token or task.state != "running":
             return
-        node = self._release_slot(task)
+        node = self._release_slot(task, outcome)
         self.running_count -= 1
         if outcome == "completed":
             self._finish(task, "completed", exit_code=0)
@@ -651,15 +657,27 @@ class Engine:
             self._make_eligible(task)  # retry (§4.2)
         else:
             self._finish(task, "failed", exit_code=task.spec.failure_exit_code)
-        if node is not None and node.draining and not node.running and node.state == "running":
+        if node is not None and node.draining and not node.running and node.state == "leavingpool":
             self._leave(node)
         self._dispatch()
 
-    def _release_slot(self, task: Task) -> Node | None:
+    def _release_slot(self, task: Task, outcome: str) -> Node | None:
         node = task.node
         task.node = None
         if node is None:
             return None
+        self.attempt_log.append(
+            (
+                task.spec.task_id,
+                task.job.spec.job_id,
+                node.node_id,
+                node.kind,
+                task.placed_s,
+                self.now,
+                task.spec.required_slots,
+                outcome,
+            )
+        )
         node.running.discard(task)
         node.used_slots -= task.spec.required_slots
         if not node.running and node.state == "running" and not node.draining:
@@ -670,7 +688,7 @@ class Engine:
     def _kill(self, task: Task, *, requeue: bool) -> None:
         """End a running attempt now: requeue it (shrink with requeue, preemption) or fail it."""
         task.token += 1
-        self._release_slot(task)
+        self._release_slot(task, "requeued" if requeue else "killed")
         self.running_count -= 1
         if requeue:
             task.requeues += 1

@@ -100,6 +100,7 @@ class Task:
         "index",
         "job",
         "node",
+        "placed_s",
         "remaining_deps",
         "requeues",
         "spec",
@@ -119,6 +120,7 @@ class Task:
         self.attempts = 0
         self.requeues = 0
         self.node: Node | None = None
+        self.placed_s = 0.0
         self.remaining_deps = 0
         self.dependents: list[Task] = []
         self.token = 0

@@ -58,6 +58,7 @@ class Result:
     evaluations: pd.DataFrame
     metrics: pd.DataFrame
     resize_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_engine(cls, engine: Engine, *, prices: PriceLike | None, wall_s: float) -> Result:
@@ -77,8 +78,12 @@ class Result:
         )
         metrics = _metrics_frame(engine)
         resize_errors = pd.DataFrame(engine.resize_errors, columns=["time_s", "kind", "code"])
+        attempts = pd.DataFrame(
+            engine.attempt_log,
+            columns=["task_id", "job_id", "node_id", "kind", "start_s", "end_s", "slots", "outcome"],
+        )
         summary = _summary(engine, tasks, nodes, prices, wall_s)
-        return cls(summary, tasks, nodes, evaluations, metrics, resize_errors)
+        return cls(summary, tasks, nodes, evaluations, metrics, resize_errors, attempts)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -87,6 +92,7 @@ class Result:
             "evaluations": self.evaluations,
             "metrics": self.metrics,
             "resize_errors": self.resize_errors,
+            "attempts": self.attempts,
         }
 
     def write(self, out_dir: str | Path) -> Path:
@@ -166,7 +172,7 @@ def _summary(
     engine: Engine, tasks: pd.DataFrame, nodes: pd.DataFrame, prices: PriceLike | None, wall_s: float
 ) -> dict[str, Any]:
     waits = tasks["wait_s"].dropna().to_numpy(dtype=float)
-    billed = nodes[nodes["billed"]]
+    billed = nodes[nodes["billed"].astype(bool)]
     seconds = (billed["end_s"] - billed["start_s"]).groupby(billed["kind"]).sum()
     hours_dedicated = float(seconds.get("dedicated", 0.0)) / 3600
     hours_spot = float(seconds.get("spot", 0.0)) / 3600
