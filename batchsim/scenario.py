@@ -120,6 +120,8 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
             if match is None:
+                if isinstance(part, str) and part in _UNION_TAGS:
+                    continue  # a union member's name in the location, not a key in the file
                 key_node = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
                 return key_node.start_mark.line + 1 if key_node is not None else line
             node = match
