@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchsim.formula import ast
 from batchsim.formula.context import ticks_to_datetime
-from batchsim.formula.runtime import ERROR, Compiled, EvaluationFailure, Frame, Stop
+from batchsim.formula.runtime import ERROR, Compiled, EvaluationFailure, Frame, Stop, fold
 from batchsim.formula.symbols import FUNCTIONS
 from batchsim.formula.values import (
     DOUBLE,
@@ -195,6 +195,25 @@ def compile_call(compiler: _Compiler, node: ast.Call) -> Compiled:
                 return argument_type(k, "double or doubleVec")
         if function.kind == "list":
             reduce, empty_ok = _REDUCERS[name]
+            if all(kind == DOUBLE for kind in kinds):  # only scalars: never empty, nothing to flatten
+                if name in ("min", "max") and len(codes) == 2:
+                    first, second = codes
+                    pick = min if name == "min" else max
+                    return fold(Compiled(DOUBLE, lambda frame: float(pick(first(frame), second(frame)))), *args)
+                return fold(Compiled(DOUBLE, lambda frame: float(reduce([code(frame) for code in codes]))), *args)
+
+            if kinds == [DOUBLE_VEC]:  # one vector: no flattening
+                vector_code = codes[0]
+
+                def run_vector(frame: Frame) -> float:
+                    vector = vector_code(frame)
+                    if not vector:
+                        if not empty_ok:
+                            raise EvaluationFailure(f"Empty data set in {name}", span)
+                        return 0.0
+                    return float(reduce(vector))
+
+                return Compiled(DOUBLE, run_vector)
 
             def run_list(frame: Frame) -> float:
                 flat = _flatten([(kind, code(frame)) for kind, code in zip(kinds, codes, strict=True)])
@@ -213,7 +232,7 @@ def compile_call(compiler: _Compiler, node: ast.Call) -> Compiled:
 
         if kinds == [DOUBLE]:
             only = codes[0]
-            return Compiled(DOUBLE, lambda frame: guarded(only(frame)))
+            return fold(Compiled(DOUBLE, lambda frame: guarded(only(frame))), *args)
 
         def run_elementwise(frame: Frame) -> list[float]:
             flat = _flatten([(kind, code(frame)) for kind, code in zip(kinds, codes, strict=True)])

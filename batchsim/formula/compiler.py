@@ -27,6 +27,7 @@ from batchsim.formula.runtime import (
     EvaluationFailure,
     Frame,
     Stop,
+    fold,
 )
 from batchsim.formula.symbols import (
     FUNCTIONS,
@@ -68,6 +69,11 @@ _SCALAR_READERS: dict[str, Callable[[EvalContext], float]] = {
         else c.current_dedicated_nodes + c.current_low_priority_nodes - c.preempted_node_count
     ),
 }
+
+
+def constant(kind: str, value: Any) -> Compiled:
+    """A compile-time constant."""
+    return Compiled(kind, lambda frame: value, const=True)
 
 
 class FormulaError(ValueError):
@@ -113,7 +119,9 @@ class Program:
         results = _results_string(frame, dedicated, spot)
         if error is not None:
             dedicated, spot = ctx.target_dedicated_nodes, ctx.target_low_priority_nodes
-        values = {name: to_python(kind, value) for name, (kind, value) in frame.user.items()}
+        values = {
+            name: value if kind == DOUBLE else to_python(kind, value) for name, (kind, value) in frame.user.items()
+        }
         return AutoScaleRun(ctx.now_tick, results, dedicated, spot, frame.dealloc, values, error)
 
     @staticmethod
@@ -256,14 +264,11 @@ class _Compiler:
     # -- expressions ----------------------------------------------------------------------
     def expr(self, node: ast.Expr, *, allow_stop: bool = False) -> Compiled:
         if isinstance(node, ast.Number):
-            value = node.value
-            return Compiled(DOUBLE, lambda frame: value)
+            return constant(DOUBLE, node.value)
         if isinstance(node, ast.String):
-            text = node.value
-            return Compiled(STRING, lambda frame: text)
+            return constant(STRING, node.value)
         if isinstance(node, ast.TimeConstant):
-            ticks = TIME_CONSTANTS[node.name]
-            return Compiled(TIMEINTERVAL, lambda frame: ticks)
+            return constant(TIMEINTERVAL, TIME_CONSTANTS[node.name])
         if isinstance(node, ast.DeallocKeyword):
             return self.fail(f"Undefined symbol: {node.name}", node.span)
         if isinstance(node, ast.Name):
@@ -310,10 +315,10 @@ class _Compiler:
         code = operand.code
         if operand.kind == DOUBLE:
             if node.op == "-":
-                return Compiled(DOUBLE, lambda frame: -code(frame))
-            return Compiled(DOUBLE, lambda frame: 0.0 if code(frame) else 1.0)
+                return fold(Compiled(DOUBLE, lambda frame: -code(frame)), operand)
+            return fold(Compiled(DOUBLE, lambda frame: 0.0 if code(frame) else 1.0), operand)
         if operand.kind == TIMEINTERVAL and node.op == "-":
-            return Compiled(TIMEINTERVAL, lambda frame: -code(frame))
+            return fold(Compiled(TIMEINTERVAL, lambda frame: -code(frame)), operand)
         return self.fail(
             f"Type mismatch: operator {node.op} cannot be applied to {operand.kind}", node.op_span, operand
         )
@@ -347,7 +352,7 @@ class _Compiler:
             except builtins.OperationError as exc:
                 raise EvaluationFailure(str(exc), span) from None
 
-        return Compiled(kind, run)
+        return fold(Compiled(kind, run), left, right)
 
     def _mismatch(self, node: ast.Binary, left: Compiled, right: Compiled) -> Compiled:
         detail = f"Type mismatch: operator {node.op} cannot be applied to {left.kind} and {right.kind}"

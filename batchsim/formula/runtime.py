@@ -20,6 +20,7 @@ __all__ = [
     "EvaluationFailure",
     "Frame",
     "Stop",
+    "fold",
 ]
 
 EVALUATION_CODE = "AutoScalingFormulaEvaluationError"
@@ -72,7 +73,21 @@ Code = Callable[[Frame], Any]
 
 @dataclass(slots=True)
 class Compiled:
-    """A compiled expression: its static type and the closure computing its value."""
+    """A compiled expression: its static type, the closure computing its value, and whether that
+    value is a compile-time constant (then `code` ignores its frame and constant folding applies)."""
 
     kind: str
     code: Code
+    const: bool = False
+
+
+def fold(compiled: Compiled, *children: Compiled) -> Compiled:
+    """Constant folding: an operation on constants is computed once, at compile time, unless it
+    fails (a failure must still happen at evaluation, at its position, as the service reports it)."""
+    if not children or not all(child.const for child in children):
+        return compiled
+    try:
+        value = compiled.code(None)  # type: ignore[arg-type]
+    except EvaluationFailure:
+        return compiled
+    return Compiled(compiled.kind, lambda frame: value, const=True)

@@ -34,7 +34,7 @@ def _series(frame: Frame, name: str) -> SampleSeries | None:
 
 
 def _available(series: SampleSeries | None, now: int) -> list[tuple[int, float]]:
-    """(tick, value) of every visible, present sample, oldest first."""
+    """(tick, value) of every visible, present sample, oldest first (for the rarely used methods)."""
     if series is None:
         return []
     values = series.values
@@ -43,10 +43,26 @@ def _available(series: SampleSeries | None, now: int) -> list[tuple[int, float]]
     return [(first + i * step, v) for i, v in enumerate(values[:count]) if not math.isnan(v)]
 
 
+def _last_present(series: SampleSeries | None, now: int, n: int) -> list[float]:
+    """The newest `n` visible, present samples, oldest first, scanning back from the newest."""
+    if series is None or n <= 0:
+        return []
+    values = series.values
+    found: list[float] = []
+    i = series.visible_count(now) - 1
+    while i >= 0 and len(found) < n:
+        v = values[i]
+        if v == v:  # not NaN
+            found.append(v)
+        i -= 1
+    found.reverse()
+    return found
+
+
 def latest(frame: Frame, name: str) -> float:
     """The newest available sample, or 0 with none (the §5.2 compatibility switch)."""
-    samples = _available(_series(frame, name), frame.ctx.now_tick)
-    return samples[-1][1] if samples else 0.0
+    samples = _last_present(_series(frame, name), frame.ctx.now_tick, 1)
+    return samples[-1] if samples else 0.0
 
 
 def _instant(kind: str, value: int, now: int) -> int:
@@ -54,11 +70,20 @@ def _instant(kind: str, value: int, now: int) -> int:
 
 
 def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float]:
-    """Values in (earlier, later] and the available percentage of the window's possible samples."""
+    """Values in (earlier, later] and the available percentage of the window's possible samples.
+
+    Samples sit on a regular grid, so the window is an index range: no scan of the history.
+    """
     series = _series(frame, name)
     earlier, later = min(a, b), max(a, b)
-    values = [v for t, v in _available(series, frame.ctx.now_tick) if earlier < t <= later]
     period = series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
+    values: list[float] = []
+    if series is not None:
+        first = series.first_tick
+        low = max((earlier - first) // period + 1, 0)
+        high = min((later - first) // period, series.visible_count(frame.ctx.now_tick) - 1)
+        if high >= low:
+            values = [v for v in series.values[low : high + 1] if v == v]
     possible = (later - earlier) / period
     percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(values) / possible)
     return values, percent
@@ -111,8 +136,7 @@ def compile_method(compiler: _Compiler, node: ast.MethodCall) -> Compiled:
         def run_count(frame: Frame) -> list[float]:
             count = count_code(frame)
             n = math.trunc(count) if math.isfinite(count) else 0
-            samples = _available(_series(frame, metric), frame.ctx.now_tick)
-            return [v for _, v in samples[-n:]] if n > 0 else []
+            return _last_present(_series(frame, metric), frame.ctx.now_tick, n)
 
         return Compiled(DOUBLE_VEC, run_count)
     if kinds[0] not in _BOUNDS:

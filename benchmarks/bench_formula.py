@@ -1,0 +1,57 @@
+"""Evaluations per second of the docs' pending-tasks formula (issue 3 §6).
+
+Context: 30 minutes of $PendingTasks samples. Compile once, evaluate many, as the simulator and
+the optimizer do. Run: python benchmarks/bench_formula.py
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from batchsim.formula import TICKS_PER_SECOND, EvalContext, SampleSeries, compile
+
+DOCS_PENDING_TASKS = """startingNumberOfVMs = 1;
+maxNumberofVMs = 25;
+pendingTaskSamplePercent = $PendingTasks.GetSamplePercent(180 * TimeInterval_Second);
+pendingTaskSamples = pendingTaskSamplePercent < 70 ? startingNumberOfVMs : avg($PendingTasks.GetSample(180 * TimeInterval_Second));
+$TargetDedicatedNodes=min(maxNumberofVMs, pendingTaskSamples);
+$NodeDeallocationOption = taskcompletion;
+"""
+
+
+def main() -> None:
+    now = 1_767_571_200 * TICKS_PER_SECOND
+    samples = {"$PendingTasks": SampleSeries.ending_at([float(i % 17) for i in range(60)], now)}
+    ctx = EvalContext(now_tick=now, target_dedicated_nodes=3, samples=samples)
+    started = time.perf_counter()
+    program = compile(DOCS_PENDING_TASKS)
+    compile_s = time.perf_counter() - started
+    assert program.evaluate(ctx).error is None
+    n = 50_000
+    started = time.perf_counter()
+    for _ in range(n):
+        program.evaluate(ctx)
+    elapsed = time.perf_counter() - started
+    print(f"compile: {compile_s * 1e3:.2f} ms (first, includes grammar load)")
+    print(f"evaluate: {n / elapsed:,.0f} evaluations/s ({elapsed / n * 1e6:.1f} µs each), 30 min of samples")
+    week = {"$PendingTasks": SampleSeries.ending_at([1.0] * 20_160, now)}
+    week_ctx = EvalContext(now_tick=now, samples=week)
+    started = time.perf_counter()
+    for _ in range(5000):
+        program.evaluate(week_ctx)
+    print(f"evaluate with a week of samples: {5000 / (time.perf_counter() - started):,.0f}/s")
+    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "formulas"
+    if corpus.is_dir():
+        texts = [p.read_text() for p in sorted(corpus.glob("*.formula"))]
+        started = time.perf_counter()
+        for text in texts * 5:
+            try:
+                compile(text)
+            except ValueError:
+                pass
+        print(f"compile: {len(texts) * 5 / (time.perf_counter() - started):,.0f} corpus formulas/s")
+
+
+if __name__ == "__main__":
+    main()
