@@ -81,10 +81,26 @@ class ParseResult:
         return self.formula is not None and not any(d.severity is Severity.ERROR for d in self.diagnostics)
 
 
+def _grammar() -> str:
+    return resources.files("batchsim.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    grammar = resources.files("batchsim.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True)
+    """The plain parser: trees for error recovery and lexing."""
+    return Lark(
+        _grammar(), parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True, cache=True
+    )
+
+
+@lru_cache(maxsize=1)
+def _building_lark() -> tuple[Lark, _Builder]:
+    """A parser that builds the AST while parsing (no intermediate tree): the fast path."""
+    builder = _Builder("")
+    parser = Lark(
+        _grammar(), parser="lalr", lexer="contextual", maybe_placeholders=True, transformer=builder, cache=True
+    )
+    return parser, builder
 
 
 def parse(text: str) -> ParseResult:
@@ -94,15 +110,18 @@ def parse(text: str) -> ParseResult:
         span = _span_at(text, MAX_FORMULA_CHARS)
         message = f"The formula has {len(text)} characters; the limit is {MAX_FORMULA_CHARS}"
         return ParseResult(None, [Diagnostic(TOO_LONG_CODE, Severity.ERROR, message, span)])
-    errors = _syntax_errors(text)
-    if errors:
-        return ParseResult(None, errors)
+    parser, builder = _building_lark()
+    builder.text = text
     try:
-        formula = _Builder(text).transform(_lark().parse(text))
-    except VisitError as exc:  # a reserved word where a user name is due
+        formula = parser.parse(text)
+    except _ReservedName as exc:  # a reserved word where a user name is due
+        return ParseResult(None, [exc.diagnostic])
+    except VisitError as exc:
         if isinstance(exc.orig_exc, _ReservedName):
             return ParseResult(None, [exc.orig_exc.diagnostic])
         raise
+    except UnexpectedInput:
+        return ParseResult(None, _syntax_errors(text))
     diagnostics: list[Diagnostic] = []
     if not formula.statements:
         message = "The formula has no statement"
@@ -267,7 +286,7 @@ class _Builder(Transformer[Token, ast.Formula]):
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self._text = text
+        self.text = text
 
     def start(self, *items: Any) -> ast.Formula:
         statements: list[ast.Statement] = []
@@ -283,7 +302,7 @@ class _Builder(Transformer[Token, ast.Formula]):
             else:
                 statements.append(item)
                 previous_was_separator = False
-        span = _join(statements[0], statements[-1]) if statements else _span_at(self._text, 0, 0)
+        span = _join(statements[0], statements[-1]) if statements else _span_at(self.text, 0, 0)
         return ast.Formula(tuple(statements), span, tuple(empty))
 
     def assignment(self, name: Token, _eq: Token, value: ast.Expr) -> ast.Assignment:
