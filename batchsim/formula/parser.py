@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -113,7 +113,7 @@ def parse(text: str) -> ParseResult:
     parser, builder = _building_lark()
     builder.text = text
     try:
-        formula = parser.parse(text)
+        formula = cast(ast.Formula, parser.parse(text))  # the transformer builds the AST while parsing
     except _ReservedName as exc:  # a reserved word where a user name is due
         return ParseResult(None, [exc.diagnostic])
     except VisitError as exc:

@@ -12,6 +12,7 @@ import heapq
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from batchsim.workload.spec import JobSpec, TaskSpec, Workload
 __all__ = ["DEFAULT_START_TICK", "PriceLike", "ProgramLike", "run"]
 
 DEFAULT_START_TICK = 1_767_571_200 * TICKS_PER_SECOND  # 2026-01-05T00:00:00Z, a Monday
+_READY = frozenset({"idle", "running"})
 _EVALUATION_LATE_S = 0.1  # real runs fall ~0.1 s after the grid (formula reference §7)
 _SAMPLED_ZERO = (
     "$WallClockSeconds",
@@ -99,6 +101,7 @@ class Engine:
         self.formula = formula
         self.start_tick = start_tick
         self.env = simpy.Environment()
+        self.now = 0.0
         self.events = 0
         # One stream per source of randomness (STYLE: common random numbers).
         streams = np.random.SeedSequence([seed, 0x6261]).spawn(8)
@@ -112,6 +115,10 @@ class Engine:
         self.vcpus = vcpus_of(pool)
         # Pool state.
         self.nodes: list[Node] = []
+        self.live: dict[str, set[Node]] = {"dedicated": set(), "spot": set()}  # every node not gone
+        self.state_count: Counter[tuple[str, str]] = Counter()
+        self.ready_slots = 0  # slots of idle and running nodes
+        self.ready_used = 0
         self.target = {"dedicated": pool.initial_dedicated, "spot": pool.initial_spot}
         self.shortage = False
         self.open_heap: list[tuple[int, int, Node]] = []
@@ -140,13 +147,15 @@ class Engine:
     # -- event plumbing ----------------------------------------------------------------------
     def at(self, delay_s: float, callback: Callable[..., None], *args: Any) -> None:
         """Call `callback(*args)` `delay_s` from now."""
-        event = self.env.timeout(max(delay_s, 0.0))
-        event.callbacks.append(lambda _event: callback(*args))
-        self.events += 1
+        env = self.env
+        event = env.timeout(delay_s if delay_s > 0 else 0.0)
 
-    @property
-    def now(self) -> float:
-        return float(self.env.now)
+        def fire(_event: object) -> None:
+            self.now = env.now  # read the clock once per event, not in every handler
+            callback(*args)
+
+        event.callbacks.append(fire)
+        self.events += 1
 
     def simulate(self, progress: Callable[[float], None] | None = None) -> None:
         for kind, count in (("dedicated", self.pool.initial_dedicated), ("spot", self.pool.initial_spot)):
@@ -172,6 +181,7 @@ class Engine:
                 t = min(t + step, self.duration_s)
                 self.env.run(until=t)
                 progress(t)
+        self.now = self.duration_s
         for node in self.nodes:
             self._close_interval(node, self.duration_s)
 
@@ -318,14 +328,34 @@ class Engine:
     def _new_node(self, kind: str) -> Node:
         node = Node(len(self.nodes), kind, self.pool.task_slots_per_node, self.now)
         self.nodes.append(node)
+        self.live[kind].add(node)
+        self.state_count[(kind, "pending")] += 1
         return node
 
     def _set_state(self, node: Node, state: str) -> None:
-        if node.state == state:
+        """Change a node's state, closing its record interval and keeping the counters true."""
+        old = node.state
+        if old == state:
             return
         self._close_interval(node, self.now)
+        counts = self.state_count
+        counts[(node.kind, old)] -= 1
+        counts[(node.kind, state)] += 1
+        if old in _READY:
+            self.ready_slots -= node.slots
+            self.ready_used -= node.used_slots
+        if state in _READY:
+            self.ready_slots += node.slots
+            self.ready_used += node.used_slots
+        if state == "gone":
+            self.live[node.kind].discard(node)
         node.state = state
         node.since_s = self.now
+
+    def _use_slots(self, node: Node, slots: int) -> None:
+        node.used_slots += slots
+        if node.state in _READY:
+            self.ready_used += slots
 
     def _close_interval(self, node: Node, end_s: float) -> None:
         if end_s > node.since_s and node.state != "gone":
@@ -334,7 +364,7 @@ class Engine:
             node.since_s = end_s
 
     def _cores_in_use(self, kind: str) -> int:
-        return sum(1 for n in self.nodes if n.kind == kind and n.state not in ("gone", "preempted")) * self.vcpus
+        return (len(self.live[kind]) - self.state_count[(kind, "preempted")]) * self.vcpus
 
     def _allocate(self, kind: str, count: int) -> None:
         quota = self.pool.quota.dedicated_cores if kind == "dedicated" else self.pool.quota.spot_cores
@@ -465,8 +495,8 @@ class Engine:
         """A correlated capacity reclaim: each live Spot node is evicted with probability f (§3.4)."""
         spot = self.pool.spot
         fraction = float(self.rng_reclaim.beta(spot.reclaim_fraction_alpha, spot.reclaim_fraction_beta))
-        for node in self.nodes:
-            if node.kind == "spot" and node.state in LIVE_STATES and self.rng_reclaim.random() < fraction:
+        for node in sorted(self.live["spot"], key=_index):  # index order: draws stay reproducible
+            if node.state in LIVE_STATES and self.rng_reclaim.random() < fraction:
                 self._preempt(node)
         self._dispatch()
         self.at(float(self.rng_reclaim.exponential(3600.0 / spot.reclaim_events_per_hour)), self._reclaim)
@@ -479,7 +509,7 @@ class Engine:
     def _shortage_ends(self) -> None:
         self.shortage = False
         dist = self.pool.provisioning_delay.spot
-        for node in self.nodes:
+        for node in sorted(self.live["spot"], key=_index):
             if node.waiting_capacity and node.state == "pending":
                 self._provision(node, float(dist.sample(self.rng_provision)))
         assert self.pool.spot.available_mean is not None
@@ -488,11 +518,9 @@ class Engine:
     # -- resize (batch-behavior §1.4–1.5) -------------------------------------------------------------
     def _counted(self, kind: str) -> list[Node]:
         """Nodes that count toward the target: not gone, not leaving (preempted ones included)."""
-        return [
-            n
-            for n in self.nodes
-            if n.kind == kind and n.state not in ("gone", "leavingpool", "retaining") and not n.draining
-        ]
+        nodes = [n for n in self.live[kind] if n.state not in ("leavingpool", "retaining") and not n.draining]
+        nodes.sort(key=_index)  # sets iterate in memory order: sort so runs are reproducible
+        return nodes
 
     def _reconcile_later(self) -> None:
         self.at(0.0, self._reconcile, self.pool.node_deallocation_option)
@@ -506,7 +534,7 @@ class Engine:
             if len(counted) < target:
                 self._allocate(kind, target - len(counted))
             elif len(counted) > target:
-                for node in sorted(counted, key=_removal_order)[: len(counted) - target]:
+                for node in heapq.nsmallest(len(counted) - target, counted, key=_removal_order):
                     self._remove(node, option)
         self._dispatch()
 
@@ -593,7 +621,7 @@ class Engine:
         task.attempts += 1
         task.token += 1
         task.placed_s = self.now
-        node.used_slots += spec.required_slots
+        self._use_slots(node, spec.required_slots)
         node.running.add(task)
         if node.state == "idle":
             self._set_state(node, "running")
@@ -679,7 +707,7 @@ class Engine:
             )
         )
         node.running.discard(task)
-        node.used_slots -= task.spec.required_slots
+        self._use_slots(node, -task.spec.required_slots)
         if not node.running and node.state == "running" and not node.draining:
             self._set_state(node, "idle")
         self._push_open(node)
@@ -738,12 +766,13 @@ class Engine:
             self.samples[name] = SampleSeries(self.start_tick, zeros, interval_ticks, lag_ticks)
         self._sample()
 
+    def _preempted(self) -> int:
+        return self.state_count[("spot", "preempted")] + self.state_count[("dedicated", "preempted")]
+
     def _sample(self) -> None:
-        nodes = [n for n in self.nodes if n.state not in ("gone", "pending")]
-        preempted = sum(1 for n in nodes if n.state == "preempted")
-        ready = [n for n in nodes if n.state in ("idle", "running")]
-        total_slots = sum(n.slots for n in ready)
-        used = sum(n.used_slots for n in ready)
+        preempted = self._preempted()
+        total_slots, used = self.ready_slots, self.ready_used
+        in_pool = self._current("dedicated") + self._current("spot")
         values = {
             "$ActiveTasks": self.active_count,
             "$RunningTasks": self.running_count,
@@ -751,7 +780,7 @@ class Engine:
             "$SucceededTasks": self.succeeded_count,
             "$FailedTasks": self.failed_count,
             "$PreemptedNodeCount": preempted if self.pool.spot.preempted_count_reported else 0,
-            "$SampleNodeCount": len(nodes),
+            "$SampleNodeCount": in_pool,
             "$CPUPercent": 100.0 * used / total_slots if total_slots else 0.0,
         }
         drop = self.pool.metrics.sample_drop_probability
@@ -763,11 +792,12 @@ class Engine:
         self.at(self.pool.metrics.sample_interval, self._sample)
 
     def _current(self, kind: str) -> int:
-        return sum(1 for n in self.nodes if n.kind == kind and n.state not in ("gone", "pending"))
+        """Nodes the service lists for a kind: every node with a VM (pending and gone excluded)."""
+        return len(self.live[kind]) - self.state_count[(kind, "pending")]
 
     def _evaluate(self) -> None:
         assert self.formula is not None and self.pool.autoscale is not None
-        preempted = sum(1 for n in self.nodes if n.state == "preempted")
+        preempted = self._preempted()
         ctx = EvalContext(
             now_tick=self.start_tick + round(self.now * TICKS_PER_SECOND),
             target_dedicated_nodes=float(self.target["dedicated"]),
@@ -804,3 +834,7 @@ def _removal_order(node: Node) -> tuple[int, int, int]:
     """Shrink order (batch-behavior §1.5): preempted, failed, not ready, idle, then least busy."""
     rank = {"preempted": 0, "starttaskfailed": 1, "pending": 2, "creating": 3, "waitingforstarttask": 3, "idle": 4}
     return rank.get(node.state, 5), node.used_slots, -node.index
+
+
+def _index(node: Node) -> int:
+    return node.index
