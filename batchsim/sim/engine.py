@@ -314,7 +314,7 @@ class Engine:
         """Job `maxWallClockTime` expired: running tasks are killed, the rest fail (§4.2)."""
         if job.done:
             return
-        job.done = True
+        self._end_job(job)
         for task in list(job.tasks):
             if task.state == "running":
                 self._kill(task, requeue=False)
@@ -741,8 +741,33 @@ class Engine:
         job.outstanding -= 1
         job.finished += 1
         if job.scheduled and job.finished >= job.scheduled and not job.done:
-            job.done = True
-            job.ended_s = self.now
+            self._end_job(job)
+
+    def _end_job(self, job: Job) -> None:
+        """A job ends: its release task runs on every live node that ran its preparation (§4.4)."""
+        job.done = True
+        job.ended_s = self.now
+        release = job.spec.release
+        if release is None:
+            return
+        job_id = job.spec.job_id
+        for kind in ("dedicated", "spot"):
+            for node in sorted(self.live[kind], key=_index):
+                if job_id in node.prep_ready_s and node.state in LIVE_STATES:
+                    duration = min(release.duration_s, release.max_wall_clock_s or 900.0)
+                    self.attempt_log.append(
+                        (
+                            f"{job_id}-jobrelease",
+                            job_id,
+                            node.node_id,
+                            node.kind,
+                            self.now,
+                            self.now + duration,
+                            0,
+                            "jobrelease",
+                        )
+                    )
+                    job.ended_s = max(job.ended_s, self.now + duration)
 
     # -- metrics and autoscale (formula reference §6.5, batch-behavior §5) -----------------------------
     def _start_sampler(self) -> None:

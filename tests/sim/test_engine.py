@@ -169,3 +169,12 @@ def test_metrics_are_sampled_every_30_seconds() -> None:
     pending = result.metrics[result.metrics["name"] == "$PendingTasks"]
     assert pending["time_s"].diff().dropna().eq(30).all()
     assert pending["value"].iloc[:4].to_list() == [2, 2, 2, 2]
+
+
+def test_job_release_runs_at_job_end_on_prepared_nodes() -> None:
+    job = JobSpec("nightly", preparation=PrepTaskSpec(duration_s=10), release=PrepTaskSpec(duration_s=20))
+    schedule = ScheduleSpec("nightly", job, occurrences=[[TaskSpec("t", "", 0, 100)]], recurrence_interval_s=None)
+    result = run(pool(initial_dedicated=1), Workload(schedules=[schedule]), 3600, 1)
+    releases = result.attempts[result.attempts["outcome"] == "jobrelease"]
+    assert len(releases) == 1
+    assert releases.iloc[0]["start_s"] == 110 and releases.iloc[0]["end_s"] == 130
