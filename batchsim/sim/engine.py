@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from batchsim.formula.context import TICKS_PER_SECOND, AutoScaleRun, EvalContext, SampleSeries
 from batchsim.sim.config import PoolConfig
@@ -148,13 +149,16 @@ class Engine:
     def at(self, delay_s: float, callback: Callable[..., None], *args: Any) -> None:
         """Call `callback(*args)` `delay_s` from now."""
         env = self.env
-        event = env.timeout(delay_s if delay_s > 0 else 0.0)
 
         def fire(_event: object) -> None:
             self.now = env.now  # read the clock once per event, not in every handler
             callback(*args)
 
+        event = simpy.Event(env)
+        event._ok = True  # a triggered event, as simpy.Timeout builds it, without its checks
+        event._value = None
         event.callbacks.append(fire)
+        env.schedule(event, NORMAL, delay_s if delay_s > 0 else 0.0)
         self.events += 1
 
     def simulate(self, progress: Callable[[float], None] | None = None) -> None:
@@ -216,10 +220,12 @@ class Engine:
     def _submit(self, spec: TaskSpec) -> Task:
         job = self.jobs.get(spec.job_id) or self._add_job(JobSpec(job_id=spec.job_id, submit_s=self.now), self.now)
         task = Task(spec, len(self.tasks), job)
+        task.plain = spec.plain
         self.tasks.append(task)
         job.tasks.append(task)
         job.outstanding += 1
-        self.by_job_id[(job.spec.job_id, spec.task_id)] = task
+        if job.spec.uses_task_dependencies:
+            self.by_job_id[(job.spec.job_id, spec.task_id)] = task
         if job.done:  # a terminated job takes no new work
             self._finish(task, "failed", exit_code=None)
             return task
@@ -570,22 +576,24 @@ class Engine:
 
     # -- scheduling (batch-behavior §4.1) --------------------------------------------------------------
     def _push_open(self, node: Node) -> None:
-        if node.schedulable and node.free_slots > 0:
-            key = -node.free_slots if self.pool.node_fill_type == "spread" else node.free_slots
+        free = node.slots - node.used_slots
+        if free > 0 and node.schedulable:
+            key = -free if self.pool.node_fill_type == "spread" else free
             heapq.heappush(self.open_heap, (key, node.index, node))
 
     def _pick_node(self, slots: int, job_id: str) -> Node | None:
         """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on ties."""
         heap = self.open_heap
+        spread = self.pool.node_fill_type == "spread"
         skipped: list[tuple[int, int, Node]] = []
         chosen = None
         while heap:
             key, _, node = heap[0]
-            current = -node.free_slots if self.pool.node_fill_type == "spread" else node.free_slots
-            if not node.schedulable or node.free_slots <= 0 or key != current:
+            free = node.slots - node.used_slots
+            if free <= 0 or key != (-free if spread else free) or not node.schedulable:
                 heapq.heappop(heap)  # stale entry
                 continue
-            if node.free_slots >= slots and job_id not in node.barred_jobs:
+            if free >= slots and job_id not in node.barred_jobs:
                 chosen = node
                 break
             skipped.append(heapq.heappop(heap))
@@ -628,6 +636,12 @@ class Engine:
         self._push_open(node)
         start_s = self.now + self.pool.scheduler_latency
         job = task.job
+        if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
+            if task.first_start_s is None:
+                task.first_start_s = start_s
+            task.attempt_start_s = start_s
+            self.at(start_s + spec.duration_s - self.now, self._attempt_ended, task, task.token, "completed")
+            return
         if job.spec.preparation is not None:
             start_s = max(start_s, self._preparation(node, job))
             if job.spec.job_id in node.barred_jobs:  # preparation failed: back to the queue

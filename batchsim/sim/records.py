@@ -101,6 +101,7 @@ class Task:
         "job",
         "node",
         "placed_s",
+        "plain",
         "remaining_deps",
         "requeues",
         "spec",
@@ -121,6 +122,7 @@ class Task:
         self.requeues = 0
         self.node: Node | None = None
         self.placed_s = 0.0
+        self.plain = False
         self.remaining_deps = 0
         self.dependents: list[Task] = []
         self.token = 0

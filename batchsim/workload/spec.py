@@ -41,6 +41,17 @@ class TaskSpec:
     output_bytes: float = 0.0
     deadline_s: float | None = None
 
+    @property
+    def plain(self) -> bool:
+        """True when an attempt is only its run time: no image, staging, failure draw or time limit."""
+        return (
+            self.container_image is None
+            and not self.input_bytes
+            and not self.output_bytes
+            and not self.failure_probability
+            and self.max_wall_clock_s is None
+        )
+
 
 @dataclass(slots=True)
 class PrepTaskSpec:
