@@ -73,3 +73,31 @@ def test_round_trip_of_the_corpus() -> None:
         assert again.formula is not None and same_tree(again.formula, parsed.formula), path.name
         checked += 1
     assert checked > 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), names), expressions), min_size=1, max_size=4))
+def test_generated_formulas_never_crash_the_checker_or_the_evaluator(
+    statements: list[tuple[str | None, ast.Expr]],
+) -> None:
+    from batchsim.formula import EvalContext, SampleSeries, check, compile
+
+    tree = ast.Formula(
+        tuple(
+            ast.ExprStatement(e, S) if target is None else ast.Assignment(target, e, S, S) for target, e in statements
+        ),
+        S,
+    )
+    text = print_formula(tree)
+    assert isinstance(check(text), list)
+    samples = {"$PendingTasks": SampleSeries.ending_at([1.0, float("nan"), 3.0], 10**17)}
+    run = compile(text).evaluate(EvalContext(now_tick=10**17, samples=samples))
+    assert run.results.startswith("$TargetDedicatedNodes=")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_text_yields_diagnostics_not_exceptions(text: str) -> None:
+    from batchsim.formula import check
+
+    assert all(d.span.line >= 1 for d in check(text))
