@@ -171,15 +171,15 @@ def _percentile(values: np.ndarray, q: float) -> float:
 def _summary(
     engine: Engine, tasks: pd.DataFrame, nodes: pd.DataFrame, prices: PriceLike | None, wall_s: float
 ) -> dict[str, Any]:
+    from batchsim.cost.billing import bill
+    from batchsim.scenario import Prices
+
     waits = tasks["wait_s"].dropna().to_numpy(dtype=float)
-    billed = nodes[nodes["billed"].astype(bool)]
-    seconds = (billed["end_s"] - billed["start_s"]).groupby(billed["kind"]).sum()
-    hours_dedicated = float(seconds.get("dedicated", 0.0)) / 3600
-    hours_spot = float(seconds.get("spot", 0.0)) / 3600
     dedicated_price = prices.dedicated_per_hour if prices is not None else DEFAULT_DEDICATED_PER_HOUR
     spot_price = prices.spot_per_hour if prices is not None else DEFAULT_SPOT_PER_HOUR
-    cost_dedicated = hours_dedicated * dedicated_price
-    cost_spot = hours_spot * spot_price
+    costs = bill(nodes, Prices(dedicated_per_hour=dedicated_price, spot_per_hour=spot_price))
+    hours_dedicated, hours_spot = costs.node_hours_dedicated, costs.node_hours_spot
+    cost_dedicated, cost_spot = costs.dedicated_usd, costs.spot_usd
     completed = tasks["state"] == "completed"
     with_deadline = tasks["deadline_s"].notna()
     met = completed & with_deadline & (tasks["end_s"] <= tasks["deadline_s"])
@@ -210,6 +210,10 @@ def _summary(
         "tasks_never_started": int(tasks["start_s"].isna().sum()),
         "autoscale_errors": int(sum(1 for e in engine.evaluations if e[5] is not None)),
         "deadline_met_fraction": float(met.sum() / with_deadline.sum()) if with_deadline.any() else math.nan,
+        "cost_idle_usd": costs.idle_usd,
+        "cost_provisioning_usd": costs.provisioning_usd,
+        "cost_per_completed_task_usd": costs.per_completed_task_usd(int(completed.sum())),
+        "cost_per_core_hour_usd": costs.per_core_hour_usd(engine.vcpus),
         "price_dedicated_per_hour": dedicated_price,
         "price_spot_per_hour": spot_price,
     }
