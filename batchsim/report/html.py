@@ -11,7 +11,7 @@ from pathlib import Path
 from batchsim.report import plots
 from batchsim.report.runs import Run, load_run
 
-__all__ = ["SECTIONS", "render_report", "write_report"]
+__all__ = ["SECTIONS", "SUMMARY_ROWS", "render_report", "write_report"]
 
 SECTIONS = ("Summary", "Cost", "Nodes", "Queue", "Waits", "Autoscale decisions")
 _FIGURES: dict[str, Callable[..., object]] = {
@@ -20,7 +20,7 @@ _FIGURES: dict[str, Callable[..., object]] = {
     "Queue": plots.queue_length,
     "Waits": plots.wait_distribution,
 }
-_SUMMARY_ROWS = (
+SUMMARY_ROWS = (
     ("tasks completed", "tasks_completed", "{:.0f}"),
     ("tasks failed", "tasks_failed", "{:.0f}"),
     ("wait p50 (s)", "wait_s_p50", "{:.0f}"),
@@ -55,7 +55,7 @@ def _summary_table(runs: Sequence[Run]) -> str:
     if len(runs) > 1:
         head += "<th>Δ last vs first</th>"
     rows = []
-    for label, key, fmt in _SUMMARY_ROWS:
+    for label, key, fmt in SUMMARY_ROWS:
         values = [float(r.summary.get(key, 0.0)) for r in runs]
         cells = "".join(f"<td>{fmt.format(v)}</td>" for v in values)
         if len(runs) > 1:

@@ -112,6 +112,22 @@ def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r.html").read_text()
     assert "Δ last vs first" in html and html.count("<h3>spot-first</h3>") == 10
+    markdown = runner.invoke(
+        app,
+        [
+            "report",
+            str(tmp_path / "low"),
+            str(tmp_path / "high"),
+            "--format",
+            "md",
+            "--out",
+            str(tmp_path / "md" / "r.md"),
+        ],
+    )
+    assert markdown.exit_code == 0, markdown.output
+    text = (tmp_path / "md" / "r.md").read_text()
+    assert "## Autoscale decisions" in text and text.count("![") == 8
+    assert len(list((tmp_path / "md").glob("*.png"))) == 8
     bad = runner.invoke(app, ["report", str(tmp_path)])
     assert bad.exit_code == 1 and "no summary.json" in bad.output
 
