@@ -60,9 +60,8 @@ def write_markdown(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
         lines += [f"### {run.name}", "", "| time (h) | dedicated | spot | error | results |", "|---|---|---|---|---|"]
         for row in changes.head(40).itertuples():
             error = f"{row.error_code} {row.error_message}" if isinstance(row.error_code, str) else ""
-            lines.append(
-                f"| {row.time_s / 3600:.2f} | {row.target_dedicated:.0f} | {row.target_spot:.0f} | {error} | `{row.results}` |"
-            )
+            targets = f"{row.target_dedicated:.0f} | {row.target_spot:.0f}"
+            lines.append(f"| {row.time_s / 3600:.2f} | {targets} | {error} | `{row.results}` |")
         lines.append("")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
