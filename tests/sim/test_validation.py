@@ -61,7 +61,9 @@ def test_mmc_mean_wait_within_two_percent_of_erlang_c(servers: int, rho: float) 
     means = [mmc_mean_wait(servers, rho, tasks, seed) for seed in range(seeds)]
     estimate = float(np.mean(means))
     half_width = 1.96 * float(np.std(means, ddof=1)) / math.sqrt(len(means))
-    print(f"M/M/{servers} rho={rho}: mean wait {estimate:.3f} s, Erlang C {expected:.3f} s, 95 % half-width {half_width:.3f} s")
+    print(
+        f"M/M/{servers} rho={rho}: mean wait {estimate:.3f} s, Erlang C {expected:.3f} s, 95 % half-width {half_width:.3f} s"
+    )
     assert half_width < 0.02 * expected, "not enough tasks for a 2 % interval"
     assert abs(estimate - expected) < 0.02 * expected, (estimate, expected, half_width)
 
