@@ -1,0 +1,75 @@
+"""The optimizer end to end on a small budget; the clairvoyant bound is below every real formula."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from batchsim.cli import app
+from batchsim.formula import check
+from batchsim.formula.diagnostics import Severity
+from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
+from batchsim.optimize.search import _pareto
+from batchsim.scenario import load_scenario
+from batchsim.simulate import simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_optimize_writes_a_checked_winner_and_a_front(tmp_path: Path) -> None:
+    args = [
+        "optimize",
+        str(ROOT / "scenarios" / "default.yaml"),
+        "--template",
+        "pending-tasks",
+        "--budget",
+        "5",
+        "--seeds",
+        "1",
+        "--set",
+        "duration=3h",
+        "--p95-wait-target",
+        "900",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "| optimized |" in result.output and "clairvoyant lower bound" in result.output
+    best = (tmp_path / "best.formula").read_text()
+    assert not [d for d in check(best) if d.severity is Severity.ERROR]
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 5 and set(trials.columns) >= {
+        "maxNodes",
+        "lookbackMinutes",
+        "cost_usd",
+        "wait_s_p95",
+        "feasible",
+    }
+    front = pd.read_csv(tmp_path / "pareto.csv")
+    for _, point in front.iterrows():  # nothing in the trials dominates a point of the front
+        better = trials[(trials["cost_usd"] <= point["cost_usd"]) & (trials["wait_s_p95"] <= point["wait_s_p95"])]
+        assert ((better["cost_usd"] == point["cost_usd"]) & (better["wait_s_p95"] == point["wait_s_p95"])).all()
+
+
+def test_pareto_front_of_known_points() -> None:
+    trials = pd.DataFrame({"cost_usd": [1, 2, 3, 2.5], "wait_s_p95": [9, 5, 1, 6]})
+    assert _pareto(trials)[["cost_usd", "wait_s_p95"]].values.tolist() == [[1, 9], [2, 5], [3, 1]]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "formula"),
+    [("default.yaml", None), ("spot-first.yaml", None), ("hourly-schedule.yaml", None), ("default.yaml", "hysteresis")],
+)
+def test_clairvoyant_bound_is_below_real_formulas(scenario: str, formula: str | None) -> None:
+    overrides = ["duration=4h"]
+    if formula:
+        overrides += ["pool.autoscale.formula=null", f"pool.autoscale.formula_file=../formulas/{formula}.formula"]
+    loaded = load_scenario(ROOT / "scenarios" / scenario, overrides)
+    cost = simulate(loaded, 3).summary["cost_usd"]
+    assert 0 < clairvoyant_cost_usd(loaded, 3) < cost
