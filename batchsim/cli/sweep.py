@@ -21,6 +21,7 @@ def sweep(
     out: Path = typer.Option(..., "--out", help="Results directory (runs/ written as they finish; resumable)."),
 ) -> None:
     """Run a grid of scenario variants × seeds; an interrupted sweep resumes where it stopped."""
+    import contextlib
     import sys
 
     from batchsim.optimize.executors import ExecutorError
@@ -37,30 +38,24 @@ def sweep(
     except (ValueError, ScenarioError) as exc:
         fail(str(exc))
     try:
-        if sys.stderr.isatty():
-            from rich.progress import Progress
+        with contextlib.ExitStack() as stack:
+            progress = None
+            if sys.stderr.isatty():
+                from rich.progress import Progress
 
-            with Progress(transient=True) as bar:
+                bar = stack.enter_context(Progress(transient=True))
                 task = bar.add_task("sweep", total=None)
-                table = run_sweep(
-                    scenario,
-                    parsed,
-                    list(range(1, seeds + 1)),
-                    out,
-                    executor=executor,
-                    scheduler=scheduler,
-                    workers=workers,
-                    on_result=lambda d, n: bar.update(task, completed=d, total=n),
-                )
-        else:
+                progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+            seed_list = list(range(1, seeds + 1))
             table = run_sweep(
                 scenario,
                 parsed,
-                list(range(1, seeds + 1)),
+                seed_list,
                 out,
                 executor=executor,
                 scheduler=scheduler,
                 workers=workers,
+                on_result=progress,
             )
     except ExecutorError as exc:
         fail(str(exc))

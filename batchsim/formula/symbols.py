@@ -13,12 +13,15 @@ __all__ = [
     "DEALLOC_KEYWORDS",
     "DEPRECATED",
     "FUNCTIONS",
+    "NODE_METRICS",
     "READ_ONLY_SCALARS",
     "READ_WRITE",
+    "RESOURCE_METRICS",
     "SAMPLED",
     "SAMPLE_METHODS",
     "STRICT_OFF_FUNCTIONS",
     "TARGET_ALIASES",
+    "TASK_METRICS",
     "TIMESTAMP_FIELDS",
     "TIME_CONSTANTS",
     "Function",
@@ -66,15 +69,10 @@ READ_ONLY_SCALARS: tuple[str, ...] = (
     "$CurrentDedicated",
 )
 
-# §5.2: sampled variables, read only through sample methods.
-SAMPLED: tuple[str, ...] = (
-    "$ActiveTasks",
-    "$RunningTasks",
-    "$PendingTasks",
-    "$SucceededTasks",
-    "$FailedTasks",
-    "$PreemptedNodeCount",
-    "$SampleNodeCount",
+# §5.2: sampled variables, read only through sample methods, by group.
+TASK_METRICS: tuple[str, ...] = ("$ActiveTasks", "$RunningTasks", "$PendingTasks", "$SucceededTasks", "$FailedTasks")
+NODE_METRICS: tuple[str, ...] = ("$PreemptedNodeCount", "$SampleNodeCount")
+RESOURCE_METRICS: tuple[str, ...] = (
     "$CPUPercent",
     "$WallClockSeconds",
     "$MemoryBytes",
@@ -86,6 +84,7 @@ SAMPLED: tuple[str, ...] = (
     "$NetworkInBytes",
     "$NetworkOutBytes",
 )
+SAMPLED: tuple[str, ...] = TASK_METRICS + NODE_METRICS + RESOURCE_METRICS
 
 # Names kept for compatibility, with what to write instead (reference §5, §5.1 options).
 DEPRECATED: dict[str, str] = {

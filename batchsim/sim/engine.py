@@ -21,6 +21,7 @@ import simpy
 from simpy.events import NORMAL
 
 from batchsim.formula.context import TICKS_PER_SECOND, AutoScaleRun, EvalContext, SampleSeries
+from batchsim.formula.symbols import NODE_METRICS, SAMPLED, TASK_METRICS
 from batchsim.sim.config import PoolConfig
 from batchsim.sim.records import BILLED_STATES, LIVE_STATES, Job, Node, Task
 from batchsim.sim.result import Result
@@ -31,17 +32,9 @@ __all__ = ["DEFAULT_START_TICK", "PriceLike", "ProgramLike", "run"]
 DEFAULT_START_TICK = 1_767_571_200 * TICKS_PER_SECOND  # 2026-01-05T00:00:00Z, a Monday
 _READY = frozenset({"idle", "running"})
 _EVALUATION_LATE_S = 0.1  # real runs fall ~0.1 s after the grid (formula reference §7)
-_SAMPLED_ZERO = (
-    "$WallClockSeconds",
-    "$MemoryBytes",
-    "$DiskBytes",
-    "$DiskReadBytes",
-    "$DiskWriteBytes",
-    "$DiskReadOps",
-    "$DiskWriteOps",
-    "$NetworkInBytes",
-    "$NetworkOutBytes",
-)
+# Sampled variables the engine computes; every other one is present and 0 (formula reference §5.3).
+_MEASURED = (*TASK_METRICS, *NODE_METRICS, "$CPUPercent")
+_SAMPLED_ZERO = tuple(name for name in SAMPLED if name not in _MEASURED)
 
 
 class ProgramLike(Protocol):
@@ -790,16 +783,7 @@ class Engine:
         interval_ticks = round(interval * TICKS_PER_SECOND)
         zeros: list[float] = []
         self._zeros = zeros
-        for name in (
-            "$ActiveTasks",
-            "$RunningTasks",
-            "$PendingTasks",
-            "$SucceededTasks",
-            "$FailedTasks",
-            "$PreemptedNodeCount",
-            "$SampleNodeCount",
-            "$CPUPercent",
-        ):
+        for name in _MEASURED:
             self.samples[name] = SampleSeries(self.start_tick, [], interval_ticks, lag_ticks)
         for name in _SAMPLED_ZERO:
             self.samples[name] = SampleSeries(self.start_tick, zeros, interval_ticks, lag_ticks)
