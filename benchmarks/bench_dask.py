@@ -15,7 +15,7 @@ from batchsim.optimize.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "spot-first.yaml"
-GRID = {"pool.spot.eviction_rate_per_hour": ["0.025", "0.075", "0.125", "0.3"], "duration": ["12h"]}
+GRID = {"pool.spot.eviction_rate_per_hour": ["0.025", "0.075", "0.125", "0.3"], "duration": ["48h"]}
 
 
 def timed(workers: int) -> float:
