@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from batchsim.report.html import render_report, write_report
-from batchsim.report.plots import cost_breakdown, nodes_over_time, queue_length, wait_distribution
+from batchsim.report.plots import cost_breakdown, nodes_over_time, preemptions, queue_length, wait_distribution
 from batchsim.report.runs import Run, RunDirError, load_run
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "cost_breakdown",
     "load_run",
     "nodes_over_time",
+    "preemptions",
     "queue_length",
     "render_report",
     "wait_distribution",

@@ -13,12 +13,13 @@ from batchsim.report.runs import Run, load_run
 
 __all__ = ["SECTIONS", "SUMMARY_ROWS", "render_report", "write_report"]
 
-SECTIONS = ("Summary", "Cost", "Nodes", "Queue", "Waits", "Autoscale decisions")
+SECTIONS = ("Summary", "Cost", "Nodes", "Queue", "Waits", "Preemptions", "Autoscale decisions")
 _FIGURES: dict[str, Callable[..., object]] = {
     "Cost": plots.cost_breakdown,
     "Nodes": plots.nodes_over_time,
     "Queue": plots.queue_length,
     "Waits": plots.wait_distribution,
+    "Preemptions": plots.preemptions,
 }
 SUMMARY_ROWS = (
     ("tasks completed", "tasks_completed", "{:.0f}"),

@@ -16,6 +16,7 @@ _FIGURES = {
     "Nodes": plots.nodes_over_time,
     "Queue": plots.queue_length,
     "Waits": plots.wait_distribution,
+    "Preemptions": plots.preemptions,
 }
 
 

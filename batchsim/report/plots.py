@@ -12,7 +12,7 @@ from batchsim.report.runs import Run
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["cost_breakdown", "nodes_over_time", "queue_length", "wait_distribution"]
+__all__ = ["cost_breakdown", "nodes_over_time", "preemptions", "queue_length", "wait_distribution"]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -109,4 +109,21 @@ def cost_breakdown(run: Run, ax: Axes | None = None) -> Axes:
         frame.plot.barh(stacked=True, ax=ax, colormap="tab20")
     ax.set_xlabel("USD")
     ax.set_title("Cost by node kind and state")
+    return ax
+
+
+def preemptions(run: Run, ax: Axes | None = None) -> Axes:
+    """Spot evictions per hour, and the preempted nodes counted in the pool over time."""
+    ax = _axes(ax)
+    preempted = run.nodes[run.nodes["state"] == "preempted"]
+    horizon = float(run.summary.get("simulated_s", 0.0)) or 1.0
+    bins = list(np.arange(0.0, horizon / 3600 + 1, 1.0))
+    ax.hist(preempted["start_s"] / 3600, bins=bins, color="#DD8452", alpha=0.8, label="evictions per hour")
+    counted = run.metrics[run.metrics["name"] == "$PreemptedNodeCount"]
+    if len(counted):
+        ax.plot(counted["time_s"] / 3600, counted["value"], color="black", lw=0.8, label="preempted nodes counted")
+    ax.set_xlabel("hours")
+    ax.set_ylabel("nodes")
+    ax.set_title(f"Preemptions ({len(preempted)} evictions)")
+    ax.legend(fontsize=8)
     return ax

@@ -88,8 +88,8 @@ def test_demo_runs_with_no_arguments_and_writes_a_report(tmp_path: Path, monkeyp
     assert (out / "summary.json").is_file() and (out / "report.html").is_file()
     parser = _Sections()
     parser.feed((out / "report.html").read_text())
-    assert parser.ids == ["summary", "cost", "nodes", "queue", "waits", "autoscale-decisions"]
-    assert parser.images == 4
+    assert parser.ids == ["summary", "cost", "nodes", "queue", "waits", "preemptions", "autoscale-decisions"]
+    assert parser.images == 5
 
 
 def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r.html").read_text()
-    assert "Δ last vs first" in html and html.count("<h3>spot-first</h3>") == 10
+    assert "Δ last vs first" in html and html.count("<h3>spot-first</h3>") == 12
     markdown = runner.invoke(
         app,
         [
@@ -126,8 +126,8 @@ def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
     )
     assert markdown.exit_code == 0, markdown.output
     text = (tmp_path / "md" / "r.md").read_text()
-    assert "## Autoscale decisions" in text and text.count("![") == 8
-    assert len(list((tmp_path / "md").glob("*.png"))) == 8
+    assert "## Autoscale decisions" in text and text.count("![") == 10
+    assert len(list((tmp_path / "md").glob("*.png"))) == 10
     bad = runner.invoke(app, ["report", str(tmp_path)])
     assert bad.exit_code == 1 and "no summary.json" in bad.output
 
