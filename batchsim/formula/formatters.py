@@ -32,6 +32,20 @@ def _source_line(text: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
+_EXCERPT_CHARS = 100
+
+
+def _window(source: str, column: int) -> tuple[str, int]:
+    """A long line cut to the part around `column` (a 9000-character line would flood a terminal)."""
+    if len(source) <= _EXCERPT_CHARS + 20:
+        return source, column
+    start = max(0, min(column - 1 - _EXCERPT_CHARS // 2, len(source) - _EXCERPT_CHARS))
+    excerpt = source[start : start + _EXCERPT_CHARS]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + _EXCERPT_CHARS < len(source) else ""
+    return prefix + excerpt + suffix, column - start + len(prefix)
+
+
 def _one_line(path: str, d: Diagnostic) -> str:
     return f"{path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}"
 
@@ -45,8 +59,9 @@ def format_text(reports: Sequence[FileReport]) -> str:
             source = _source_line(report.text, d.span.line)
             if source.strip():
                 width = max(1, (d.span.end_column - d.span.column) if d.span.end_line == d.span.line else 1)
-                out.append(f"    {source.expandtabs(1)}")
-                out.append("    " + " " * (d.span.column - 1) + "^" + "~" * min(width - 1, 80))
+                excerpt, column = _window(source.expandtabs(1), d.span.column)
+                out.append(f"    {excerpt}")
+                out.append("    " + " " * (column - 1) + "^" + "~" * min(width - 1, len(excerpt) - column, 80))
     errors = sum(d.severity is Severity.ERROR for r in reports for d in r.diagnostics)
     warnings = sum(d.severity is Severity.WARNING for r in reports for d in r.diagnostics)
     out.append(f"{len(reports)} file(s) checked: {errors} error(s), {warnings} warning(s)")

@@ -114,3 +114,13 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_unknown_format_is_a_usage_error(tree: Path) -> None:
     assert invoke("--format", "xml", str(tree)).exit_code == 2
+
+
+def test_a_long_line_is_shown_around_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "long.formula"
+    path.write_text("$TargetDedicatedNodes = " + "1+" * 300 + ");\n")
+    result = invoke(str(path))
+    assert result.exit_code == 1
+    excerpt, caret = result.output.splitlines()[1:3]
+    assert len(excerpt) < 130 and excerpt.lstrip().startswith("…") and excerpt.rstrip().endswith(");")
+    assert excerpt[caret.index("^")] == ")"

@@ -230,6 +230,14 @@ def test_d4_d5_format_user_variable_named_like_a_target() -> None:
     assert error is None
 
 
+def test_d6_alias_target_with_user_variable() -> None:
+    # D6 is a pre-2017 capture (`$TargetDedicated=5;$NodeDeallocationOption=requeue;totalNodes=5`);
+    # current versions report the alias under its full name with both targets (D7, R1-R4).
+    results, error = run(D4.replace("$targetDedicatedNodes", "$TargetDedicated"))
+    assert results == "$TargetDedicatedNodes=5;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;totalNodes=5"
+    assert error is None
+
+
 def test_d7_alias_reported_under_full_name() -> None:
     results, error = run("$TargetDedicated=1", now=at("2016-11-22T19:39:28.5246331Z"))
     assert results == "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
