@@ -27,7 +27,7 @@ class ScenarioError(ValueError):
 
 
 class Prices(BaseModel):
-    """Explicit prices per node-hour; absent: the shipped catalog for `pool.vm_size`/`pool.region`."""
+    """Explicit prices per node-hour; absent: the shipped catalog's for `pool.vm_size`, `pool.region`, `pool.os`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -185,8 +185,25 @@ def load_scenario(
             raise ScenarioError(f"{path}: --set {_describe(error)}") from None
         line = _line_of(root, tuple(error["loc"]))
         raise ScenarioError(f"{path}:{line}: {_describe(error)}") from None
+    if scenario.prices is None:
+        _check_catalog(path, root, scenario, overridden)
     scenario.base_dir = str(path.resolve().parent)
     return scenario
+
+
+def _check_catalog(path: Path, root: yaml.Node | None, scenario: Scenario, overridden: set[str]) -> None:
+    """Without `prices:`, the pool's size, region and OS must be in the shipped catalog."""
+    from batchsim.cost.catalog import CatalogError, find
+
+    pool = scenario.pool
+    try:
+        find(pool.vm_size, pool.region, pool.os)
+    except CatalogError as exc:
+        hint = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
+        if exc.key in overridden:
+            raise ScenarioError(f"{path}: --set key '{exc.key}': {exc.message}{hint}") from None
+        line = _line_of(root, tuple(exc.key.split(".")))
+        raise ScenarioError(f"{path}:{line}: key '{exc.key}': {exc.message}{hint}") from None
 
 
 def dump_schema() -> str:

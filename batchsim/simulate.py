@@ -8,7 +8,7 @@ from pathlib import Path
 from batchsim.formula.context import datetime_to_ticks
 from batchsim.scenario import Prices, Scenario, ScenarioError
 from batchsim.sim.engine import run
-from batchsim.sim.result import DEFAULT_DEDICATED_PER_HOUR, DEFAULT_SPOT_PER_HOUR, Result
+from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
 from batchsim.workload.traces import TraceError
 
@@ -16,19 +16,21 @@ __all__ = ["resolve_prices", "simulate"]
 
 
 def resolve_prices(scenario: Scenario) -> Prices:
-    """The scenario's `prices:`, else the catalog's for its size and region, else DESIGN's defaults."""
+    """The scenario's `prices:`, else the shipped catalog's for its size, region and OS.
+
+    Raises `ScenarioError` naming the key to change and what the catalog has when there is no row.
+    """
     if scenario.prices is not None:
         return scenario.prices
     from batchsim.cost.catalog import CatalogError, lookup
 
+    pool = scenario.pool
     try:
-        return lookup(scenario.pool.vm_size, scenario.pool.region, scenario.pool.os)
-    except CatalogError:
-        return Prices(
-            dedicated_per_hour=DEFAULT_DEDICATED_PER_HOUR,
-            spot_per_hour=DEFAULT_SPOT_PER_HOUR,
-            source="DESIGN §4 defaults (no catalog entry for this size and region)",
-        )
+        return lookup(pool.vm_size, pool.region, pool.os)
+    except CatalogError as exc:
+        raise ScenarioError(
+            f"key '{exc.key}': {exc.message}; or give prices: {{dedicated_per_hour: ..., spot_per_hour: ...}}"
+        ) from None
 
 
 def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None) -> Result:
