@@ -3,7 +3,9 @@
 `GET https://prices.azure.com/api/retail/prices?$filter=...`, no authentication; pages are
 followed through `NextPageLink` until it is null. Only consumption prices per hour are kept; Spot
 rows are recognised by "Spot" in `meterName`/`skuName`, legacy low-priority rows by "Low Priority"
-(used only where no Spot row exists), Windows rows by "Windows" in `productName`.
+(used only where no Spot row exists), Windows rows by "Windows" in `productName`. Products that
+reuse a VM size's `armSkuName` at another price (Cloud Services, Dedicated Host, Basic tier) are
+skipped: in the API's answer for a region they sit beside the `Virtual Machines ...` product.
 Written by hand on the standard library: the API is one GET with OData paging, and no maintained
 client for it exists on PyPI.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.parse
@@ -80,6 +83,9 @@ def fetch_items(
         url = document.get("NextPageLink") or None
 
 
+_NOT_VM_PRICE = re.compile(r"cloud ?services|dedicated ?host|\bbasic\b", re.IGNORECASE)
+
+
 @dataclass
 class _Prices:
     dedicated: float | None = None
@@ -93,6 +99,8 @@ def rows_from_items(items: Iterator[dict[str, Any]] | list[dict[str, Any]], sour
     prices: dict[tuple[str, str, str], _Prices] = {}
     for item in items:
         if item["type"] != "Consumption" or item["unitOfMeasure"] != "1 Hour":
+            continue
+        if _NOT_VM_PRICE.search(item["productName"]):
             continue
         names = f"{item['meterName']} {item['skuName']}"
         os_name = "windows" if "Windows" in item["productName"] else "linux"

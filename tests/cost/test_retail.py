@@ -174,3 +174,22 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1 and "cannot reach" in result.output
+
+
+def test_cloud_services_dedicated_host_and_basic_products_are_not_vm_prices() -> None:
+    from batchsim.cost.retail import rows_from_items
+
+    items = [
+        item("Standard_D4as_v5", "D4as v5", 0.392, product="Dasv5 Series Cloud Services"),
+        item("Standard_D4as_v5", "D4as v5", 0.208, product="Virtual Machines Dasv5 Series"),
+        item("Standard_D4as_v5", "D4as v5 Spot", 0.0381, product="Virtual Machines Dasv5 Series"),
+        item("Standard_E2as_v5", "E2as v5", 0.229, product="Easv5 Series CloudServices"),
+        item("Standard_A2", "A2", 0.078, product="Virtual Machines A Series Basic"),
+        item("Standard_A2", "A2", 0.12, product="Virtual Machines A Series"),
+        item("Dsv3_Type3", "Dsv3 Type3", 6.5, product="DSv3 Series Dedicated Host"),
+    ]
+    rows = {r["vm_size"]: r for r in rows_from_items(items, "test")}
+    assert rows["Standard_D4as_v5"]["dedicated_per_hour"] == 0.208
+    assert rows["Standard_D4as_v5"]["spot_per_hour"] == 0.0381
+    assert rows["Standard_A2"]["dedicated_per_hour"] == 0.12
+    assert set(rows) == {"Standard_D4as_v5", "Standard_A2"}
