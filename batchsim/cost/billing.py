@@ -6,12 +6,13 @@ Waste is billed time that ran no task: `idle`, and provisioning (`creating`, sta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import pandas as pd
 
-__all__ = ["PROVISIONING_STATES", "Bill", "bill"]
+__all__ = ["PROVISIONING_STATES", "Bill", "bill", "bill_seconds", "billed_seconds"]
 
 PROVISIONING_STATES = ("creating", "waitingforstarttask", "starttaskfailed")
 
@@ -42,25 +43,47 @@ class Bill:
         return self.total_usd / hours if hours else float("nan")
 
 
+def billed_seconds(intervals: Iterable[tuple[str, str, float, float, bool]]) -> dict[tuple[str, str], float]:
+    """Billed seconds by (kind, state) from (kind, state, start_s, end_s, billed) intervals.
+
+    A plain loop: the engine's record lists are summed without building a DataFrame, which costs
+    more than the rest of a short run's summary (the optimizer's inner loop needs only the summary).
+    """
+    seconds: dict[tuple[str, str], float] = {}
+    for kind, state, start_s, end_s, billed in intervals:
+        if billed:
+            key = (kind, state)
+            seconds[key] = seconds.get(key, 0.0) + (end_s - start_s)
+    return seconds
+
+
 def bill(nodes: pd.DataFrame, prices: PriceLike) -> Bill:
     """Price the billed node-state intervals (`billed` column) of a run."""
-    billed = nodes[nodes["billed"].astype(bool)]
-    hours = ((billed["end_s"] - billed["start_s"]) / 3600).groupby([billed["kind"], billed["state"]]).sum()
-    by_state = hours.rename("hours").reset_index()
-    price = by_state["kind"].map({"dedicated": prices.dedicated_per_hour, "spot": prices.spot_per_hour}).astype(float)
-    by_state["usd"] = by_state["hours"] * price
-    by_kind = by_state.groupby("kind")[["hours", "usd"]].sum()
+    columns = ("kind", "state", "start_s", "end_s", "billed")
+    return bill_seconds(billed_seconds(zip(*(nodes[c].tolist() for c in columns), strict=True)), prices)
 
-    def pick(kind: str, column: str) -> float:
-        return float(by_kind.loc[kind, column]) if kind in by_kind.index else 0.0
+
+def bill_seconds(seconds: Mapping[tuple[str, str], float], prices: PriceLike) -> Bill:
+    """Price billed seconds by (kind, state)."""
+    per_hour = {"dedicated": prices.dedicated_per_hour, "spot": prices.spot_per_hour}
+    keys = sorted(seconds)
+    hours = [seconds[key] / 3600 for key in keys]
+    usd = [h * per_hour[kind] for h, (kind, _) in zip(hours, keys, strict=True)]
+    by_state = pd.DataFrame(
+        {"kind": [k for k, _ in keys], "state": [s for _, s in keys], "hours": hours, "usd": usd},
+        columns=["kind", "state", "hours", "usd"],
+    )
+
+    def total(values: list[float], keep: Callable[[str, str], bool]) -> float:
+        return float(sum(v for v, (kind, state) in zip(values, keys, strict=True) if keep(kind, state)))
 
     return Bill(
         by_state=by_state,
-        total_usd=float(by_state["usd"].sum()),
-        dedicated_usd=pick("dedicated", "usd"),
-        spot_usd=pick("spot", "usd"),
-        idle_usd=float(by_state.loc[by_state["state"] == "idle", "usd"].sum()),
-        provisioning_usd=float(by_state.loc[by_state["state"].isin(PROVISIONING_STATES), "usd"].sum()),
-        node_hours_dedicated=pick("dedicated", "hours"),
-        node_hours_spot=pick("spot", "hours"),
+        total_usd=total(usd, lambda k, s: True),
+        dedicated_usd=total(usd, lambda k, s: k == "dedicated"),
+        spot_usd=total(usd, lambda k, s: k == "spot"),
+        idle_usd=total(usd, lambda k, s: s == "idle"),
+        provisioning_usd=total(usd, lambda k, s: s in PROVISIONING_STATES),
+        node_hours_dedicated=total(hours, lambda k, s: k == "dedicated"),
+        node_hours_spot=total(hours, lambda k, s: k == "spot"),
     )

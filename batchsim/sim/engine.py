@@ -8,12 +8,14 @@ they fire. Behaviour follows `reference/batch-behavior.md`; sections are cited w
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,6 +60,18 @@ def vcpus_of(pool: PoolConfig) -> int:
     return int(match.group(1)) if match else 1
 
 
+class _Call:
+    """A due callback on simpy's calendar: the two attributes `Environment.step` reads, and the call."""
+
+    __slots__ = ("_ok", "args", "callback", "callbacks")
+
+    def __init__(self, callbacks: list[Callable[[_Call], None]], callback: Callable[..., None], args: tuple[Any, ...]):
+        self.callbacks = callbacks  # shared: step() replaces the attribute, never the list's items
+        self._ok = True
+        self.callback = callback
+        self.args = args
+
+
 def run(
     pool: PoolConfig,
     workload: Workload,
@@ -70,10 +84,28 @@ def run(
     progress: Callable[[float], None] | None = None,
 ) -> Result:
     """Simulate `duration_s` seconds of a pool running `workload`; see `Result`."""
-    engine = Engine(pool, workload, duration_s, seed, formula=formula, start_tick=start_tick)
-    wall = time.perf_counter()
-    engine.simulate(progress)
-    return Result.from_engine(engine, prices=prices, wall_s=time.perf_counter() - wall)
+    with _without_cyclic_gc():
+        engine = Engine(pool, workload, duration_s, seed, formula=formula, start_tick=start_tick)
+        wall = time.perf_counter()
+        engine.simulate(progress)
+        return Result.from_engine(engine, prices=prices, wall_s=time.perf_counter() - wall)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector for a run.
+
+    A run keeps every task, node and record alive until it ends, so each full collection walks a
+    growing heap for nothing: it took 45 % of a 200,000-task run (benchmarks/bench_engine.py).
+    Reference counting still frees the events; the few cycles left are collected afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Engine:
@@ -95,6 +127,10 @@ class Engine:
         self.formula = formula
         self.start_tick = start_tick
         self.env = simpy.Environment()
+        self._scheduler_latency_s = float(pool.scheduler_latency)
+        self._fire_list: list[Callable[[_Call], None]] = [self._fire]
+        self._calendar: list[Any] = self.env._queue  # simpy's own heap: see `at`
+        self._event_ids = self.env._eid
         self.now = 0.0
         self.events = 0
         # One stream per source of randomness (STYLE: common random numbers).
@@ -141,18 +177,15 @@ class Engine:
     # -- event plumbing ----------------------------------------------------------------------
     def at(self, delay_s: float, callback: Callable[..., None], *args: Any) -> None:
         """Call `callback(*args)` `delay_s` from now."""
-        env = self.env
-
-        def fire(_event: object) -> None:
-            self.now = env.now  # read the clock once per event, not in every handler
-            callback(*args)
-
-        event = simpy.Event(env)
-        event._ok = True  # a triggered event, as simpy.Timeout builds it, without its checks
-        event._value = None
-        event.callbacks.append(fire)
-        env.schedule(event, NORMAL, delay_s if delay_s > 0 else 0.0)
+        # Straight onto simpy's calendar, in the order env.schedule would give: a closure and a
+        # simpy.Event per call cost a fifth of a run (benchmarks/bench_engine.py).
+        due_s = self.env._now + (delay_s if delay_s > 0 else 0.0)
+        heapq.heappush(self._calendar, (due_s, NORMAL, next(self._event_ids), _Call(self._fire_list, callback, args)))
         self.events += 1
+
+    def _fire(self, call: _Call) -> None:
+        self.now = self.env._now  # read the clock once per event, not in every handler
+        call.callback(*call.args)
 
     def simulate(self, progress: Callable[[float], None] | None = None) -> None:
         for kind, count in (("dedicated", self.pool.initial_dedicated), ("spot", self.pool.initial_spot)):
@@ -207,8 +240,15 @@ class Engine:
             self.at(arrivals[i].submit_s - self.now, self._submit_next_and_dispatch, i)
 
     def _submit_next_and_dispatch(self, i: int) -> None:
-        self._submit_next(i)
-        self._dispatch()
+        arrivals = self._arrivals
+        now = self.now
+        while i < len(arrivals) and arrivals[i].submit_s <= now:
+            self._submit(arrivals[i])
+            i += 1
+        if i < len(arrivals):
+            self.at(arrivals[i].submit_s - now, self._submit_next_and_dispatch, i)
+        if self.queue:
+            self._dispatch()
 
     def _submit(self, spec: TaskSpec) -> Task:
         job = self.jobs.get(spec.job_id) or self._add_job(JobSpec(job_id=spec.job_id, submit_s=self.now), self.now)
@@ -222,10 +262,11 @@ class Engine:
         if job.done:  # a terminated job takes no new work
             self._finish(task, "failed", exit_code=None)
             return task
-        for dep in self._dependencies(task):
-            if dep.state not in ("completed",):
-                task.remaining_deps += 1
-                dep.dependents.append(task)
+        if job.spec.uses_task_dependencies:
+            for dep in self._dependencies(task):
+                if dep.state != "completed":
+                    task.remaining_deps += 1
+                    dep.dependents.append(task)
         if task.remaining_deps == 0:
             self._make_eligible(task)
         return task
@@ -351,6 +392,18 @@ class Engine:
         node.state = state
         node.since_s = self.now
 
+    def _flip_busy(self, node: Node, state: str) -> None:
+        """`_set_state` for idle ↔ running, the change every task makes: both states are ready and
+        billed, so only the record and the two counters move (a third of a short run's events)."""
+        now = self.now
+        if now > node.since_s:
+            self.node_intervals.append((node.node_id, node.kind, node.state, node.since_s, now, True))
+        counts = self.state_count
+        counts[node.busy_key if state == "idle" else node.idle_key] -= 1
+        counts[node.idle_key if state == "idle" else node.busy_key] += 1
+        node.state = state
+        node.since_s = now
+
     def _use_slots(self, node: Node, slots: int) -> None:
         node.used_slots += slots
         if node.state in _READY:
@@ -454,7 +507,7 @@ class Engine:
         self._dispatch()
 
     def _preempt(self, node: Node) -> None:
-        for task in list(node.running):
+        for task in sorted(node.running, key=_task_index):  # sets iterate in memory order
             self._kill(task, requeue=True)
         node.generation += 1
         self._set_state(node, "preempted")
@@ -545,7 +598,7 @@ class Engine:
         node.generation += 1  # no eviction or readiness for a leaving node
         node.removal_option = option
         if option in ("requeue", "terminate") or not node.running:
-            for task in list(node.running):
+            for task in sorted(node.running, key=_task_index):  # sets iterate in memory order
                 self._kill(task, requeue=option != "terminate")
             self._leave(node)
         else:
@@ -583,7 +636,7 @@ class Engine:
         while heap:
             key, _, node = heap[0]
             free = node.slots - node.used_slots
-            if free <= 0 or key != (-free if spread else free) or not node.schedulable:
+            if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in _READY:
                 heapq.heappop(heap)  # stale entry
                 continue
             if free >= slots and job_id not in node.barred_jobs:
@@ -622,12 +675,13 @@ class Engine:
         task.attempts += 1
         task.token += 1
         task.placed_s = self.now
-        self._use_slots(node, spec.required_slots)
+        node.used_slots += spec.required_slots
+        self.ready_used += spec.required_slots  # the node is idle or running: ready
         node.running.add(task)
         if node.state == "idle":
-            self._set_state(node, "running")
+            self._flip_busy(node, "running")
         self._push_open(node)
-        start_s = self.now + self.pool.scheduler_latency
+        start_s = self.now + self._scheduler_latency_s
         job = task.job
         if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
             if task.first_start_s is None:
@@ -714,9 +768,12 @@ class Engine:
             )
         )
         node.running.discard(task)
-        self._use_slots(node, -task.spec.required_slots)
-        if not node.running and node.state == "running" and not node.draining:
-            self._set_state(node, "idle")
+        slots = task.spec.required_slots
+        node.used_slots -= slots
+        if node.state in _READY:
+            self.ready_used -= slots
+            if not node.running and node.state == "running" and not node.draining:
+                self._flip_busy(node, "idle")
         self._push_open(node)
         return node
 
@@ -861,3 +918,7 @@ def _removal_order(node: Node) -> tuple[int, int, int]:
 
 def _index(node: Node) -> int:
     return node.index
+
+
+def _task_index(task: Task) -> int:
+    return task.index

@@ -22,8 +22,10 @@ class Node:
 
     __slots__ = (
         "barred_jobs",
+        "busy_key",
         "draining",
         "generation",
+        "idle_key",
         "images",
         "index",
         "kind",
@@ -44,6 +46,8 @@ class Node:
         self.node_id = f"tvm-{kind[0]}-{index:05d}"
         self.kind = kind  # "dedicated" | "spot"
         self.state = "pending"
+        self.idle_key = (kind, "idle")  # the engine's state counters' keys, built once
+        self.busy_key = (kind, "running")
         self.since_s = now_s
         self.slots = slots
         self.used_slots = 0
