@@ -29,6 +29,9 @@ SUMMARY_ROWS = (
     ("cost (USD)", "cost_usd", "{:.2f}"),
     ("dedicated (USD)", "cost_dedicated_usd", "{:.2f}"),
     ("spot (USD)", "cost_spot_usd", "{:.2f}"),
+    ("idle waste (USD)", "cost_idle_usd", "{:.2f}"),
+    ("provisioning waste (USD)", "cost_provisioning_usd", "{:.2f}"),
+    ("per completed task (USD)", "cost_per_completed_task_usd", "{:.4f}"),
     ("node-hours dedicated", "node_hours_dedicated", "{:.1f}"),
     ("node-hours spot", "node_hours_spot", "{:.1f}"),
     ("preemptions", "preemptions", "{:.0f}"),
@@ -74,9 +77,9 @@ def _decisions(run: Run, limit: int = 40) -> str:
         return "<p>No autoscale formula: the pool kept its initial size.</p>"
     changes = ev[(ev["target_dedicated"].diff() != 0) | (ev["target_spot"].diff() != 0) | ev["error_code"].notna()]
     rows = "".join(
-        f"<tr><td>{row.time_s / 3600:.2f} h</td><td>{row.target_dedicated:.0f}</td><td>{row.target_spot:.0f}</td>"
+        f"<tr><td class='time'>{row.time_s / 3600:.2f} h</td><td>{row.target_dedicated:.0f}</td><td>{row.target_spot:.0f}</td>"
         f"<td><code>{html.escape(str(row.error_code or ''))} {html.escape(str(row.error_message or ''))}</code></td>"
-        f"<td><code>{html.escape(str(row.results))}</code></td></tr>"
+        f"<td class='results'><code>{html.escape(str(row.results))}</code></td></tr>"
         for row in changes.head(limit).itertuples()
     )
     note = f"<p>{len(ev)} evaluations; {len(changes)} changed a target or failed (first {limit} shown).</p>"
@@ -90,6 +93,9 @@ h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2
 table { border-collapse: collapse; font-size: .9rem; }
 td, th { border: 1px solid #ddd; padding: .3rem .6rem; text-align: right; }
 table.decisions td { text-align: left; font-size: .8rem; } img { max-width: 100%; }
+table.decisions th { text-align: left; } table.decisions td.time { white-space: nowrap; }
+/* A results string is one long line with no spaces: break it anywhere rather than widen the page. */
+table.decisions td.results { word-break: break-all; }
 """
 
 

@@ -107,6 +107,7 @@ def cost_breakdown(run: Run, ax: Axes | None = None) -> Axes:
     if len(costs):
         frame = costs.unstack(fill_value=0.0)
         frame.plot.barh(stacked=True, ax=ax, colormap="tab20")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars, not over them
     ax.set_xlabel("USD")
     ax.set_title("Cost by node kind and state")
     return ax
