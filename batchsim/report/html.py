@@ -77,7 +77,8 @@ def _decisions(run: Run, limit: int = 40) -> str:
         return "<p>No autoscale formula: the pool kept its initial size.</p>"
     changes = ev[(ev["target_dedicated"].diff() != 0) | (ev["target_spot"].diff() != 0) | ev["error_code"].notna()]
     rows = "".join(
-        f"<tr><td class='time'>{row.time_s / 3600:.2f} h</td><td>{row.target_dedicated:.0f}</td><td>{row.target_spot:.0f}</td>"
+        f"<tr><td class='time'>{row.time_s / 3600:.2f} h</td>"
+        f"<td>{row.target_dedicated:.0f}</td><td>{row.target_spot:.0f}</td>"
         f"<td><code>{html.escape(str(row.error_code or ''))} {html.escape(str(row.error_message or ''))}</code></td>"
         f"<td class='results'><code>{html.escape(str(row.results))}</code></td></tr>"
         for row in changes.head(limit).itertuples()
