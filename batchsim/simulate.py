@@ -57,7 +57,13 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
         except FormulaError as exc:
             first = exc.diagnostics[0]
             where = f"Line {first.span.line}, Col {first.span.column}"
-            raise ScenarioError(f"pool.autoscale formula: {where}: {first.code}: {first.message}") from None
+            autoscale = scenario.pool.autoscale
+            source = (
+                f"pool.autoscale.formula_file {Path(scenario.base_dir or '.') / autoscale.formula_file}"
+                if autoscale.formula_file
+                else f"scenario '{scenario.name}' pool.autoscale.formula"
+            )
+            raise ScenarioError(f"{source}: {where}: {first.code}: {first.message}") from None
     prices = resolve_prices(scenario)
     result = run(
         scenario.pool,

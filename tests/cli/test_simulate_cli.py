@@ -52,7 +52,7 @@ def test_simulate_text_prints_a_table() -> None:
         (["SCEN", "--set", "pool.initial_dedicatd=2"], "--set key 'pool.initial_dedicatd': unknown key"),
         (
             ["SCEN", "--set", "pool.autoscale.formula=$TargetDedicatedNodes = (1"],
-            "pool.autoscale formula: Line 1, Col 27: AutoScalingFormulaSyntaxError",
+            "pool.autoscale.formula: Line 1, Col 27: AutoScalingFormulaSyntaxError",
         ),
         (["SCEN", "--set", "pool.autoscale.formula_file=missing.formula"], "give exactly one of autoscale.formula"),
         (["SLOTS", "--set", "pool.autoscale.formula_file=missing.formula"], "formula_file: cannot read"),
