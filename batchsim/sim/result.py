@@ -12,9 +12,13 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from matplotlib.axes import Axes
+
     from batchsim.sim.engine import Engine, PriceLike
 
-__all__ = ["SUMMARY_KEYS", "Result"]
+__all__ = ["SUMMARY_KEYS", "Plots", "Result"]
 
 SUMMARY_KEYS = (
     "tasks_submitted",
@@ -70,6 +74,37 @@ _EVALUATION_COLUMNS = [
 _ATTEMPT_COLUMNS = ["task_id", "job_id", "node_id", "kind", "start_s", "end_s", "slots", "outcome"]
 
 
+class Plots:
+    """`Result.plot`: the functions of `batchsim.report.plots` bound to one run; each takes `ax=`."""
+
+    def __init__(self, result: Result) -> None:
+        self._result = result
+
+    def _draw(self, name: str, ax: Axes | None) -> Axes:
+        from batchsim.report import plots
+        from batchsim.report.runs import Run
+
+        r = self._result
+        run = Run(str(r.summary.get("scenario", "run")), r.summary, r.tasks, r.nodes, r.evaluations, r.metrics)
+        draw: Callable[..., Axes] = getattr(plots, name)
+        return draw(run, ax=ax)
+
+    def nodes(self, ax: Axes | None = None) -> Axes:
+        return self._draw("nodes_over_time", ax)
+
+    def queue(self, ax: Axes | None = None) -> Axes:
+        return self._draw("queue_length", ax)
+
+    def waits(self, ax: Axes | None = None) -> Axes:
+        return self._draw("wait_distribution", ax)
+
+    def cost(self, ax: Axes | None = None) -> Axes:
+        return self._draw("cost_breakdown", ax)
+
+    def preemptions(self, ax: Axes | None = None) -> Axes:
+        return self._draw("preemptions", ax)
+
+
 class Result:
     """A simulation's records.
 
@@ -115,6 +150,11 @@ class Result:
     @property
     def attempts(self) -> pd.DataFrame:
         return self._frame("attempts")
+
+    @property
+    def plot(self) -> Plots:
+        """The report's plots of this run: `res.plot.nodes(ax=ax)`, `.queue`, `.waits`, `.cost`, `.preemptions`."""
+        return Plots(self)
 
     @classmethod
     def from_engine(cls, engine: Engine, *, prices: PriceLike | None, wall_s: float) -> Result:
