@@ -5,10 +5,10 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-import batchsim as bs  # noqa: E402
+import batchsim as bs
 
 
 def test_the_notebook_api_end_to_end() -> None:
