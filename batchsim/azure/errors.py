@@ -156,6 +156,11 @@ def explain(
             f"timed out waiting for {endpoint} during {action}; the service may be slow or unreachable, "
             "raise --timeout or try again"
         )
+    if isinstance(exc, ServiceRequestError) and "non-TLS" in str(exc):
+        return AzureIntegrationError(
+            f"Microsoft Entra ID tokens are sent only over https, and {endpoint} is not https; "
+            "use the account's https endpoint, or a shared key (--account-name and --account-key)"
+        )
     if isinstance(exc, ServiceRequestError):
         return AzureIntegrationError(f"cannot reach {endpoint}: {_connection_reason(exc)}; check the endpoint")
     if isinstance(exc, ServiceResponseError):

@@ -131,13 +131,13 @@ def export_formula(
     dry_run: bool = False,
     strict: bool = False,
     echo: Echo = print,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     enable_spacing_s: float = ENABLE_SPACING_S,
 ) -> ExportResult:
     """Check, compare and enable `text` on `pool_id` (module docstring); raises `AzureIntegrationError`.
 
     client: an azure-batch `BatchClient`. label: how to name the new formula in the diff.
-    sleep: how to wait between enable attempts (tests pass a fake clock).
+    sleep: how to wait between enable attempts; `time.sleep` (looked up at call time) by default.
     """
     from batchsim.formula.checker import check, has_errors
 
@@ -183,7 +183,7 @@ def export_formula(
     if dry_run:
         echo(f"dry run: pool '{pool_id}' was not changed")
         return ExportResult(pool_id, False, evaluated_by, new_run, 0)
-    attempts = _enable(client, pool_id, text, interval_s, endpoint, echo, sleep, enable_spacing_s)
+    attempts = _enable(client, pool_id, text, interval_s, endpoint, echo, sleep or time.sleep, enable_spacing_s)
     echo(
         f"autoscale enabled on pool '{pool_id}': the service evaluates the formula now and every "
         f"{format_duration(interval_s)}"
