@@ -19,7 +19,16 @@ from batchsim.dist import DurationS
 from batchsim.sim.config import PoolConfig
 from batchsim.workload.generators import WorkloadEntry
 
-__all__ = ["Prices", "Scenario", "ScenarioError", "load_scenario", "parse_overrides", "scenario_json_schema"]
+__all__ = [
+    "AutoscaleRunRecord",
+    "Origin",
+    "Prices",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_overrides",
+    "scenario_json_schema",
+]
 
 
 class ScenarioError(ValueError):
@@ -36,6 +45,37 @@ class Prices(BaseModel):
     source: str = "scenario"
 
 
+class AutoscaleRunRecord(BaseModel):
+    """A pool's last autoscale evaluation as the service reported it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timestamp: datetime | None = None
+    results: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class Origin(BaseModel):
+    """Where a scenario came from (`batchsim pool pull`): the live pool at that moment.
+
+    Informational only: the simulation reads `pool:`, never this.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    pool_id: str
+    endpoint: str | None = None
+    pulled_at: datetime
+    allocation_state: str | None = None
+    current_dedicated: int | None = None
+    current_spot: int | None = None
+    target_dedicated: int | None = None
+    target_spot: int | None = None
+    autoscale_enabled: bool = False
+    last_autoscale_run: AutoscaleRunRecord | None = None
+
+
 class Scenario(BaseModel):
     """A whole scenario: what runs, on which pool, for how long, at what price."""
 
@@ -49,6 +89,7 @@ class Scenario(BaseModel):
     pool: PoolConfig = Field(default_factory=PoolConfig)
     prices: Prices | None = None
     workload: list[WorkloadEntry] = Field(default_factory=list)
+    origin: Origin | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")
 
     def formula_text(self) -> str | None:

@@ -7,21 +7,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from batchsim.cli._azure import ACCOUNT_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from batchsim.azure.client import BatchSettings
     from batchsim.azure.errors import ServiceFormulaError
-
-ENDPOINT_HELP = "Batch account URL, https://ACCOUNT.REGION.batch.azure.com (else AZURE_BATCH_ENDPOINT)."
-ACCOUNT_HELP = "Batch account name for shared-key auth (else AZURE_BATCH_ACCOUNT)."
-KEY_HELP = (
-    "Batch account key (else AZURE_BATCH_ACCESS_KEY, preferred: flags show in the process list). "
-    "Without a key: Microsoft Entra ID through DefaultAzureCredential."
-)
-TIMEOUT_HELP = "Seconds to wait for a connection or an answer."
-RETRIES_HELP = "Retries of transient failures (connection errors, 500/503/504) by azure-core."
 
 
 @app.command("export")

@@ -1,0 +1,14 @@
+"""Options shared by the commands that talk to a Batch account (`export`, `pool pull`)."""
+
+from __future__ import annotations
+
+__all__ = ["ACCOUNT_HELP", "ENDPOINT_HELP", "KEY_HELP", "RETRIES_HELP", "TIMEOUT_HELP"]
+
+ENDPOINT_HELP = "Batch account URL, https://ACCOUNT.REGION.batch.azure.com (else AZURE_BATCH_ENDPOINT)."
+ACCOUNT_HELP = "Batch account name for shared-key auth (else AZURE_BATCH_ACCOUNT)."
+KEY_HELP = (
+    "Batch account key (else AZURE_BATCH_ACCESS_KEY, preferred: flags show in the process list). "
+    "Without a key: Microsoft Entra ID through DefaultAzureCredential."
+)
+TIMEOUT_HELP = "Seconds to wait for a connection or an answer."
+RETRIES_HELP = "Retries of transient failures (connection errors, 500/503/504) by azure-core."

@@ -1,0 +1,58 @@
+"""`batchsim pool pull POOL_ID --out scenario.yaml`: a scenario skeleton from a live pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from batchsim.cli._azure import ACCOUNT_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
+from batchsim.cli.app import app
+from batchsim.cli.errors import EXIT_USAGE, fail
+
+pool_app = typer.Typer(help="Live Batch pools: pull one into a scenario file.", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
+
+
+@pool_app.command("pull")
+def pull_command(
+    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    out: Path = typer.Option(..., "--out", help="The scenario file to write; the formula goes to formulas/ beside it."),
+    region: str | None = typer.Option(None, "--region", help="Region, when the pool's URL does not tell it."),
+    skus: Path | None = typer.Option(
+        None, "--skus", help="A `batchsim skus` file: vCPUs, core quotas and prices for the pool's size."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    endpoint: str | None = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+    account_name: str | None = typer.Option(None, "--account-name", help=ACCOUNT_HELP),
+    account_key: str | None = typer.Option(None, "--account-key", help=KEY_HELP),
+    timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
+    retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
+) -> None:
+    """Write a scenario skeleton from a live pool: size, region, slots, fill type, nodes, formula, last run."""
+    from batchsim.azure.client import SettingsError, batch_client, resolve_settings
+    from batchsim.azure.errors import AzureIntegrationError, redact
+    from batchsim.azure.export import read_pool
+    from batchsim.azure.pull import write_pulled_scenario
+
+    if skus is not None and not skus.is_file():
+        fail(f"--skus: no such file: {skus}", EXIT_USAGE)
+    try:
+        settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        with batch_client(settings) as client:
+            view = read_pool(client, pool_id, endpoint=settings.endpoint)
+        written = write_pulled_scenario(
+            view, out, endpoint=settings.endpoint, region=region, skus_file=skus, force=force
+        )
+    except AzureIntegrationError as exc:
+        fail(redact(str(exc), settings.secrets()))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+    typer.echo(f"scenario for pool '{pool_id}' written to {written.scenario}")
+    if written.formula is not None:
+        typer.echo(f"its autoscale formula written to {written.formula}")
+    else:
+        typer.echo("the pool has no autoscale formula: the scenario keeps its sizes fixed")
