@@ -103,9 +103,19 @@ def formula_error(code: str, message: str, values: Iterable[tuple[str, str]]) ->
 
 
 def explain(
-    exc: Exception, *, endpoint: str, pool_id: str | None = None, action: str = "request"
+    exc: Exception,
+    *,
+    endpoint: str,
+    pool_id: str | None = None,
+    action: str = "request",
+    subject: str | None = None,
+    auth_hint: str = "check the account name and key, or the Entra ID identity's role on the account",
 ) -> AzureIntegrationError:
-    """One clear `AzureIntegrationError` for an azure-core (or azure-identity) exception."""
+    """One clear `AzureIntegrationError` for an azure-core (or azure-identity) exception.
+
+    subject: what the request was about, for messages ("pool 'p'" by default). auth_hint: what to
+    check when the service answers 401 or 403.
+    """
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -117,7 +127,7 @@ def explain(
         ServiceResponseTimeoutError,
     )
 
-    pool = f"pool '{pool_id}'" if pool_id else "the resource"
+    pool = subject or (f"pool '{pool_id}'" if pool_id else "the resource")
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None:
         # Raised by azure-identity before any request: no Entra ID credential could give a token.
         first = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()[0]
@@ -133,8 +143,7 @@ def explain(
             return formula_error(error.code, error.message, error.values)
         if isinstance(exc, ClientAuthenticationError) or error.status in (401, 403):
             return AzureIntegrationError(
-                f"authentication failed at {endpoint} (HTTP {error.status}, {said}); check the account name "
-                "and key, or the Entra ID identity's role on the account"
+                f"authentication failed at {endpoint} (HTTP {error.status}, {said}); {auth_hint}"
             )
         if isinstance(exc, ResourceNotFoundError) or error.status == 404:
             return AzureIntegrationError(f"{pool} was not found at {endpoint} ({said})")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from arm_server import FakeArm, serve_https
 from batch_server import FakeBatchService, Running, make_pool, serve
 from typer.testing import CliRunner
 
@@ -69,3 +70,13 @@ class Cli:
 @pytest.fixture
 def cli(batch: Running) -> Cli:
     return Cli(batch)
+
+
+@pytest.fixture
+def arm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArm]:
+    """The local Resource Manager over https; its self-signed certificate is trusted via REQUESTS_CA_BUNDLE."""
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for service, cert in serve_https(FakeArm(), tmp_path):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        yield service
