@@ -176,6 +176,12 @@ def export_formula(
     new_interval = format_duration(interval_s)
     echo(f"interval: {old_interval} -> {new_interval}" if old_interval != new_interval else f"interval: {new_interval}")
     current_results = view.last_run.results if view.last_run is not None else None
+    if view.last_run is not None:
+        stamp = view.last_run.timestamp.isoformat() if view.last_run.timestamp else "an unknown time"
+        failure = (
+            f", which failed: {view.last_run.error_code}: {view.last_run.error_detail}" if view.last_run.failed else ""
+        )
+        echo(f"current results: the pool's last autoscale run, at {stamp}{failure}")
     for line in results_diff(current_results, new_run.results if new_run else None, "current", new_label):
         echo(line)
     if new_run is not None and new_run.failed:

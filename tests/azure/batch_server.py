@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -164,6 +165,8 @@ class FakeBatchService:
     resizing_on_enable: bool = False
     delay_s: float = 0.0
     signature_failures: int = 0
+    bearer_token: str | None = None  # an Entra ID token the service accepts, for https tests
+    bearer_requests: int = 0
     url: str = ""
 
     def advance(self, seconds: float) -> None:
@@ -192,23 +195,12 @@ class FakeBatchService:
         if versions != [API_VERSION]:
             return 400, error_body("InvalidQueryParameterValue", f"api-version {versions} is not {API_VERSION}")
         lower = {name.lower(): value for name, value in headers.items()}
-        if not lower.get("ocp-date"):
-            return 403, error_body("MissingRequiredHeader", "The ocp-date header is required.")
-        expected = (
-            f"SharedKey {self.account}:{sign(self.key, string_to_sign(method, raw_path, query, headers, self.account))}"
-        )
-        if lower.get("authorization") != expected:
-            self.signature_failures += 1
-            return 401, error_body(
-                "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-                [
-                    (
-                        "AuthenticationErrorDetail",
-                        "The MAC signature found in the HTTP request is not the same as any computed signature.",
-                    )
-                ],
-            )
+        if self.bearer_token is not None and lower.get("authorization") == f"Bearer {self.bearer_token}":
+            self.bearer_requests += 1
+        else:
+            refused = self._check_shared_key(method, raw_path, query, headers, lower)
+            if refused is not None:
+                return refused
         if self.delay_s:
             time.sleep(self.delay_s)
         match = re.fullmatch(r"/pools/([^/]+)(?:/(\w+))?", path)
@@ -230,6 +222,29 @@ class FakeBatchService:
                 pool.pop(key, None)
             return 200, None
         return 400, error_body("UnsupportedOperation", f"{method} {path} is not supported here.")
+
+    def _check_shared_key(
+        self, method: str, raw_path: str, query: str, headers: dict[str, str], lower: dict[str, str]
+    ) -> tuple[int, Any] | None:
+        """None when the SharedKey signature (§5.2) is right, else the service's refusal."""
+        if not lower.get("ocp-date"):
+            return 403, error_body("MissingRequiredHeader", "The ocp-date header is required.")
+        expected = (
+            f"SharedKey {self.account}:{sign(self.key, string_to_sign(method, raw_path, query, headers, self.account))}"
+        )
+        if lower.get("authorization") != expected:
+            self.signature_failures += 1
+            return 401, error_body(
+                "AuthenticationFailed",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+                [
+                    (
+                        "AuthenticationErrorDetail",
+                        "The MAC signature found in the HTTP request is not the same as any computed signature.",
+                    )
+                ],
+            )
+        return None
 
     def _syntax_error(self) -> tuple[int, Any]:
         assert self.syntax_error is not None
@@ -289,8 +304,8 @@ class Running:
     url: str
 
 
-def serve(service: FakeBatchService) -> Iterator[Running]:
-    """Run `service` on an ephemeral port of 127.0.0.1 in a thread, for the duration of a fixture."""
+def serve(service: FakeBatchService, tls: ssl.SSLContext | None = None) -> Iterator[Running]:
+    """Run `service` on an ephemeral port of 127.0.0.1 in a thread (https with `tls`), for a fixture."""
 
     class Handler(BaseHTTPRequestHandler):
         def _any(self) -> None:
@@ -319,9 +334,11 @@ def serve(service: FakeBatchService) -> Iterator[Running]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     service.url = url
     try:
         yield Running(service, url)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_server import FakeBatchService, Running, autoscale_on, iso_duration_s, make_pool
+from arm_server import IDENTITY_SECRET, TOKEN, FakeArm
+from batch_server import FakeBatchService, Running, autoscale_on, iso_duration_s, make_pool, serve
 from conftest import Cli
 
 from batchsim.azure.client import BatchSettings, SettingsError, batch_client, resolve_settings
@@ -386,3 +387,28 @@ def test_pool_fields_read_from_the_service(batch: Running) -> None:
         "pack",
         "steady",
     )
+
+
+def test_entra_id_through_default_azure_credential(arm: FakeArm, tmp_path: Path, formula: Path) -> None:
+    """No key: DefaultAzureCredential gets a token (App Service managed identity) and the client sends it over https."""
+    import ssl
+
+    from typer.testing import CliRunner
+
+    from batchsim.cli import app
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "arm-cert.pem", tmp_path / "arm-key.pem")
+    service = FakeBatchService(pools={"render": make_pool("render")}, bearer_token=TOKEN)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDENTITY_ENDPOINT", f"{arm.url}/msi/token")
+        patch.setenv("IDENTITY_HEADER", IDENTITY_SECRET)
+        for running in serve(service, tls):
+            result = CliRunner().invoke(
+                app, ["export", str(formula), "--pool", "render", "--endpoint", running.url, "--retries", "0"]
+            )
+    assert result.exit_code == 0, result.output
+    assert service.bearer_requests == 2 and service.signature_failures == 0
+    assert [r.path for r in service.posts()] == ["/pools/render/enableautoscale"]
+    token_requests = [r for r in arm.requests if r[1] == "/msi/token"]
+    assert token_requests[0][2]["resource"] == ["https://batch.core.windows.net/"]
