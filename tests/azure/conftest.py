@@ -22,8 +22,10 @@ ENV_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials from the developer's shell leak into the offline tests."""
+def clean_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credentials from the developer's shell leak into the offline tests (live tests need them)."""
+    if request.node.get_closest_marker("live") is not None:
+        return
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
 
