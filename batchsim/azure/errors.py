@@ -153,7 +153,9 @@ def explain(
                 "allocation state is steady, or stop the resize, then run again"
             )
         if isinstance(exc, ResourceExistsError) or error.status == 409:
-            return AzureIntegrationError(f"{pool} is in a state that does not allow this {action} ({said})")
+            return AzureIntegrationError(
+                f"the service refused to {action}: {pool} is not in a state that allows it ({said})"
+            )
         if error.code == "TooManyEnableAutoScaleRequests":
             return AzureIntegrationError(
                 f"the service refused to {action} on {pool}: autoscale may be enabled at most once every "

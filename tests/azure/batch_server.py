@@ -163,6 +163,7 @@ class FakeBatchService:
     evaluate_error: dict[str, Any] | None = None
     syntax_error: tuple[int, int, str] | None = None
     resizing_on_enable: bool = False
+    enable_failures: list[tuple[int, str, str]] = field(default_factory=list)  # answered first, in order
     delay_s: float = 0.0
     signature_failures: int = 0
     bearer_token: str | None = None  # an Entra ID token the service accepts, for https tests
@@ -256,6 +257,9 @@ class FakeBatchService:
         )
 
     def _enable(self, pool: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
+        if self.enable_failures:
+            status, code, message = self.enable_failures.pop(0)
+            return status, error_body(code, message)
         if pool["allocationState"] != "steady" or self.resizing_on_enable:
             return 409, error_body("PoolBeingResized", "The specified pool is currently being resized.")
         last = self.last_enable_s.get(pool["id"])

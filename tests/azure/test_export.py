@@ -178,6 +178,34 @@ def test_enable_too_soon_waits_the_spacing_and_retries_once(batch: Running, form
     assert any("retrying once in 30s" in line for line in lines)
 
 
+def test_enable_operation_timed_out_is_retried_once(batch: Running, formula: Path) -> None:
+    """A live recording shows an enable answered 500 OperationTimedOut that then succeeded on retry."""
+    batch.service.enable_failures.append((500, "OperationTimedOut", "The operation timed out."))
+    waits: list[float] = []
+    with client_for(batch) as client:
+        result = export_formula(
+            client, "render", formula.read_text(), endpoint=batch.url, echo=lambda _: None, sleep=waits.append
+        )
+    assert result.enable_attempts == 2 and waits == [30.0]
+    assert [r.status for r in batch.service.posts("enableautoscale")] == [500, 200]
+
+
+def test_evaluate_refused_in_the_current_state(cli: Cli, batch: Running, formula: Path) -> None:
+    """Autoscale turned off between the GET and the evaluate: the service's 409 is explained."""
+    enable_autoscale(batch)
+    original = batch.service._evaluate
+
+    def evaluate_after_disable(pool: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
+        pool["enableAutoScale"] = False
+        return original(pool, body)
+
+    batch.service._evaluate = evaluate_after_disable  # type: ignore[method-assign]
+    code, out = cli("export", str(formula), "--pool", "render")
+    assert code == 1
+    assert "the service refused to evaluate the formula: pool 'render' is not in a state that allows it" in out
+    assert "OperationInvalidForCurrentState" in out
+
+
 def test_enable_too_soon_twice_is_explained(
     cli: Cli, batch: Running, formula: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
