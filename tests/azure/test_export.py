@@ -288,6 +288,12 @@ def test_usage_errors(cli: Cli, formula: Path) -> None:
     assert code == 2 and "missing FORMULA_FILE" in out
     code, out = cli("export", str(formula), "--pool", "render", "--disable")
     assert code == 2
+    from typer.testing import CliRunner
+
+    from batchsim.cli import app
+
+    result = CliRunner().invoke(app, ["export", str(formula), "--pool", "render"])
+    assert result.exit_code == 2 and "AZURE_BATCH_ENDPOINT" in result.output
 
 
 def test_environment_credentials(batch: Running, formula: Path, monkeypatch: pytest.MonkeyPatch) -> None:

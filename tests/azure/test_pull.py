@@ -40,12 +40,12 @@ def test_pull_an_autoscale_pool(cli: Cli, batch: Running, tmp_path: Path) -> Non
 
 
 def test_pulled_scenario_simulates(cli: Cli, batch: Running, tmp_path: Path) -> None:
-    import batchsim
+    from batchsim.simulate import simulate
 
     batch.service.pools["render"].update(autoscale_on("$TargetDedicatedNodes = 1;", RESULTS))
     out = tmp_path / "render.yaml"
     assert cli("pool", "pull", "render", "--out", str(out))[0] == 0
-    result = batchsim.simulate(batchsim.load_scenario(out, overrides={"duration": "1h"}), seed=1)
+    result = simulate(load_scenario(out, overrides={"duration": "1h"}), seed=1)
     assert result.summary["autoscale_evaluations"] >= 1
 
 
