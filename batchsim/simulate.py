@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,3 +80,20 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
     result.summary["scenario"] = scenario.name
     result.summary["price_source"] = prices.source
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as `simulate`.
+
+    Importing `batchsim.simulate` binds the package attribute `batchsim.simulate` to this module,
+    hiding the function that `batchsim.simulate(...)` (DESIGN §5) names; calling the module calls
+    the function, so both spellings work whatever was imported first.
+    """
+
+    def __call__(
+        self, scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None
+    ) -> Result:
+        return simulate(scenario, seed, progress)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -27,3 +27,10 @@ def test_the_notebook_api_end_to_end() -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError):
         bs.no_such_thing  # noqa: B018
+
+
+def test_simulate_is_callable_after_its_module_was_imported() -> None:
+    import batchsim.simulate  # binds the package attribute to the module  # noqa: F401
+
+    scenario = bs.load_scenario("scenarios/default.yaml", overrides={"duration": "1h"})
+    assert bs.simulate(scenario, seed=1).summary["seed"] == 1
