@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from batchsim.cli import app
 from batchsim.formula import check
 from batchsim.formula.diagnostics import Severity
-from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
+from batchsim.optimize.clairvoyant import busy_slot_s, clairvoyant_cost_usd, demand_nodes
 from batchsim.optimize.search import _pareto
 from batchsim.scenario import load_scenario
 from batchsim.simulate import simulate
@@ -64,7 +64,13 @@ def test_pareto_front_of_known_points() -> None:
 
 @pytest.mark.parametrize(
     ("scenario", "formula"),
-    [("default.yaml", None), ("spot-first.yaml", None), ("hourly-schedule.yaml", None), ("default.yaml", "hysteresis")],
+    [
+        ("default.yaml", None),
+        ("spot-first.yaml", None),
+        ("hourly-schedule.yaml", None),
+        ("azure-llm-trace.yaml", None),
+        ("default.yaml", "hysteresis"),
+    ],
 )
 def test_clairvoyant_bound_is_below_real_formulas(scenario: str, formula: str | None) -> None:
     overrides = ["duration=4h"]
@@ -73,3 +79,20 @@ def test_clairvoyant_bound_is_below_real_formulas(scenario: str, formula: str | 
     loaded = load_scenario(ROOT / "scenarios" / scenario, overrides)
     cost = simulate(loaded, 3).summary["cost_usd"]
     assert 0 < clairvoyant_cost_usd(loaded, 3) < cost
+
+
+def test_clairvoyant_bound_by_hand(tmp_path: Path) -> None:
+    """Six 30-minute tasks at 10 min and one at 1 h 50 min (10 min of it inside the 2 h horizon)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: t\nduration: 2h\npool:\n  task_slots_per_node: 2\n"
+        "prices: {dedicated_per_hour: 0.1, spot_per_hour: 0.02}\n"
+        "workload:\n  - kind: bursts\n    bursts: [{at: 10m, count: 6}, {at: 110m, count: 1}]\n"
+        "    task_duration: {dist: constant, value: 30m}\n"
+    )
+    scenario = load_scenario(path)
+    assert busy_slot_s(scenario, 1) == 6 * 1800 + 600
+    assert demand_nodes(scenario, 1).max() == 3
+    node_s = (6 * 1800 + 600) / 2
+    assert clairvoyant_cost_usd(scenario, 1) == pytest.approx((node_s + 90) / 3600 * 0.02)
+    assert clairvoyant_cost_usd(scenario, 1, spot_allowed=False) == pytest.approx((node_s + 90) / 3600 * 0.1)
