@@ -124,6 +124,7 @@ def optimize(
     else:
         chosen = optuna.samplers.TPESampler(seed=0)
     study = optuna.create_study(directions=["minimize", "minimize"] if multi else ["minimize"], sampler=chosen)
+    study.enqueue_trial(template.defaults())  # the documented starting point is the first candidate
     rows = []
     for number in range(budget):
         trial = study.ask()
