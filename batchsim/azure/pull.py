@@ -10,8 +10,6 @@ A `batchsim skus` file, when given, adds vCPUs, the account's core quotas and an
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +19,7 @@ import yaml
 
 from batchsim.azure.errors import AzureIntegrationError
 from batchsim.azure.pool import PoolView, region_of
+from batchsim.files import write_atomically
 from batchsim.units import format_duration
 
 __all__ = ["PulledScenario", "canonical_vm_size", "scenario_document", "sku_row", "write_pulled_scenario"]
@@ -145,18 +144,6 @@ def _header(view: PoolView, endpoint: str | None, pulled_at: datetime) -> str:
     return "".join(f"# {line}\n" for line in lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_pulled_scenario(
     view: PoolView,
     out: Path,
@@ -204,7 +191,7 @@ def write_pulled_scenario(
     )
     if has_formula:
         assert view.formula is not None
-        _write_atomic(formula_path, view.formula if view.formula.endswith("\n") else view.formula + "\n")
+        write_atomically(formula_path, view.formula if view.formula.endswith("\n") else view.formula + "\n")
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-    _write_atomic(out, _header(view, endpoint, pulled_at) + body)
+    write_atomically(out, _header(view, endpoint, pulled_at) + body)
     return PulledScenario(out, formula_path if has_formula else None)

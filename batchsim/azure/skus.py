@@ -11,8 +11,6 @@ catalog file, and per row the `quota` mapping that `pool.quota` of a scenario ta
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from batchsim.azure.errors import AzureIntegrationError, explain
+from batchsim.files import write_atomically
 
 __all__ = [
     "CATALOG_FORMAT",
@@ -224,16 +223,7 @@ def catalog_document(
 
 def write_catalog(document: dict[str, Any], out: Path) -> None:
     """Write atomically: a failed run leaves the previous file in place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-            stream.write("\n")
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(out, json.dumps(document, indent=2) + "\n")
 
 
 def fetch_skus(

@@ -13,9 +13,7 @@ client for it exists on PyPI.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from batchsim.files import write_atomically
 
 __all__ = ["RETAIL_PRICES_URL", "RetailPricesError", "build_filter", "fetch_items", "import_prices", "rows_from_items"]
 
@@ -137,13 +137,5 @@ def import_prices(region: str, out: Path, sizes: list[str] | None = None, *, end
     source = f"Azure Retail Prices API ({endpoint}), imported {date.today().isoformat()}"
     rows = rows_from_items(list(fetch_items(region, sizes, endpoint=endpoint)), source)
     document = {"format": "batchsim-price-catalog/1", "currency": "USD", "rows": rows}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(out, json.dumps(document, indent=2))
     return len(rows)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from batchsim.files import write_atomically
 from batchsim.optimize.executors import RunSpec, execute
 
 __all__ = ["parse_grid", "run_key", "sweep"]
@@ -43,13 +41,6 @@ def run_key(spec: RunSpec) -> str:
     return f"{digest.hexdigest()[:16]}-{spec.seed}"
 
 
-def _write_atomic(path: Path, document: dict[str, Any]) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=1)
-    os.replace(temporary, path)
-
-
 def sweep(
     scenario: str | Path,
     grid: dict[str, list[str]],
@@ -74,7 +65,7 @@ def sweep(
     done = len(specs) - len(todo)
     for spec, summary in execute(todo, executor=executor, scheduler=scheduler, workers=workers):
         record = {"overrides": list(spec.overrides), "seed": spec.seed, "summary": summary}
-        _write_atomic(runs_dir / f"{run_key(spec)}.json", record)
+        write_atomically(runs_dir / f"{run_key(spec)}.json", json.dumps(record, indent=1))
         done += 1
         if on_result is not None:
             on_result(done, len(specs))
