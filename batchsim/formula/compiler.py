@@ -159,12 +159,11 @@ def _results_string(frame: Frame, dedicated: float, spot: float) -> str:
         f"{_SPOT}={format_double(spot)}",
         f"{_DEALLOC_VAR}={frame.dealloc}",
     ]
-    parts += [f"{name}={format_value(kind, frame.user[name][1])}" for name, kind in _sorted_user(frame)]
+    user = frame.user
+    for name in sorted(user):
+        kind, value = user[name]
+        parts.append(f"{name}={format_double(value) if kind == DOUBLE else format_value(kind, value)}")
     return ";".join(parts)
-
-
-def _sorted_user(frame: Frame) -> list[tuple[str, str]]:
-    return [(name, frame.user[name][0]) for name in sorted(frame.user)]
 
 
 def compile(text: str, *, strict: bool = False, sampled_as_latest: bool = False) -> Program:

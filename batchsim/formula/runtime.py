@@ -45,7 +45,7 @@ class Stop(Exception):
 class Frame:
     """The mutable state of one run: the context, the variable slots and the random generator."""
 
-    __slots__ = ("assigned", "ctx", "dealloc", "rng", "targets", "user")
+    __slots__ = ("assigned", "ctx", "dealloc", "rng", "targets", "user", "windows")
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
@@ -60,6 +60,9 @@ class Frame:
         self.dealloc = "requeue"  # reset each run (§5.1)
         self.user: dict[str, tuple[str, Any]] = {}
         self.rng: np.random.Generator | None = ctx.rng
+        # Sample windows read in this run, by (metric, earlier, later): a guarded formula asks
+        # GetSamplePercent and GetSample of the same window, and the context does not change.
+        self.windows: dict[tuple[str, int, int], tuple[list[float], float]] = {}
 
     def random(self) -> float:
         """`rand()`: uniform on [0, 1), from the context's generator or one seeded by the run's time."""

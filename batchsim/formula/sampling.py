@@ -74,8 +74,12 @@ def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float
 
     Samples sit on a regular grid, so the window is an index range: no scan of the history.
     """
+    earlier, later = (a, b) if a <= b else (b, a)
+    key = (name, earlier, later)
+    seen = frame.windows.get(key)
+    if seen is not None:
+        return seen
     series = _series(frame, name)
-    earlier, later = min(a, b), max(a, b)
     period = series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
     values: list[float] = []
     if series is not None:
@@ -86,6 +90,7 @@ def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float
             values = [v for v in series.values[low : high + 1] if v == v]
     possible = (later - earlier) / period
     percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(values) / possible)
+    frame.windows[key] = (values, percent)
     return values, percent
 
 

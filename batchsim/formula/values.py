@@ -44,10 +44,16 @@ def round_half_away(x: float) -> float:
     return math.copysign(math.floor(abs(x) + 0.5), x)
 
 
+# Node counts and task counts are most of what a results string holds: look them up rather than
+# format them (a tenth of an evaluation's time). `%g` writes these integers as `str` does.
+_SMALL_INTEGERS = {float(i): str(i) for i in range(4097)}
+
+
 def format_double(x: float) -> str:
     """C `%g` with 6 significant digits; `-0` prints as `0` (§9.2)."""
-    if x == 0:
-        return "0"
+    text = _SMALL_INTEGERS.get(x)  # -0.0 == 0.0: "0"
+    if text is not None:
+        return text
     return f"{x:g}"  # C %g: 6 significant digits
 
 
