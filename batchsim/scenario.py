@@ -20,6 +20,7 @@ from batchsim.sim.config import PoolConfig
 from batchsim.workload.generators import WorkloadEntry
 
 __all__ = [
+    "PRICES_HINT",
     "AutoscaleRunRecord",
     "Origin",
     "Prices",
@@ -29,6 +30,10 @@ __all__ = [
     "parse_overrides",
     "scenario_json_schema",
 ]
+
+
+# Appended to a catalog miss: the other way to price a scenario.
+PRICES_HINT = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
 
 
 class ScenarioError(ValueError):
@@ -92,6 +97,14 @@ class Scenario(BaseModel):
     origin: Origin | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")
 
+    def formula_path(self) -> Path | None:
+        """`pool.autoscale.formula_file`, relative to the scenario file; None for an inline formula."""
+        autoscale = self.pool.autoscale
+        if autoscale is None or autoscale.formula_file is None:
+            return None
+        path = Path(autoscale.formula_file)
+        return Path(self.base_dir) / path if not path.is_absolute() and self.base_dir else path
+
     def formula_text(self) -> str | None:
         """The autoscale formula's text, reading `formula_file` relative to the scenario file."""
         autoscale = self.pool.autoscale
@@ -99,10 +112,8 @@ class Scenario(BaseModel):
             return None
         if autoscale.formula is not None:
             return autoscale.formula
-        assert autoscale.formula_file is not None
-        path = Path(autoscale.formula_file)
-        if not path.is_absolute() and self.base_dir:
-            path = Path(self.base_dir) / path
+        path = self.formula_path()
+        assert path is not None
         try:
             return path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -240,7 +251,7 @@ def _check_catalog(path: Path, root: yaml.Node | None, scenario: Scenario, overr
     try:
         find(pool.vm_size, pool.region, pool.os)
     except CatalogError as exc:
-        hint = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
+        hint = PRICES_HINT
         if exc.key in overridden:
             raise ScenarioError(f"{path}: --set key '{exc.key}': {exc.message}{hint}") from None
         line = _line_of(root, tuple(exc.key.split(".")))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from batchsim.formula.context import datetime_to_ticks
-from batchsim.scenario import Prices, Scenario, ScenarioError
+from batchsim.scenario import PRICES_HINT, Prices, Scenario, ScenarioError
 from batchsim.sim.engine import run
 from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
@@ -30,9 +30,7 @@ def resolve_prices(scenario: Scenario) -> Prices:
     try:
         return lookup(pool.vm_size, pool.region, pool.os)
     except CatalogError as exc:
-        raise ScenarioError(
-            f"key '{exc.key}': {exc.message}; or give prices: {{dedicated_per_hour: ..., spot_per_hour: ...}}"
-        ) from None
+        raise ScenarioError(f"key '{exc.key}': {exc.message}{PRICES_HINT}") from None
 
 
 def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None) -> Result:
@@ -59,11 +57,9 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
         except FormulaError as exc:
             first = exc.diagnostics[0]
             where = f"Line {first.span.line}, Col {first.span.column}"
-            autoscale = scenario.pool.autoscale
+            path = scenario.formula_path()
             source = (
-                f"pool.autoscale.formula_file {Path(scenario.base_dir or '.') / autoscale.formula_file}"
-                if autoscale.formula_file
-                else f"scenario '{scenario.name}' pool.autoscale.formula"
+                f"pool.autoscale.formula_file {path}" if path else f"scenario '{scenario.name}' pool.autoscale.formula"
             )
             raise ScenarioError(f"{source}: {where}: {first.code}: {first.message}") from None
     prices = resolve_prices(scenario)

@@ -195,8 +195,7 @@ class Engine:
                 if kind == "spot":
                     self._schedule_eviction(node)
                 self._became_ready(node, initial=True)
-        self._submit_next(0)
-        self._dispatch()
+        self._arrive(0)
         self._start_sampler()  # after the t=0 submissions, so the first sample sees them
         self._start_spot_processes()
         if self.formula is not None and self.pool.autoscale is not None:
@@ -230,23 +229,15 @@ class Engine:
             self.at(created_s + spec.max_wall_clock_s - self.now, self._job_timeout, job)
         return job
 
-    def _submit_next(self, i: int) -> None:
-        """Submit every task due now, then schedule the next arrival."""
-        arrivals = self._arrivals
-        while i < len(arrivals) and arrivals[i].submit_s <= self.now:
-            self._submit(arrivals[i])
-            i += 1
-        if i < len(arrivals):
-            self.at(arrivals[i].submit_s - self.now, self._submit_next_and_dispatch, i)
-
-    def _submit_next_and_dispatch(self, i: int) -> None:
+    def _arrive(self, i: int) -> None:
+        """Submit every task due now from arrival `i` on, schedule the next arrival, then dispatch."""
         arrivals = self._arrivals
         now = self.now
         while i < len(arrivals) and arrivals[i].submit_s <= now:
             self._submit(arrivals[i])
             i += 1
         if i < len(arrivals):
-            self.at(arrivals[i].submit_s - now, self._submit_next_and_dispatch, i)
+            self.at(arrivals[i].submit_s - now, self._arrive, i)
         if self.queue:
             self._dispatch()
 
@@ -272,9 +263,8 @@ class Engine:
         return task
 
     def _dependencies(self, task: Task) -> list[Task]:
+        """The tasks `task` depends on, for a job that uses task dependencies."""
         spec = task.spec
-        if not task.job.spec.uses_task_dependencies:
-            return []
         ids = list(spec.depends_on)
         for first, last in spec.depends_on_ranges:
             ids += [str(i) for i in range(first, last + 1)]
@@ -403,11 +393,6 @@ class Engine:
         counts[node.idle_key if state == "idle" else node.busy_key] += 1
         node.state = state
         node.since_s = now
-
-    def _use_slots(self, node: Node, slots: int) -> None:
-        node.used_slots += slots
-        if node.state in _READY:
-            self.ready_used += slots
 
     def _close_interval(self, node: Node, end_s: float) -> None:
         if end_s > node.since_s and node.state != "gone":
