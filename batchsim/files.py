@@ -9,6 +9,13 @@ from pathlib import Path
 __all__ = ["write_atomically"]
 
 
+def _umask() -> int:
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: str | Path, text: str) -> Path:
     """Write `text` to a temporary file beside `path`, then rename it over `path`.
 
@@ -21,6 +28,8 @@ def write_atomically(path: str | Path, text: str) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp creates the file 0600; a result file gets the mode any other new file would.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from batchsim import jsonio
 from batchsim.azure.errors import AzureIntegrationError, explain
 from batchsim.files import write_atomically
 
@@ -223,7 +224,7 @@ def catalog_document(
 
 def write_catalog(document: dict[str, Any], out: Path) -> None:
     """Write atomically: a failed run leaves the previous file in place."""
-    write_atomically(out, json.dumps(document, indent=2) + "\n")
+    write_atomically(out, jsonio.dumps(document) + "\n")
 
 
 def fetch_skus(

@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+import typer
+
 from batchsim.cli.app import app
+from batchsim.cli.errors import EXIT_USAGE
 
 __all__ = ["app", "main"]
 
@@ -19,6 +22,28 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         importlib.import_module(f"{__name__}.{_module}")
 
 
+# Optional dependencies by the top-level module a command imports, and the extra that installs them.
+_EXTRA_OF_MODULE = {
+    "azure": "azure",
+    "optuna": "tune",
+    "dask": "dask",
+    "distributed": "dask",
+    "pyarrow": "parquet",
+    "pygls": "lsp",
+    "lsprotocol": "lsp",
+}
+
+
 def main() -> None:
     """Entry point of the `batchsim` console script."""
-    app()
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        typer.echo(
+            f"error: this command needs the optional package {exc.name!r}: pip install 'batchsim[{extra}]'",
+            err=True,
+        )
+        raise SystemExit(EXIT_USAGE) from None

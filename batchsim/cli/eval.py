@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 
 import typer
 
+from batchsim import jsonio
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -57,7 +57,7 @@ def eval_command(
 
         error = None if run.error is None else {"code": run.error.code, "message": run.error.detail}
         document = {"timestamp": format_value("timestamp", run.timestamp_tick), "results": run.results, "error": error}
-        typer.echo(json.dumps(document))
+        typer.echo(jsonio.dumps(document, indent=None))
     elif run.error is None:
         typer.echo(run.results)
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from batchsim import jsonio
 from batchsim.cli.app import app
 from batchsim.cli.errors import fail
 
@@ -81,7 +81,7 @@ def simulate(
     if out is not None:
         result.write(out)
     if output_format is SummaryFormat.json:
-        typer.echo(json.dumps(result.summary, indent=2))
+        typer.echo(jsonio.dumps(result.summary))
     else:
         Console().print(summary_table(result.summary, f"batchsim simulate {scenario_path}"))
         if out is not None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import typer
 
+from batchsim import jsonio
 from batchsim.cli._azure import RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
@@ -72,7 +72,7 @@ def skus_command(
     if not resource_group:
         typer.echo("note: no Batch account given (--resource-group, --account-name): rows carry no quota", err=True)
     if out is None:
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(jsonio.dumps(document))
         return
     try:
         write_catalog(document, out)

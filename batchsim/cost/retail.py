@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from batchsim import jsonio
 from batchsim.files import write_atomically
 
 __all__ = ["RETAIL_PRICES_URL", "RetailPricesError", "build_filter", "fetch_items", "import_prices", "rows_from_items"]
@@ -137,5 +138,5 @@ def import_prices(region: str, out: Path, sizes: list[str] | None = None, *, end
     source = f"Azure Retail Prices API ({endpoint}), imported {date.today().isoformat()}"
     rows = rows_from_items(list(fetch_items(region, sizes, endpoint=endpoint)), source)
     document = {"format": "batchsim-price-catalog/1", "currency": "USD", "rows": rows}
-    write_atomically(out, json.dumps(document, indent=2))
+    write_atomically(out, jsonio.dumps(document))
     return len(rows)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from batchsim import jsonio
 from batchsim.files import write_atomically
 from batchsim.optimize.executors import RunSpec, execute
 
@@ -65,7 +66,7 @@ def sweep(
     done = len(specs) - len(todo)
     for spec, summary in execute(todo, executor=executor, scheduler=scheduler, workers=workers):
         record = {"overrides": list(spec.overrides), "seed": spec.seed, "summary": summary}
-        write_atomically(runs_dir / f"{run_key(spec)}.json", json.dumps(record, indent=1))
+        write_atomically(runs_dir / f"{run_key(spec)}.json", jsonio.dumps(record, indent=1))
         done += 1
         if on_result is not None:
             on_result(done, len(specs))

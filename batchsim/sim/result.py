@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from batchsim import jsonio
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -205,7 +206,7 @@ class Result:
         """Write `summary.json` and the tables (Parquet when pyarrow is installed, else CSV)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        (out / "summary.json").write_text(jsonio.dumps(self.summary) + "\n", encoding="utf-8")
         try:
             import pyarrow  # noqa: F401
 
