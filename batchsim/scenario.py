@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from batchsim.dist import DurationS
 from batchsim.sim.config import PoolConfig
+from batchsim.stress.spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
 
 __all__ = [
@@ -93,6 +94,7 @@ class Scenario(BaseModel):
     start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
     pool: PoolConfig = Field(default_factory=PoolConfig)
     prices: Prices | None = None
+    stresses: list[StressSpec] = Field(default_factory=list)  # the user's own, beside the named ones
     workload: list[WorkloadEntry] = Field(default_factory=list)
     origin: Origin | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")

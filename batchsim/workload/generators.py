@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from batchsim.dist import Constant, Distribution, DurationS
+from batchsim.workload.rate_windows import RateFactor, apply_rate_factors, apply_to_schedule
 from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskSpec, Workload
 
 __all__ = [
@@ -42,6 +43,7 @@ class _Entry(BaseModel):
     deadline: DurationS | None = None  # relative to submission, for deadline objectives
     start: DurationS = 0.0
     end: DurationS | None = None  # default: the scenario's duration
+    rate_factors: list[RateFactor] = Field(default_factory=list)  # arrivals × factor in windows
 
     def job_id(self, index: int) -> str:
         return self.job or f"job-{index}"
@@ -217,6 +219,7 @@ class Trace(BaseModel):
     job: str | None = None
     deadline: DurationS | None = None
     limit: int | None = Field(default=None, ge=1)
+    rate_factors: list[RateFactor] = Field(default_factory=list)
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         from batchsim.workload.traces import read_csv_trace, read_swf_trace
@@ -253,10 +256,17 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
         rng = np.random.default_rng(stream)
         entry_end: float | None = getattr(entry, "end", None)
         end = duration_s if entry_end is None else min(duration_s, entry_end)
+        # Rate windows draw from a stream of their own, so the entry's tasks stay the same (rate_windows).
+        window_rng = np.random.default_rng([seed, 0x7266, index]) if entry.rate_factors else None
         if isinstance(entry, JobSchedule):
-            workload.schedules.append(entry.schedule(end, rng, index))
+            schedule = entry.schedule(end, rng, index)
+            if window_rng is not None:
+                apply_to_schedule(entry, schedule, window_rng, index)
+            workload.schedules.append(schedule)
             continue
         tasks = entry.generate(end, rng, index)
+        if window_rng is not None:
+            tasks = apply_rate_factors(entry, tasks, end, window_rng, index)
         workload.tasks.extend(tasks)
         if isinstance(entry, _Entry):
             job_id = entry.job_id(index)
