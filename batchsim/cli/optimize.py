@@ -54,7 +54,10 @@ def optimize(
     fidelity: FidelityChoice = typer.Option(
         FidelityChoice.full,
         "--fidelity",
-        help="halving: one seed first, more only for the best third (successive halving).",
+        help="halving: one seed first, more only for the best (successive halving).",
+    ),
+    reduction: int = typer.Option(
+        4, "--reduction", min=2, help="--fidelity halving: the best 1/N of a rung go on to more seeds."
     ),
     min_horizon: float = typer.Option(
         1.0, "--min-horizon", min=0.05, max=1, help="--fidelity halving: horizon fraction of the first rung."
@@ -153,7 +156,7 @@ def optimize(
                 members=members,
                 baselines=baselines,
                 final_seeds=final_seeds,
-                fidelity=Fidelity(min_horizon=min_horizon) if fidelity is FidelityChoice.halving else None,
+                fidelity=Fidelity(reduction, min_horizon) if fidelity is FidelityChoice.halving else None,
                 batch=batch,
                 on_trial=progress,
             )

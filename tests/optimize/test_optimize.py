@@ -211,9 +211,10 @@ def test_the_search_is_deterministic_with_parallel_workers(tmp_path: Path) -> No
 
 
 def test_successive_halving_runs_fewer_simulations() -> None:
-    assert Fidelity(3).rungs(5) == [(1, 1.0), (3, 1.0), (5, 1.0)]
-    assert Fidelity(3, min_horizon=0.5).rungs(3) == [(1, 0.5), (3, 1.0)]
-    assert Fidelity(4).rungs(1) == [(1, 1.0)]
+    assert Fidelity().rungs(5) == [(1, 1.0), (2, 1.0), (5, 1.0)]
+    assert Fidelity(min_horizon=0.5).rungs(3) == [(1, 0.5), (3, 1.0)]
+    assert Fidelity().rungs(10) == [(1, 1.0), (2, 1.0), (4, 1.0), (10, 1.0)]
+    assert Fidelity().rungs(1) == [(1, 1.0)]
     scenario = load_scenario(DEFAULT, ["duration=2h"])
     with Executor(workers=2) as executor:
         result = optimize(
@@ -224,7 +225,7 @@ def test_successive_halving_runs_fewer_simulations() -> None:
             budget=12,
             seeds=5,
             final_seeds=2,
-            fidelity=Fidelity(3),
+            fidelity=Fidelity(),
             batch=6,
         )
     trials = result.trials
