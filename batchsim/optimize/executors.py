@@ -183,7 +183,7 @@ class Executor:
         finished = 0
         try:
             while pending:
-                done, pending = cf.wait(pending, timeout=5.0, return_when=cf.FIRST_COMPLETED)
+                done, pending = cf.wait(pending, timeout=2.0, return_when=cf.FIRST_COMPLETED)
                 if not done:
                     self._check_alive(finished, len(specs))
                 for future in done:
@@ -265,7 +265,7 @@ def _dask_client(scheduler: str | None, wait_s: float) -> Any:
             f"--executor dask needs --scheduler ADDRESS or ${SCHEDULER_ENV} (for example tcp://127.0.0.1:8786)"
         )
     try:
-        client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        client = Client(scheduler, timeout="5s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:

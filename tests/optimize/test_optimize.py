@@ -203,7 +203,8 @@ def test_when_writing_fails_at_the_end_the_trials_are_kept(tmp_path: Path, monke
 
 
 def test_the_search_is_deterministic_with_parallel_workers(tmp_path: Path) -> None:
-    args = ["--template", "spot-share", "--budget", "6", "--seeds", "2", "--batch", "3", *SHORT]
+    args = ["--template", "spot-share", "--budget", "4", "--seeds", "2", "--batch", "3", "--final-seeds", "2"]
+    args += ["--set", "duration=2h", "--workers", "2"]
     first = _run(*args, "--out", str(tmp_path / "1"))
     second = _run(*args, "--out", str(tmp_path / "2"))
     assert first.exit_code == second.exit_code == 0, first.output
