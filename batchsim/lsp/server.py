@@ -6,6 +6,11 @@ Diagnostics are published at once when a document opens or is saved, and `deboun
 last change while typing; every handler stands behind a boundary that turns any failure into a
 logged message and an empty answer, so no text can stop the server.
 
+The server answers for documents whose name ends in `.formula` or whose language id is one of
+`LANGUAGE_IDS`, and ignores any other document a client sends it: a generic client that can only
+pick documents by language (VS Code's, mapping `*.formula` to plain text) then leaves every other
+plain-text file alone.
+
 Initialisation options (all optional): `{"debounceMs": 150, "strict": false}`.
 """
 
@@ -32,9 +37,10 @@ from batchsim.lsp.document import Analysis
 from batchsim.lsp.evaluate import COMMAND, context_for, evaluate_text
 from batchsim.lsp.signatures import signature_help
 
-__all__ = ["DEFAULT_DEBOUNCE_S", "FormulaServer", "build_server"]
+__all__ = ["DEFAULT_DEBOUNCE_S", "LANGUAGE_IDS", "FormulaServer", "build_server"]
 
 DEFAULT_DEBOUNCE_S = 0.15
+LANGUAGE_IDS = frozenset({"batchsim-formula", "azure-batch-formula"})
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +54,19 @@ class FormulaServer(LanguageServer):
         self.strict = False
         self._analyses: dict[str, Analysis] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._foreign: set[str] = set()  # open documents that are not formulas
+
+    def serves(self, uri: str) -> bool:
+        return uri not in self._foreign
+
+    def opened(self, uri: str, language_id: str) -> bool:
+        """Note a document the client opened; whether it is a formula this server answers for."""
+        path = to_fs_path(uri) or uri
+        if path.endswith(".formula") or language_id in LANGUAGE_IDS:
+            self._foreign.discard(uri)
+            return True
+        self._foreign.add(uri)
+        return False
 
     def analysis(self, uri: str) -> Analysis:
         """The analysis of the document's current text (cached per version)."""
@@ -84,6 +103,7 @@ class FormulaServer(LanguageServer):
         self._pending[uri] = asyncio.get_running_loop().call_later(delay_s, self.publish, uri)
 
     def forget(self, uri: str) -> None:
+        self._foreign.discard(uri)
         pending = self._pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
@@ -95,12 +115,16 @@ class FormulaServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
 
-def _guarded(default: Callable[[], object]) -> Callable[[F], F]:
-    """A handler that answers `default()` instead of failing, after logging why."""
+def _guarded(default: Callable[[], object], *, formulas_only: bool = True) -> Callable[[F], F]:
+    """A handler that answers `default()` instead of failing, after logging why (and, with
+    `formulas_only`, for documents that are not formulas)."""
 
     def wrap(handler: F) -> F:
         @functools.wraps(handler)
         def run(ls: FormulaServer, params: Any) -> Any:
+            document = getattr(params, "text_document", None)
+            if formulas_only and document is not None and not ls.serves(str(document.uri)):
+                return default()
             try:
                 return handler(ls, params)
             except Exception:
@@ -131,9 +155,10 @@ def build_server(debounce_s: float = DEFAULT_DEBOUNCE_S) -> FormulaServer:
                 ls.strict = options["strict"]
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    @_guarded(lambda: None)
+    @_guarded(lambda: None, formulas_only=False)
     def did_open(ls: FormulaServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(_uri(params), 0)
+        if ls.opened(_uri(params), params.text_document.language_id):
+            ls.schedule(_uri(params), 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @_guarded(lambda: None)
@@ -146,11 +171,13 @@ def build_server(debounce_s: float = DEFAULT_DEBOUNCE_S) -> FormulaServer:
         ls.schedule(_uri(params), 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    @_guarded(lambda: None)
+    @_guarded(lambda: None, formulas_only=False)
     def did_close(ls: FormulaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = _uri(params)
+        served = ls.serves(uri)
         ls.forget(uri)
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if served:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_guarded(lambda: None)

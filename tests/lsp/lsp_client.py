@@ -105,11 +105,11 @@ class Session:
         return stamp[0]
 
     # -- documents ------------------------------------------------------------------------------
-    def open(self, uri: str, text: str) -> float:
+    def open(self, uri: str, text: str, language_id: str = "batchsim-formula") -> float:
         self._versions[uri] = 1
         with self._changed:
             self._opened_at[uri] = len(self.published)
-        item = types.TextDocumentItem(uri=uri, language_id="batchsim-formula", version=1, text=text)
+        item = types.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text)
         return self.notify(self.client.text_document_did_open, types.DidOpenTextDocumentParams(text_document=item))
 
     def change(self, uri: str, text: str) -> float:

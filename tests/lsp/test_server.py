@@ -121,6 +121,18 @@ def test_a_change_that_fixes_the_error_clears_it(session: Session) -> None:
     session.wait_for(uri, lambda params: params.version is None and not params.diagnostics)
 
 
+def test_documents_that_are_not_formulas_are_left_alone(session: Session) -> None:
+    notes = "file:///tmp/notes.txt"
+    session.open(notes, "shopping list: eggs; milk %", language_id="plaintext")
+    formula = "file:///tmp/named.anything"
+    session.open(formula, "x = %", language_id="batchsim-formula")
+    assert session.diagnostics(formula)[0].code == "AutoScalingFormulaSyntaxError"
+    assert session.hover(notes, 0, 2) is None and session.complete(notes, 0, 1) == []
+    assert not [p for _, p in session.published if p.uri == notes]
+    session.close(notes)
+    session.close(formula)
+
+
 @pytest.mark.conformance
 def test_every_corpus_formula_gets_exactly_checks_findings(session: Session) -> None:
     if not CORPUS.is_dir():
