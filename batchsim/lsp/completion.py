@@ -33,7 +33,6 @@ __all__ = ["TRIGGER_CHARACTERS", "complete"]
 
 TRIGGER_CHARACTERS = ["$", "."]
 _PREFIX = re.compile(r"\$?[A-Za-z_][A-Za-z0-9_]*$|\$$")
-_DEALLOC_CONTEXT = re.compile(r"\s*\$NodeDeallocationOption\s*=\s*$")
 _SERVICE = (*READ_WRITE, *READ_ONLY_SCALARS, *SAMPLED)
 
 
@@ -90,7 +89,7 @@ def complete(analysis: Analysis, position: types.Position, *, snippets: bool = F
     head = text[:start].rstrip(" \t")
     if head.endswith(".") and not prefix.startswith("$"):
         _members(analysis, builder, head[:-1])
-    elif _DEALLOC_CONTEXT.fullmatch(text[_statement_start(analysis, start) : start]):
+    elif _after_dealloc_assignment(analysis, start):
         for keyword in DEALLOC_KEYWORDS:
             builder.add(keyword, types.CompletionItemKind.Keyword, "dealloc option", docs.keyword_doc(keyword))
     else:
@@ -98,15 +97,18 @@ def complete(analysis: Analysis, position: types.Position, *, snippets: bool = F
     return types.CompletionList(is_incomplete=False, items=builder.items)
 
 
-def _statement_start(analysis: Analysis, offset: int) -> int:
-    """Where the statement holding `offset` starts: after the last `;` token before it."""
-    start = 0
+def _after_dealloc_assignment(analysis: Analysis, offset: int) -> bool:
+    """Whether the statement before `offset` is exactly `$NodeDeallocationOption =` (comments and
+    line breaks aside)."""
+    statement: list[str] = []
     for token in analysis.index.tokens:
         if token.offset >= offset:
             break
         if token.type == "SEMI":
-            start = token.end
-    return start
+            statement = []
+        elif token.type not in ("WS", "COMMENT"):
+            statement.append(token.text)
+    return statement == ["$NodeDeallocationOption", "="]
 
 
 def _in_comment_or_string(line_before: str) -> bool:

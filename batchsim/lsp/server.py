@@ -75,7 +75,8 @@ class FormulaServer(LanguageServer):
         cached = self._analyses.get(uri)
         if cached is not None and cached.version == document.version and cached.text == text:
             return cached
-        encoding = str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        negotiated = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        encoding = negotiated.value if isinstance(negotiated, types.PositionEncodingKind) else negotiated
         analysis = Analysis(uri, text, document.version, encoding=encoding, strict=self.strict)
         self._analyses[uri] = analysis
         return analysis
@@ -221,6 +222,8 @@ def build_server(debounce_s: float = DEFAULT_DEBOUNCE_S) -> FormulaServer:
     @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
     def on_rename(ls: FormulaServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
         # A refused name is an error the client shows; pygls turns the ValueError into the response.
+        if not ls.serves(_uri(params)):
+            return None
         return navigation.rename(ls.analysis(_uri(params)), params.position, params.new_name)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
@@ -256,7 +259,11 @@ def build_server(debounce_s: float = DEFAULT_DEBOUNCE_S) -> FormulaServer:
         context = args[1] if len(args) > 1 and isinstance(args[1], str) else None
         path = to_fs_path(uri)
         formula_path = Path(path) if path else None
-        result = evaluate_text(ls.analysis(uri).text, context_for(formula_path, context), strict=ls.strict)
+        try:
+            result = evaluate_text(ls.analysis(uri).text, context_for(formula_path, context), strict=ls.strict)
+        except Exception as exc:  # e.g. a document neither open nor on disk
+            ls.log(f"{COMMAND} failed:\n{traceback.format_exc()}")
+            result = f"error: {type(exc).__name__}: {exc}"
         kind = types.MessageType.Error if result.startswith("error:") else types.MessageType.Info
         ls.window_show_message(types.ShowMessageParams(type=kind, message=result))
         return result

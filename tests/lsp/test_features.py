@@ -146,6 +146,8 @@ def test_completion_after_a_dot_on_a_timestamp_offers_its_fields() -> None:
 def test_completion_after_the_deallocation_option_offers_the_keywords() -> None:
     assert labels("$NodeDeallocationOption = |") == list(DEALLOC_KEYWORDS)
     assert labels("x = 1;\n  $NodeDeallocationOption=task|") == list(DEALLOC_KEYWORDS)
+    assert labels("x = 1;\n// how tasks end\n$NodeDeallocationOption =\n  // keep them\n  |") == list(DEALLOC_KEYWORDS)
+    assert "requeue" not in labels("$TargetDedicatedNodes = |")
 
 
 def test_completion_offers_user_variables_in_scope_only() -> None:

@@ -261,8 +261,11 @@ def test_utf8_positions_when_the_client_asks_for_them() -> None:
     try:
         assert server.initialize_result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
         uri = "file:///tmp/utf8.formula"
-        server.open(uri, BROKEN)
-        assert seen(server.diagnostics(uri)) == expected(BROKEN, "utf-8")
+        text = 'x = "é😋" + %;'
+        server.open(uri, text)
+        (error,) = server.diagnostics(uri)
+        assert (error.range.start.line, error.range.start.character) == (0, 15)  # é 2 bytes, 😋 4
+        assert seen([error]) == expected(text, "utf-8")
     finally:
         assert server.shutdown() == 0
 
