@@ -58,3 +58,14 @@ def test_offsets_round_trip_through_positions(text: str, data: st.DataObject) ->
         if text[offset - 1 : offset + 1] == "\r\n":
             continue  # inside a line ending: not a position an editor can hold
         assert table.offset(table.position_at(offset)) == offset
+
+
+def test_check_spans_land_on_the_same_character_with_any_line_ending() -> None:
+    from batchsim.formula import check
+    from batchsim.lsp.diagnostics import to_lsp
+
+    for newline in ("\n", "\r\n", "\r"):
+        text = newline.join(["// é😋", "x = 1;", 'y = "😋" + %;'])
+        (error,) = [d for d in check(text) if d.severity.value == "error"]
+        found = to_lsp(error, LineTable(text))
+        assert (found.range.start.line, found.range.start.character) == (2, 11), repr(newline)

@@ -281,6 +281,13 @@ def test_the_console_script_serves_and_exits_cleanly() -> None:
     assert server.shutdown() == 0
 
 
+def test_the_server_exits_when_its_editor_goes_away() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "batchsim", "lsp"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+
+
 def test_without_the_extra_the_command_names_it() -> None:
     program = (
         "import sys; sys.modules['pygls'] = None; sys.argv = ['batchsim', 'lsp']\nfrom batchsim.cli import main\nmain()"
