@@ -338,3 +338,17 @@ def test_every_feature_answers_on_any_text(text: str, data: st.DataObject) -> No
     actions.code_actions(a, whole)
     for finding in a.findings:
         assert finding.span.line >= 1
+
+
+def test_a_checker_failure_becomes_a_diagnostic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import batchsim.lsp.diagnostics as diagnostics
+
+    def deep(text: str, *, strict: bool = False) -> list[object]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(diagnostics, "check", deep)
+    (finding,) = diagnostics.findings("x = 1;")
+    assert finding.code == diagnostics.INTERNAL_CODE and "nested too deeply" in finding.message
+    monkeypatch.setattr(diagnostics, "check", lambda text, strict=False: 1 / 0)
+    (finding,) = diagnostics.findings("x = 1;")
+    assert "ZeroDivisionError" in finding.message
