@@ -111,7 +111,8 @@ class FormulaServer(LanguageServer):
         self._analyses.pop(uri, None)
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
-        logger.error(message)
+        """Tell the client's log (and this process's logger, which editors show as stderr)."""
+        logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
         with contextlib.suppress(Exception):  # no client to tell (shutting down): the logger has it
             self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
