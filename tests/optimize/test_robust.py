@@ -1,0 +1,81 @@
+"""The robust ensemble and objective: members and weights, tail constraints, what the report says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batchsim.optimize.ensemble import Member, robust_ensemble
+from batchsim.optimize.executors import Executor
+from batchsim.optimize.measure import Measured
+from batchsim.optimize.objective import Objective, score
+from batchsim.optimize.outputs import render_report
+from batchsim.optimize.search import optimize
+from batchsim.optimize.templates import find_template
+from batchsim.scenario import load_scenario
+from batchsim.stress import find
+
+ROOT = Path(__file__).resolve().parents[2]
+SPOT_FIRST = ROOT / "scenarios" / "spot-first.yaml"
+
+
+def test_an_uncalibrated_ensemble_and_its_weights() -> None:
+    scenario = load_scenario(SPOT_FIRST)
+    members, source = robust_ensemble(scenario, stresses=find(scenario, ["burst", "sample-loss"]), stress_weight=0.2)
+    assert [m.name for m in members] == [
+        "baseline",
+        "eviction-band-top",
+        "arrivals-x0.8",
+        "arrivals-x1.2",
+        "burst",
+        "sample-loss",
+    ]
+    assert "assumed" in source
+    assert members[1].scenario.pool.spot.eviction_rate_per_hour == pytest.approx(0.10)  # 0.05 is the 5–10 % band
+    assert sum(m.weight for m in members) == pytest.approx(1.0)
+    assert sum(m.weight for m in members if m.role == "stress") == pytest.approx(0.2)
+    assert [m.name for m in members if m.tail] == ["burst", "sample-loss"]
+    only_burst, _ = robust_ensemble(scenario, stresses=find(scenario, ["burst", "sample-loss"]), tail=["burst"])
+    assert [m.name for m in only_burst if m.tail] == ["burst"]
+
+
+def _member(name: str, weight: float, role: str, tail: bool = False) -> Member:
+    return Member(name, load_scenario(SPOT_FIRST), weight, role, tail=tail)
+
+
+def test_expected_cost_and_the_tail_constraint() -> None:
+    members = [_member("baseline", 0.8, "baseline"), _member("spot-drought", 0.2, "stress", tail=True)]
+    runs = lambda cost, p95: [{"cost_usd": cost + s, "wait_s_p95": p95, "tasks_submitted": 10} for s in (0, 1)]  # noqa: E731
+    measured = {"baseline": Measured([1, 2], runs(10, 50)), "spot-drought": Measured([1, 2], runs(20, 400))}
+    strict = score(Objective(p95_wait_target_s=100, tail_k=3), members, measured)
+    assert strict.cost_usd == pytest.approx(0.8 * 10.5 + 0.2 * 20.5)
+    assert strict.constraints == pytest.approx({"target": -0.5, "tail:spot-drought": 400 / 300 - 1})
+    assert not strict.feasible
+    assert score(Objective(p95_wait_target_s=100, tail_k=5), members, measured).feasible
+    text = Objective(p95_wait_target_s=100, tail_k=3).describe(members)
+    assert "expected cost" in text and "p95 wait ≤ 3 × 100 s under each of spot-drought" in text
+
+
+def test_a_robust_search_scores_every_member_on_the_same_seeds() -> None:
+    scenario = load_scenario(SPOT_FIRST, ["duration=2h"])
+    members, _ = robust_ensemble(scenario, stresses=find(scenario, ["burst"]), uncertainty=False)
+    objective = Objective(p95_wait_target_s=900, tail_k=3)
+    with Executor(workers=2) as executor:
+        result = optimize(
+            scenario,
+            find_template("spot-share"),
+            objective,
+            executor,
+            budget=3,
+            seeds=2,
+            final_seeds=2,
+            members=members,
+            baselines={"scenario's formula": scenario.formula_text() or ""},
+        )
+    assert "wait_s_p95[burst]" in result.trials and (result.trials["runs"] == 2 * 2).all()
+    for candidate in result.final:
+        assert set(candidate.measured) == {"baseline", "burst"}
+        assert candidate.measured["burst"].seeds == candidate.measured["baseline"].seeds == result.fresh_seeds
+    report = render_report(result, None)
+    assert "under each of burst" in report and "| burst (tail) |" in report
