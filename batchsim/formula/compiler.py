@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from batchsim.formula import ast, codegen
 from batchsim.formula.context import AutoScaleError, AutoScaleRun, EvalContext
@@ -42,13 +41,17 @@ class _Layout:
     """What the first `progress` statements have assigned, for reading a run's slots.
 
     users: (name, type, slot) of each user variable's latest assignment, in first-assignment
-        order; users_sorted: the same in ordinal order of the names (§9.1).
-    targets: target name → (slot, span of the assignment) of its latest assignment.
+        order (the order of `AutoScaleRun.values`). entries: (";name=", slot, type or None for a
+        double) of the same, in ordinal order of the names (§9.1).
+    dedicated / spot: (slot, span) of the assignment that sets each target — the full name's,
+        else the alias's (§5.1) — or None when neither ran.
     """
 
     users: tuple[tuple[str, str, int], ...]
-    users_sorted: tuple[tuple[str, str, int], ...]
-    targets: dict[str, tuple[int, Span]]
+    entries: tuple[tuple[str, int, str | None], ...]
+    dedicated: tuple[int, Span] | None
+    spot: tuple[int, Span] | None
+    prefix: str  # ";$NodeDeallocationOption=<keyword>"
     dealloc: str
 
 
@@ -69,10 +72,14 @@ def _layout(assigned: list[Assigned | None]) -> _Layout:
             assert what.slot is not None
             users[what.name] = (what.name, what.kind, what.slot)
     ordered = tuple(users.values())
-    return _Layout(ordered, tuple(sorted(ordered)), targets, dealloc)
+    entries = tuple((f";{name}=", slot, None if kind == DOUBLE else kind) for name, kind, slot in sorted(ordered))
+    dedicated = targets.get(_DEDICATED) or targets.get(_ALIASES[_DEDICATED])
+    spot = targets.get(_SPOT) or targets.get(_ALIASES[_SPOT])
+    return _Layout(ordered, entries, dedicated, spot, f";{DEALLOC_VARIABLE}={dealloc}", dealloc)
 
 
 _TARGET_NAMES = frozenset((_DEDICATED, _SPOT, *_ALIASES.values()))
+_INFINITY = math.inf
 
 
 @dataclass(slots=True)
@@ -92,45 +99,41 @@ class Program:
         layout = self._layouts.get(progress)
         if layout is None:
             layout = self._layouts[progress] = _layout(self._assigned[:progress])
-        dedicated = _final(layout, slots, _DEDICATED, ctx.target_dedicated_nodes)
-        spot = _final(layout, slots, _SPOT, ctx.target_low_priority_nodes)
-        error = _as_error(failure) if failure is not None else self._invalid_target(layout, dedicated, spot)
-        results = _results_string(layout, slots, dedicated, spot)
+        # The full name's value if assigned, else the alias's if assigned, else unchanged (§5.1).
+        dedicated = ctx.target_dedicated_nodes if layout.dedicated is None else slots[layout.dedicated[0]]
+        spot = ctx.target_low_priority_nodes if layout.spot is None else slots[layout.spot[0]]
+        if failure is not None:
+            error: AutoScaleError | None = _as_error(failure)
+        elif -_INFINITY < dedicated < _INFINITY and -_INFINITY < spot < _INFINITY:  # False for NaN too
+            error = None
+        else:
+            error = self._invalid_target(layout, dedicated, spot)
+        parts = [_PREFIX_DEDICATED, format_double(dedicated), _PREFIX_SPOT, format_double(spot), layout.prefix]
+        for prefix, slot, kind in layout.entries:
+            parts.append(prefix)
+            parts.append(format_double(slots[slot]) if kind is None else format_value(kind, slots[slot]))
         if error is not None:
             dedicated, spot = ctx.target_dedicated_nodes, ctx.target_low_priority_nodes
         values = {
             name: slots[slot] if kind == DOUBLE else to_python(kind, slots[slot]) for name, kind, slot in layout.users
         }
-        return AutoScaleRun(ctx.now_tick, results, dedicated, spot, layout.dealloc, values, error)
+        return AutoScaleRun(ctx.now_tick, "".join(parts), dedicated, spot, layout.dealloc, values, error)
 
-    def _invalid_target(self, layout: _Layout, dedicated: float, spot: float) -> AutoScaleError | None:
-        for full, value in ((_DEDICATED, dedicated), (_SPOT, spot)):
-            if math.isnan(value) or math.isinf(value):
-                source = full if full in layout.targets else _ALIASES[full]
-                span = layout.targets[source][1] if source in layout.targets else self.formula.span
-                return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
-        return None
+    def _invalid_target(self, layout: _Layout, dedicated: float, spot: float) -> AutoScaleError:
+        """§9.4: a final target that is NaN or infinite is an error at the assignment that set it."""
+        value, source = (dedicated, layout.dedicated) if not -_INFINITY < dedicated < _INFINITY else (spot, layout.spot)
+        span = self.formula.span if source is None else source[1]
+        return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
-def _final(layout: _Layout, slots: tuple[Any, ...], full: str, current: float) -> float:
-    """The full name's value if assigned, else the alias's if assigned, else unchanged (§5.1)."""
-    assigned = layout.targets.get(full) or layout.targets.get(_ALIASES[full])
-    return current if assigned is None else slots[assigned[0]]
+_PREFIX_DEDICATED = f"{_DEDICATED}="
+_PREFIX_SPOT = f";{_SPOT}="
 
 
 def _as_error(failure: EvaluationFailure) -> AutoScaleError:
     message = EVALUATION_MESSAGE if failure.code == EVALUATION_CODE else INSUFFICIENT_MESSAGE
     detail = f"Line {failure.span.line}, Col {failure.span.column}: {failure.detail}"
     return AutoScaleError(failure.code, message, detail)
-
-
-def _results_string(layout: _Layout, slots: tuple[Any, ...], dedicated: float, spot: float) -> str:
-    """§9.1: the three service entries, then user variables in ordinal order of their names."""
-    text = f"{_DEDICATED}={format_double(dedicated)};{_SPOT}={format_double(spot)};{DEALLOC_VARIABLE}={layout.dealloc}"
-    for name, kind, slot in layout.users_sorted:
-        value = slots[slot]
-        text += f";{name}={format_double(value) if kind == DOUBLE else format_value(kind, value)}"
-    return text
 
 
 def compile(text: str, *, strict: bool = False, sampled_as_latest: bool = False) -> Program:

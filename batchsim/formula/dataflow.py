@@ -83,6 +83,7 @@ class Flow:
     """Everything the forward pass learns about a formula.
 
     final: each variable's (targets' included) last assignment and the facts of its value.
+    samples: every `GetSample` call, in source order.
     dead: user-variable assignments whose value is never read: overwritten first (with the
         assignment that overwrites it) or never read at all (with None).
     dealloc: the `$NodeDeallocationOption` keyword the formula ends with (`requeue` if unset).
@@ -94,7 +95,6 @@ class Flow:
     dead: list[tuple[ast.Assignment, ast.Assignment | None]] = field(default_factory=list)
     dealloc: str = "requeue"
     comparisons: list[tuple[ast.Binary, Facts, Facts]] = field(default_factory=list)
-    reads: set[str] = field(default_factory=set)
 
     def effective_targets(self) -> list[tuple[ast.Assignment, Facts]]:
         """The assignments that set each target: the full name's last, else the alias's (§5.1)."""
@@ -117,7 +117,6 @@ def analyse(formula: ast.Formula) -> Flow:
         for node in ast.walk(expr):
             if isinstance(node, ast.Name):
                 unread.pop(node.name, None)
-                flow.reads.add(node.name)
         if not isinstance(statement, ast.Assignment):
             continue
         name = statement.target
