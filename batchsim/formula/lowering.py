@@ -93,6 +93,12 @@ class Value:
     simple: bool = False
     const: bool = False
     value: Any = None
+    truth: str | None = None  # for a 1-or-0 value: an expression with its truth, cheaper to test
+
+    @property
+    def test(self) -> str:
+        """The code to use where only the value's truth matters (§3.4: nonzero is true)."""
+        return self.code if self.truth is None else self.truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +225,8 @@ class _Lowering:
         items, codes, depth = self.sequence(operands)
         span_name = self.span(span) if "{span}" in operation.template else ""
         code = operation.template.format(*codes, span=span_name)
-        return self.bounded(Value(operation.kind, code, depth + 1, items))
+        truth = None if operation.truth is None else operation.truth.format(*codes, span=span_name)
+        return self.bounded(Value(operation.kind, code, depth + 1, items, truth=truth))
 
     def fail(self, detail: str, span: Span, operands: Sequence[Value] = ()) -> Value:
         """A static error: reported now, raised at evaluation once `operands` have run."""
@@ -239,7 +246,8 @@ class _Lowering:
 
     def choose(self, kind: str, condition: Value, then: Value, otherwise: Value) -> Value:
         """`then` if `condition` else `otherwise`, evaluating only the branch chosen (§3.4)."""
-        items, (test,), depth = self.sequence([condition])
+        items, _, depth = self.sequence([condition])
+        test = condition.test
         if not then.items and not otherwise.items:
             code = f"({then.code} if {test} else {otherwise.code})"
             return self.bounded(Value(kind, code, max(depth, then.depth, otherwise.depth) + 1, items))
@@ -259,16 +267,19 @@ class _Lowering:
             return self.constant(DOUBLE, 1.0 if truth else 0.0)
         python = "and" if op == "&&" else "or"
         if not right.items:
-            code = f"(1.0 if {left.code} {python} {right.code} else 0.0)"
-            return self.bounded(Value(DOUBLE, code, max(left.depth, right.depth) + 1, left.items))
-        items, (first,), _ = self.sequence([left])
+            truth = f"({left.test} {python} {right.test})"
+            depth = max(left.depth, right.depth) + 1
+            return self.bounded(Value(DOUBLE, f"(1.0 if {truth} else 0.0)", depth, left.items, truth=truth))
+        items = left.items
+        first = left.test
         if not left.simple:
             temporary = self.temporary()
             items.append(f"{temporary} = {first}")
             first = temporary
         second = self.temporary()
-        items.append(Block(first if op == "&&" else f"not {first}", [*right.items, f"{second} = {right.code}"]))
-        return Value(DOUBLE, f"(1.0 if {first} {python} {second} else 0.0)", 2, items)
+        items.append(Block(first if op == "&&" else f"not {first}", [*right.items, f"{second} = {right.test}"]))
+        truth = f"({first} {python} {second})"
+        return Value(DOUBLE, f"(1.0 if {truth} else 0.0)", 2, items, truth=truth)
 
     # -- statements -----------------------------------------------------------------------------
     def statement(self, node: ast.Statement) -> tuple[list[Item], Assigned | None]:
@@ -384,6 +395,9 @@ class _Lowering:
         if operation is None:
             detail = f"Type mismatch: operator {node.op} cannot be applied to {operand.kind}"
             return self.fail(detail, node.op_span, [operand])
+        if node.op == "!" and not operand.const:  # `!` only tests its operand: use its truth
+            code, truth = f"(0.0 if {operand.test} else 1.0)", f"(not {operand.test})"
+            return self.bounded(Value(DOUBLE, code, operand.depth + 1, operand.items, truth=truth))
         return self.apply(operation, [operand], node.op_span)
 
     def binary(self, node: ast.Binary, left: Value, right: Value) -> Value:

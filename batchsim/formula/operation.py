@@ -36,12 +36,15 @@ class Operation:
         the built-ins).
     apply: the same computation on constant operand values (`apply(*values, span)`), for constant
         folding; None when the result depends on the run (samples, time, random numbers).
+    truth: for a result of 1 or 0, a cheaper template with the same truth value, for when the
+        result is only tested (`p < 70 ? …`).
     """
 
     kind: str
     template: str
     helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     apply: Callable[..., Any] | None = None
+    truth: str | None = None
 
     def __post_init__(self) -> None:
         indices = [int(i) for i in _PLACEHOLDER.findall(self.template)]

@@ -115,6 +115,7 @@ def _build() -> dict[tuple[str, str, str], Operation]:
                 DOUBLE,
                 f"(1.0 if {{0}} {op} {{1}} else 0.0)",
                 apply=lambda a, b, span, compare=compare: 1.0 if compare(a, b) else 0.0,
+                truth=f"({{0}} {op} {{1}})",
             )
     for op, arith in _ARITH.items():
         name = _NAMES[op]

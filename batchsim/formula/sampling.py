@@ -70,24 +70,37 @@ def latest(frame: Frame, name: str) -> float:
 def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float]:
     """Values in (earlier, later] and the available percentage of the window's possible samples.
 
-    Samples sit on a regular grid, so the window is an index range: no scan of the history.
+    Samples sit on a regular grid, so the window is an index range: no scan of the history. (The
+    hot path of every guarded formula: written out, without helper calls.)
     """
     earlier, later = (a, b) if a <= b else (b, a)
     key = (name, earlier, later)
     seen = frame.windows.get(key)
     if seen is not None:
         return seen
-    series = _series(frame, name)
-    period = series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
+    series = frame.ctx.samples.get(name)
     values: list[float] = []
-    if series is not None:
+    if series is None:
+        period = DEFAULT_PERIOD_TICKS
+    else:
+        period = series.interval_ticks
         first = series.first_tick
-        low = max((earlier - first) // period + 1, 0)
-        high = min((later - first) // period, series.visible_count(frame.ctx.now_tick) - 1)
+        low = (earlier - first) // period + 1
+        if low < 0:
+            low = 0
+        newest = series.visible_count(frame.ctx.now_tick) - 1
+        high = (later - first) // period
+        if high > newest:
+            high = newest
         if high >= low:
-            values = [v for v in series.values[low : high + 1] if v == v]
+            values = [v for v in series.values[low : high + 1] if v == v]  # NaN: a missing sample
     possible = (later - earlier) / period
-    percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(values) / possible)
+    if possible <= 0:
+        percent = 100.0
+    else:
+        percent = 100.0 * len(values) / possible
+        if percent > 100.0:
+            percent = 100.0
     frame.windows[key] = (values, percent)
     return values, percent
 

@@ -245,24 +245,14 @@ def _small(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
 
 
-@st.composite
-def statement_lists(draw: st.DrawFn) -> str:
-    expressions = st.recursive(_SMALL, _small, max_leaves=10)
-    statements = []
-    for target, expr in draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(["a", "b", "$TargetDedicatedNodes", "$NodeDeallocationOption", None]), expressions
-            ),
-            min_size=1,
-            max_size=5,
-        )
-    ):
-        statements.append(expr if target is None else f"{target} = {expr}")
-    return "; ".join(statements) + ";"
+_EXPRESSIONS = st.recursive(_SMALL, _small, max_leaves=10)
+_TARGETS = st.sampled_from(["a", "b", "$TargetDedicatedNodes", "$NodeDeallocationOption", None])
+statement_lists = st.lists(st.tuples(_TARGETS, _EXPRESSIONS), min_size=1, max_size=5).map(
+    lambda pairs: "; ".join(expr if target is None else f"{target} = {expr}" for target, expr in pairs) + ";"
+)
 
 
-@settings(max_examples=150, deadline=None)
-@given(statement_lists())
+@settings(max_examples=300, deadline=None)
+@given(statement_lists)
 def test_check_agrees_with_eval_on_varied_formulas(text: str) -> None:
     _agrees(text)
