@@ -22,6 +22,10 @@ Blocks (lazy operands that need statements, see `lowering.py`) are written flat:
 guard variable combining its condition with its parent's (`_g2 = _g1 and (not _t5)`), and its
 statements run under `if _g2:`. So the source never nests deeper than `def`, `try`, `if`, whatever
 the formula's depth.
+
+Nothing of the formula's text reaches the source but through `repr` (string literals, error
+details, metric names) or as numbers: variables become slots `v0, v1, ...`, and positions, helpers
+and non-literal constants are names in the function's namespace.
 """
 
 from __future__ import annotations
