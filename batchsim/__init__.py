@@ -15,14 +15,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # Scenario loading and the engine pull in pydantic, simpy and pandas: load them on first use,
+    # Scenario loading and the engine pull in pydantic, numpy and pandas: load them on first use,
     # so that `import batchsim` (and `batchsim check`) stays fast.
     if name == "load_scenario":
         from batchsim.scenario import load_scenario
 
         return load_scenario
     if name == "simulate":
-        from batchsim.simulate import simulate
+        from batchsim.pipeline import simulate
 
         return simulate
     raise AttributeError(f"module 'batchsim' has no attribute {name!r}")

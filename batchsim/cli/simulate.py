@@ -48,8 +48,8 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
 
 def run_scenario(path: Path, seed: int | None, overrides: list[str], show_progress: bool) -> Any:
     """Load and simulate, turning every bad input into one clear message."""
+    from batchsim.pipeline import simulate
     from batchsim.scenario import ScenarioError, load_scenario
-    from batchsim.simulate import simulate
 
     try:
         scenario = load_scenario(path, overrides)

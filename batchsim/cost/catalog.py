@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from batchsim.scenario import Prices
+from batchsim.cost.prices import Prices
 
 __all__ = ["CatalogError", "catalog_document", "catalog_rows", "describe_missing", "find", "lookup"]
 

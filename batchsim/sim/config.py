@@ -6,6 +6,7 @@ unknown keys are errors (`extra="forbid"`).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,6 +22,7 @@ __all__ = [
     "QuotaConfig",
     "SpotConfig",
     "StartTaskConfig",
+    "vcpus_of",
 ]
 
 
@@ -77,7 +79,6 @@ class AutoscaleConfig(_Model):
     formula_file: str | None = None
     interval: DurationS = 900.0
     first_evaluation: Literal["on_enable", "after_interval"] = "on_enable"
-    resize_timeout: DurationS = 900.0
     strict: bool = False
 
     @model_validator(mode="after")
@@ -135,6 +136,8 @@ class PoolConfig(_Model):
     spot: SpotConfig = Field(default_factory=SpotConfig)
     autoscale: AutoscaleConfig | None = None
     node_deallocation_option: Literal["requeue", "terminate", "taskcompletion", "retaineddata"] = "requeue"
+    # The pool's `resizeTimeout` (REST; what `batchsim pool pull` reads): every resize, autoscale's too,
+    # gives up an allocation that finds no capacity after it (batch-behavior §1.2, §1.4 step 4, §8.1).
     resize_timeout: DurationS = 900.0
     removal_delay: DurationS = 30.0
     retention: DurationS = 7 * 86400.0
@@ -150,3 +153,11 @@ class PoolConfig(_Model):
         if value < 300:
             raise ValueError(f"resize_timeout must be at least 5m, got {value:g}s")
         return value
+
+
+def vcpus_of(pool: PoolConfig) -> int:
+    """vCPUs per node: explicit, else the number in the size name (`Standard_D4s_v5` → 4), else 1."""
+    if pool.vcpus_per_node:
+        return pool.vcpus_per_node
+    match = re.search(r"_[A-Z]+(\d+)", pool.vm_size)
+    return int(match.group(1)) if match else 1
