@@ -8,6 +8,7 @@ The one module that puts the layers together; the import contract in `pyproject.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,8 +84,15 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
     add_costs(result, prices, vcpus_of(scenario.pool))
     result.summary["scenario"] = scenario.name
     result.summary["price_source"] = prices.source
+    result.summary["start"] = _iso_utc(scenario.start)  # clock time of t = 0, for plots with clock axes
     result.plot = Plots(result)
     return result
+
+
+def _iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z` (a naive time is UTC, as scenario files mean it)."""
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def add_costs(result: Result, prices: PriceLike, vcpus_per_node: int) -> None:

@@ -78,7 +78,7 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str | None = None
-    duration: DurationS
+    duration: DurationS = Field(gt=0)  # a horizon of 0 or less is an error naming `duration`
     seed: int = 1
     start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
     pool: PoolConfig = Field(default_factory=PoolConfig)
@@ -186,7 +186,18 @@ def _describe(error: Any) -> str:
     return f"key '{key}': {message}"
 
 
-_UNION_TAGS = {"poisson", "diurnal", "bursts", "schedule", "trace", "constant", "exponential", "uniform", "lognormal"}
+_UNION_TAGS = {
+    "poisson",
+    "diurnal",
+    "bursts",
+    "schedule",
+    "trace",
+    "task_list",
+    "constant",
+    "exponential",
+    "uniform",
+    "lognormal",
+}
 
 
 def load_scenario(

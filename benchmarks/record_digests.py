@@ -2,6 +2,8 @@
 
 Run:  python benchmarks/record_digests.py --out FILE.json         record the digests
       python benchmarks/record_digests.py --compare FILE.json     record again and list what differs
+      ... --set pool.job_default_order=creationtime               with a pool key set in every run
+                                                                  (to tell which change moved a record)
 
 Each run of `scenarios/*.yaml` and `batchsim/data/default.yaml` (the embedded demo scenario), on
 seeds 1 and 2, gives one SHA-256 per table (`tasks`, `nodes`, `evaluations`, `metrics`,
@@ -59,18 +61,19 @@ def _simulate() -> Callable[..., Any]:
     return simulate
 
 
-def shipped_runs() -> Iterator[tuple[str, Callable[[int], Any]]]:
+def shipped_runs(overrides: list[str]) -> Iterator[tuple[str, Callable[[int], Any]]]:
     from batchsim.scenario import load_scenario
 
     simulate = _simulate()
-    paths = [*sorted((ROOT / "scenarios").glob("*.yaml")), ROOT / "batchsim" / "data" / "default.yaml"]
+    embedded = ROOT / "batchsim" / "data" / "default.yaml"  # the demo's copy, where the package has one
+    paths = [*sorted((ROOT / "scenarios").glob("*.yaml")), *([embedded] if embedded.exists() else [])]
     for path in paths:
-        scenario = load_scenario(path)
+        scenario = load_scenario(path, overrides)
         label = str(path.relative_to(ROOT))
         yield label, lambda seed, scenario=scenario: simulate(scenario, seed)
 
 
-def engine_runs() -> Iterator[tuple[str, Callable[[int], Any]]]:
+def engine_runs(overrides: list[str]) -> Iterator[tuple[str, Callable[[int], Any]]]:
     """Engine-level runs for the features no shipped scenario uses."""
     from batchsim.cost.prices import DEFAULT_PRICES
     from batchsim.formula import compile
@@ -113,6 +116,7 @@ def engine_runs() -> Iterator[tuple[str, Callable[[int], Any]]]:
                     "scheduler_latency": 2,
                     "autoscale": {"formula": formula_text.format(option=option), "interval": "5m"},
                 }
+                | _pool_overrides(overrides)
             )
             jobs = [
                 JobSpec("deps", uses_task_dependencies=True, priority=5, preparation=PrepTaskSpec(30, 0.2)),
@@ -161,9 +165,16 @@ def engine_runs() -> Iterator[tuple[str, Callable[[int], Any]]]:
         yield f"engine:features-{option}", features(option)
 
 
-def record() -> dict[str, Any]:
+def _pool_overrides(overrides: list[str]) -> dict[str, Any]:
+    """The `pool.` keys of `--set` items as top-level keys of a pool mapping (one level deep)."""
+    from batchsim.scenario import parse_overrides
+
+    return {k.removeprefix("pool."): v for k, v in parse_overrides(overrides).items() if k.count(".") == 1}
+
+
+def record(overrides: list[str]) -> dict[str, Any]:
     digests: dict[str, Any] = {}
-    for label, go in [*shipped_runs(), *engine_runs()]:
+    for label, go in [*shipped_runs(overrides), *engine_runs(overrides)]:
         for seed in SEEDS:
             digests[f"{label}@{seed}"] = result_digests(go(seed))
             print(f"recorded {label} seed {seed}", file=sys.stderr)
@@ -207,8 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the digests here")
     parser.add_argument("--compare", type=Path, help="compare with digests recorded earlier")
+    parser.add_argument("--set", action="append", default=[], help="a pool key for every run (pool.KEY=VALUE)")
     args = parser.parse_args()
-    digests = record()
+    digests = record(args.set)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -44,6 +44,7 @@ class Autoscale:
         "records",
         "resize",
         "rng_autoscale",
+        "rng_sample_loss",
         "rng_samples",
         "start_tick",
         "state",
@@ -62,6 +63,7 @@ class Autoscale:
         self.start_tick = start_tick
         self.rng_autoscale = streams.autoscale
         self.rng_samples = streams.samples
+        self.rng_sample_loss = streams.sample_loss
         self._zeros: list[float] = []  # one list shared by every metric that is always 0
 
     # -- sampling -------------------------------------------------------------------------------
@@ -93,10 +95,13 @@ class Autoscale:
             "$CPUPercent": 100.0 * used / total_slots if total_slots else 0.0,
         }
         drop = self.config.metrics.sample_drop_probability
+        autoscale = self.config.autoscale
+        loss = autoscale.sample_loss_fraction if autoscale is not None else 0.0
         samples = self.records.samples
         for name, value in values.items():
             missing = drop > 0 and self.rng_samples.random() < drop
-            samples[name].values.append(math.nan if missing else float(value))
+            lost = loss > 0 and self.rng_sample_loss.random() < loss  # drawn apart, so drops keep their draws
+            samples[name].values.append(math.nan if missing or lost else float(value))
         self._zeros.append(0.0)
         self.records.sample_times.append(self.calendar.now)
         self.at(self.config.metrics.sample_interval, self._sample)
@@ -121,6 +126,7 @@ class Autoscale:
             current_dedicated_nodes=float(state.current("dedicated")),
             current_low_priority_nodes=float(state.current("spot")),
             preempted_node_count=float(state.preempted()),
+            usable_node_count=float(state.usable()),
             task_slots_per_node=float(self.config.task_slots_per_node),
             node_deallocation_option=self.config.node_deallocation_option,
             samples=self.records.samples,

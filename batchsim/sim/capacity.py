@@ -1,55 +1,80 @@
-"""Whether the region has capacity for a kind of node now (batch-behavior §3.4 model 3).
+"""Whether the region has capacity for a kind of node now (batch-behavior §1.1, §3.4 model 3).
 
-Spot capacity alternates between available and short periods, both exponential
-(`spot.available_mean`, `spot.shortage_mean`; default: always available). While short, Spot
-allocations wait (and give up after the resize timeout, see `resize.py`) and preempted nodes are
-not restored; when it ends, the waiting allocations proceed.
+Per kind (`pool.dedicated`, `pool.spot`), two causes of shortage, both off by default: random
+alternating available/short periods (exponential, `available_mean`/`shortage_mean`), and scheduled
+`outages` windows (the stress hooks: a Spot drought, a regional dedicated shortage). While a kind
+is short its allocations wait (and give up after the resize timeout, see `resize.py`) and, for
+Spot, preempted nodes are not restored; when capacity returns, the waiting allocations proceed.
 """
 
 from __future__ import annotations
 
-from batchsim.sim.entities import by_index
-from batchsim.sim.nodes import Nodes
+from collections.abc import Callable
+
+import numpy as np
+
+from batchsim.sim.config import CapacityConfig
 from batchsim.sim.state import PoolState
 from batchsim.sim.streams import Streams
 
 __all__ = ["Capacity"]
 
+KINDS = ("dedicated", "spot")
+
 
 class Capacity:
-    """Capacity by kind, and the allocations waiting for it."""
+    """Capacity by kind. `on_available(kind)` is called when a kind's shortage ends."""
 
-    __slots__ = ("at", "config", "nodes", "rng_provision", "rng_shortage", "spot_short", "state")
+    __slots__ = ("_config", "_in_outage", "_random_short", "_rng", "at", "on_available")
+    on_available: Callable[[str], None]
 
-    def __init__(self, state: PoolState, streams: Streams, nodes: Nodes) -> None:
-        self.state = state
+    def __init__(self, state: PoolState, streams: Streams) -> None:
         self.at = state.calendar.at
-        self.config = state.config
-        self.nodes = nodes
-        self.rng_shortage = streams.shortage
-        self.rng_provision = streams.provision
-        self.spot_short = False
+        self._config: dict[str, CapacityConfig] = {"dedicated": state.config.dedicated, "spot": state.config.spot}
+        self._rng: dict[str, np.random.Generator] = {
+            "dedicated": streams.dedicated_shortage,
+            "spot": streams.spot_shortage,
+        }
+        self._random_short = {kind: False for kind in KINDS}
+        self._in_outage = {kind: 0 for kind in KINDS}  # windows open now (they may overlap)
+
+    def connect(self, on_available: Callable[[str], None]) -> None:
+        """What to call when a kind's shortage ends (the resize room provisions what waited)."""
+        self.on_available = on_available
 
     def start(self) -> None:
-        """Arm the first Spot shortage, if shortages are on."""
-        spot = self.config.spot
-        if spot.available_mean is not None:
-            self.at(float(self.rng_shortage.exponential(spot.available_mean)), self._shortage_begins)
+        """Arm the first random shortage of each kind, and every outage window."""
+        for kind in ("spot", "dedicated"):  # Spot first: its stream's draws kept their order
+            config = self._config[kind]
+            if config.available_mean is not None:
+                self.at(float(self._rng[kind].exponential(config.available_mean)), self._shortage_begins, kind)
+        for kind in KINDS:
+            for outage in self._config[kind].outages:
+                self.at(outage.start, self._outage_begins, kind)
+                self.at(outage.start + outage.duration, self._outage_ends, kind)
 
     def available(self, kind: str) -> bool:
         """True when an allocation of `kind` can get a VM now."""
-        return kind != "spot" or not self.spot_short
+        return not self._random_short[kind] and not self._in_outage[kind]
 
-    def _shortage_begins(self) -> None:
-        self.spot_short = True
-        assert self.config.spot.shortage_mean is not None
-        self.at(float(self.rng_shortage.exponential(self.config.spot.shortage_mean)), self._shortage_ends)
+    def _shortage_begins(self, kind: str) -> None:
+        self._random_short[kind] = True
+        shortage_mean = self._config[kind].shortage_mean
+        assert shortage_mean is not None
+        self.at(float(self._rng[kind].exponential(shortage_mean)), self._shortage_ends, kind)
 
-    def _shortage_ends(self) -> None:
-        self.spot_short = False
-        dist = self.config.provisioning_delay.spot
-        for node in sorted(self.state.live["spot"], key=by_index):
-            if node.waiting_capacity and node.state == "pending":
-                self.nodes.provision(node, float(dist.sample(self.rng_provision)))
-        assert self.config.spot.available_mean is not None
-        self.at(float(self.rng_shortage.exponential(self.config.spot.available_mean)), self._shortage_begins)
+    def _shortage_ends(self, kind: str) -> None:
+        self._random_short[kind] = False
+        if self.available(kind):
+            self.on_available(kind)
+        available_mean = self._config[kind].available_mean
+        assert available_mean is not None
+        self.at(float(self._rng[kind].exponential(available_mean)), self._shortage_begins, kind)
+
+    def _outage_begins(self, kind: str) -> None:
+        self._in_outage[kind] += 1
+
+    def _outage_ends(self, kind: str) -> None:
+        self._in_outage[kind] -= 1
+        if self.available(kind):
+            self.on_available(kind)

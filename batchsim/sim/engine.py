@@ -6,9 +6,9 @@
 - `state.py`: the shared pool state (nodes and their counts, task counts, targets, records);
 - `jobs.py`: jobs, arrivals, dependencies, schedules, preparation and release;
 - `scheduler.py`: the queue, placement, attempts, retries;
-- `nodes.py`: provisioning, start task, readiness, removal;
-- `capacity.py`: capacity shortages; `resize.py`: targets → allocations and removals, quotas;
-- `spot.py`: eviction, reclaims, restore;
+- `nodes.py`: provisioning, start task, readiness, removal; `faults.py`: unusable and rebooting nodes;
+- `capacity.py`: capacity shortages and outages; `resize.py`: targets → allocations and removals, quotas;
+- `spot.py`: eviction, reclaims, mass evictions, restore;
 - `autoscale.py`: the metric sampler and the evaluation loop;
 - `records.py`: the rows a run leaves behind, which `result.py` turns into tables.
 
@@ -27,6 +27,7 @@ from batchsim.sim.autoscale import Autoscale, ProgramLike
 from batchsim.sim.calendar import Calendar
 from batchsim.sim.capacity import Capacity
 from batchsim.sim.config import PoolConfig
+from batchsim.sim.faults import Faults
 from batchsim.sim.jobs import Jobs
 from batchsim.sim.nodes import Nodes
 from batchsim.sim.records import Records
@@ -56,7 +57,10 @@ def run(
     """Simulate `duration_s` seconds of a pool running `workload`; see `Result`.
 
     The result's summary has the engine's keys; the pipeline (`batchsim.simulate`) adds the cost.
+    Raises `ValueError` unless `duration_s` is positive.
     """
+    if not duration_s > 0:  # NaN too
+        raise ValueError(f"the duration to simulate must be positive, got {duration_s!r} s")
     with _without_cyclic_gc():
         wall = time.perf_counter()
         records = Engine(pool, workload, duration_s, seed, formula=formula, start_tick=start_tick).simulate(progress)
@@ -101,12 +105,14 @@ class Engine:
         self.scheduler = Scheduler(state, streams)
         self.jobs = Jobs(state, streams, self.scheduler, self.duration_s)
         self.nodes = Nodes(state, streams, self.scheduler)
-        self.capacity = Capacity(state, streams, self.nodes)
+        self.faults = Faults(state, streams, self.scheduler, self.nodes)
+        self.capacity = Capacity(state, streams)
         self.resize = Resize(state, streams, self.scheduler, self.nodes, self.capacity)
         self.spot = Spot(state, streams, self.scheduler, self.nodes, self.capacity, self.resize)
         self.autoscale = Autoscale(state, streams, self.resize, formula, start_tick)
         self.scheduler.connect(self.jobs, self.nodes)
-        self.nodes.connect(self.spot)
+        self.nodes.connect(self.spot, self.faults)
+        self.capacity.connect(self.resize.capacity_returned)
         self.jobs.load(workload)
 
     def simulate(self, progress: Callable[[float], None] | None = None) -> Records:

@@ -17,6 +17,7 @@ class Node:
     __slots__ = (
         "barred_jobs",
         "draining",
+        "fault_token",
         "generation",
         "images",
         "index",
@@ -25,6 +26,7 @@ class Node:
         "prep_ready_s",
         "removal_option",
         "restore_deadline_s",
+        "retain_until_s",
         "running",
         "since_s",
         "slots",
@@ -43,6 +45,7 @@ class Node:
         self.used_slots = 0
         self.running: set[Task] = set()
         self.generation = 0
+        self.fault_token = 0  # invalidates a scheduled fault, apart from `generation`
         self.draining = False
         self.removal_option = "requeue"
         self.images: set[str] = set()
@@ -50,18 +53,20 @@ class Node:
         self.barred_jobs: set[str] = set()
         self.waiting_capacity = False
         self.restore_deadline_s = 0.0
+        self.retain_until_s = 0.0  # retaineddata: when the retention of every task it ran is over
 
 
 class Job:
     """A job: its spec, its tasks, how many of them finished, and when it ended."""
 
-    __slots__ = ("created_s", "done", "ended_s", "finished", "order", "scheduled", "spec", "tasks")
+    __slots__ = ("created_s", "done", "ended_s", "finished", "last_tag", "order", "scheduled", "spec", "tasks")
 
     def __init__(self, spec: JobSpec, order: int, created_s: float) -> None:
         self.spec = spec
         self.order = order
         self.created_s = created_s
         self.finished = 0
+        self.last_tag = 0  # the queue tag of the job's latest eligible task (jobDefaultOrder none)
         self.scheduled = 0  # tasks a job-schedule occurrence will add; 0 for ordinary jobs
         self.done = False
         self.ended_s: float | None = None
@@ -82,8 +87,10 @@ class Task:
         "node",
         "placed_s",
         "plain",
+        "queue_key",
         "remaining_deps",
-        "requeues",
+        "requeue_count",
+        "retry_count",
         "spec",
         "state",
         "token",
@@ -97,8 +104,10 @@ class Task:
         self.eligible_s: float | None = None
         self.first_start_s: float | None = None
         self.end_s: float | None = None
-        self.attempts = 0
-        self.requeues = 0
+        self.attempts = 0  # attempts started (retries, requeues and recoveries included)
+        self.retry_count = 0  # failed attempts retried (maxTaskRetryCount's budget, §4.2)
+        self.requeue_count = 0  # attempts killed and requeued by a shrink or an eviction
+        self.queue_key: tuple[int, int] | None = None  # its place among equal-priority tasks, kept when requeued
         self.node: Node | None = None
         self.placed_s = 0.0
         self.plain = False

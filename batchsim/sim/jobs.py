@@ -21,6 +21,8 @@ class Jobs:
     __slots__ = (
         "_arrivals",
         "_current_of_schedule",
+        "_schedule_of_job",
+        "_waiting_occurrence",
         "at",
         "by_job_id",
         "calendar",
@@ -43,7 +45,10 @@ class Jobs:
         self.jobs: dict[str, Job] = {}
         self.by_job_id: dict[tuple[str, str], Task] = {}  # (job id, task id) for jobs with dependencies
         self._arrivals: list[TaskSpec] = []
-        self._current_of_schedule: dict[str, Job] = {}
+        self._current_of_schedule: dict[str, Job] = {}  # schedule id → its latest job
+        self._schedule_of_job: dict[str, str] = {}  # job id → its schedule's id
+        # schedule id → the occurrence (schedule, k, due) waiting for the schedule's job to end
+        self._waiting_occurrence: dict[str, tuple[ScheduleSpec, int, float]] = {}
 
     def load(self, workload: Workload) -> None:
         """Create the static jobs, line up the tasks' arrivals, and start the schedules."""
@@ -111,16 +116,23 @@ class Jobs:
 
     # -- job schedules (§4.5) -----------------------------------------------------------------------
     def _schedule_due(self, schedule: ScheduleSpec, k: int, due_s: float) -> None:
+        """Occurrence k is due: its job is created now, unless the schedule's previous job is still
+        active (or terminating, its release tasks running): then it waits for that job's end, or is
+        skipped once its start window has passed (§4.5)."""
         if schedule.do_not_run_after_s is not None and due_s > schedule.do_not_run_after_s:
             return
         now = self.calendar.now
-        previous = self._current_of_schedule.get(schedule.schedule_id)
         window = schedule.start_window_s
-        if previous is not None and not previous.done:
-            if window is not None and now - due_s >= window:
-                self._schedule_next(schedule, k, due_s)  # this occurrence is skipped
-                return
-            self.at(min(60.0, self.duration_s), self._schedule_due, schedule, k, due_s)  # wait for it
+        if window is not None and now - due_s >= window:
+            self._schedule_next(schedule, k, due_s)  # this occurrence is skipped
+            return
+        previous = self._current_of_schedule.get(schedule.schedule_id)
+        if previous is not None and (not previous.done or (previous.ended_s or 0.0) > now):
+            self._waiting_occurrence[schedule.schedule_id] = (schedule, k, due_s)
+            if previous.done:  # terminating: it completes when its release tasks end
+                self.at((previous.ended_s or now) - now, self._previous_ended, schedule.schedule_id)
+            if window is not None:
+                self.at(due_s + window - now, self._window_closed, schedule.schedule_id, k)
             return
         spec = JobSpec(
             job_id=f"{schedule.schedule_id}-{k}",
@@ -133,6 +145,7 @@ class Jobs:
         )
         job = self._add_job(spec, now)
         self._current_of_schedule[schedule.schedule_id] = job
+        self._schedule_of_job[spec.job_id] = schedule.schedule_id
         occurrence = schedule.occurrences[k % len(schedule.occurrences)] if schedule.occurrences else []
         job.scheduled = len(occurrence)  # the job ends when these tasks are done (onAllTasksComplete)
         for template in occurrence:
@@ -158,6 +171,18 @@ class Jobs:
             job.done = True
         self._schedule_next(schedule, k, due_s)
 
+    def _previous_ended(self, schedule_id: str) -> None:
+        """The schedule's job has completed: the occurrence that waited for it is created now."""
+        waiting = self._waiting_occurrence.pop(schedule_id, None)
+        if waiting is not None:
+            self._schedule_due(*waiting)
+
+    def _window_closed(self, schedule_id: str, k: int) -> None:
+        waiting = self._waiting_occurrence.get(schedule_id)
+        if waiting is not None and waiting[1] == k:
+            del self._waiting_occurrence[schedule_id]
+            self._schedule_next(waiting[0], k, waiting[2])  # the occurrence is skipped
+
     def _schedule_next(self, schedule: ScheduleSpec, k: int, due_s: float) -> None:
         if schedule.recurrence_interval_s is None:
             return
@@ -173,7 +198,7 @@ class Jobs:
         scheduler = self.scheduler
         for task in list(job.tasks):
             if task.state == "running":
-                scheduler.kill(task, requeue=False)
+                scheduler.kill(task, "killed")
             elif task.state in ("active", "waiting"):
                 if task.state == "active":
                     self.state.active_count -= 1
@@ -181,14 +206,23 @@ class Jobs:
         scheduler.dispatch()
 
     def end_job(self, job: Job) -> None:
-        """A job ends: its release task runs on every live node that ran its preparation (§4.4)."""
+        """A job ends (§4.4–4.5): release tasks, then the schedule's occurrence that waited for it."""
         now = self.calendar.now
         job.done = True
         job.ended_s = now
+        self._release(job, now)
+        schedule_id = self._schedule_of_job.get(job.spec.job_id)
+        if schedule_id is not None and schedule_id in self._waiting_occurrence:
+            self.at(job.ended_s - now, self._previous_ended, schedule_id)  # no poll: the job's end wakes it
+
+    def _release(self, job: Job, now: float) -> None:
+        """The job's release task runs on every live node that ran its preparation; the job
+        completes when the last one ends (`job.ended_s`)."""
         release = job.spec.release
         if release is None:
             return
         job_id = job.spec.job_id
+        ended_s = now
         for kind in ("dedicated", "spot"):
             for node in sorted(self.state.live[kind], key=by_index):
                 if job_id in node.prep_ready_s and node.state in LIVE_STATES:
@@ -205,7 +239,8 @@ class Jobs:
                             "jobrelease",
                         )
                     )
-                    job.ended_s = max(job.ended_s, now + duration)
+                    ended_s = max(ended_s, now + duration)
+        job.ended_s = ended_s
 
     def preparation(self, node: Node, job: Job) -> float:
         """When the job's preparation task is done on `node`, starting it now if it never ran (§4.4)."""

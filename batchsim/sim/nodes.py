@@ -17,6 +17,7 @@ from batchsim.sim.state import PoolState
 from batchsim.sim.streams import Streams
 
 if TYPE_CHECKING:
+    from batchsim.sim.faults import Faults
     from batchsim.sim.spot import Spot
 
 __all__ = ["Nodes"]
@@ -25,8 +26,9 @@ __all__ = ["Nodes"]
 class Nodes:
     """Provisioning and removal of nodes, on the shared pool state."""
 
-    __slots__ = ("at", "calendar", "config", "rng_start_task", "scheduler", "spot", "state")
+    __slots__ = ("at", "calendar", "config", "faults", "rng_start_task", "scheduler", "spot", "state")
     spot: Spot
+    faults: Faults
 
     def __init__(self, state: PoolState, streams: Streams, scheduler: Scheduler) -> None:
         self.state = state
@@ -36,16 +38,18 @@ class Nodes:
         self.scheduler = scheduler
         self.rng_start_task = streams.start_task
 
-    def connect(self, spot: Spot) -> None:
-        """The room that arms a Spot node's eviction once it has a VM."""
+    def connect(self, spot: Spot, faults: Faults) -> None:
+        """The rooms that arm a Spot node's eviction once it has a VM, and a usable node's faults."""
         self.spot = spot
+        self.faults = faults
 
     # -- provisioning ---------------------------------------------------------------------------
-    def provision(self, node: Node, delay_s: float) -> None:
-        """Pending (no VM, not billed), then `creating` for the billed boot, then ready (§2.4)."""
+    def provision(self, node: Node, delay_s: float, shared_wait_s: float = 0.0) -> None:
+        """Pending (no VM, not billed) through the resize's shared wait and the node's own delay but
+        its last `boot_billed_s`, which it spends in `creating` (billed), then ready (§2.4)."""
         node.waiting_capacity = False
         boot = min(delay_s, self.config.provisioning_delay.boot_billed_s)
-        self.at(delay_s - boot, self.vm_obtained, node, node.generation, boot)
+        self.at(shared_wait_s + delay_s - boot, self.vm_obtained, node, node.generation, boot)
 
     def vm_obtained(self, node: Node, generation: int, boot_s: float) -> None:
         """The node has a VM (new, or restored after preemption): it boots for `boot_s`."""
@@ -59,6 +63,10 @@ class Nodes:
     def _booted(self, node: Node, generation: int) -> None:
         if node.generation != generation or node.state != "creating":
             return
+        self.start_task(node)
+
+    def start_task(self, node: Node) -> None:
+        """Run the pool's start task (after a boot or a reboot): ready once it succeeds (§2.2)."""
         start = self.config.start_task
         duration = float(start.duration.sample(self.rng_start_task))
         if duration <= 0 and start.failure_probability == 0:
@@ -87,6 +95,7 @@ class Nodes:
 
     def became_ready(self, node: Node, initial: bool = False) -> None:
         """The node takes tasks; at t = 0 (`initial`) the first dispatch comes with the first arrivals."""
+        self.faults.arm(node)
         self.scheduler.push_open(node)
         if not initial:
             self.scheduler.dispatch()
@@ -106,18 +115,20 @@ class Nodes:
         node.removal_option = option
         if option in ("requeue", "terminate") or not node.running:
             for task in sorted(node.running, key=by_index):  # sets iterate in memory order
-                self.scheduler.kill(task, requeue=option != "terminate")
+                self.scheduler.kill(task, "killed" if option == "terminate" else "requeued")
             self.leave(node)
         else:
             node.draining = True  # taskcompletion / retaineddata: running tasks finish, nothing new starts
             self.state.set_state(node, "leavingpool")
 
     def leave(self, node: Node) -> None:
-        """A node with no running task leaves (after the retention of `retaineddata`)."""
+        """A node with no running task leaves; with `retaineddata`, only once the retention of every
+        task it ran is over (`retention` after each attempt's end), billed while it waits."""
         node.draining = True
-        if node.removal_option == "retaineddata" and self.config.retention > 0 and node.state == "leavingpool":
+        now = self.calendar.now
+        if node.removal_option == "retaineddata" and node.retain_until_s > now:
             self.state.set_state(node, "retaining")
-            self.at(self.config.retention, self._leave_now, node)
+            self.at(node.retain_until_s - now, self._leave_now, node)
             return
         self._leave_now(node)
 

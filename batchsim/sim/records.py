@@ -26,7 +26,17 @@ __all__ = [
 
 # batch-behavior §2.1 and §6.1: billed from `creating` until the node leaves, except while preempted.
 BILLED_STATES = frozenset(
-    {"creating", "waitingforstarttask", "starttaskfailed", "idle", "running", "leavingpool", "retaining"}
+    {
+        "creating",
+        "waitingforstarttask",
+        "starttaskfailed",
+        "idle",
+        "running",
+        "leavingpool",
+        "retaining",
+        "unusable",
+        "rebooting",
+    }
 )
 # States in which a Spot node can be evicted (batch-behavior §3.4: `creating` … `leavingpool`).
 LIVE_STATES = BILLED_STATES
@@ -53,7 +63,7 @@ class Attempt(NamedTuple):
     start_s: float
     end_s: float
     slots: int
-    outcome: str  # completed | failed | requeued | killed | preparation_failed | jobrelease
+    outcome: str  # completed | failed | requeued | node_fault | killed | preparation_failed | jobrelease
 
 
 class Evaluation(NamedTuple):
@@ -86,8 +96,9 @@ class TaskRow(NamedTuple):
     start_s: float | None
     end_s: float | None
     state: str
-    attempts: int
-    requeues: int
+    attempts: int  # attempts started: the first, retries, requeues and recoveries
+    retry_count: int  # failed attempts retried (executionInfo.retryCount)
+    requeue_count: int  # attempts killed and requeued by a shrink or an eviction (executionInfo.requeueCount)
     required_slots: int
     duration_s: float
     deadline_s: float | None
@@ -140,7 +151,8 @@ class Records:
                 t.end_s,
                 t.state,
                 t.attempts,
-                t.requeues,
+                t.retry_count,
+                t.requeue_count,
                 t.spec.required_slots,
                 t.spec.duration_s,
                 t.spec.deadline_s,

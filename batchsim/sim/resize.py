@@ -3,8 +3,11 @@
 Counted toward a target: every node of the kind that is not gone and not leaving, preempted
 ones included (the service keeps seeking the Spot target). Growing is capped by the core quota
 (`AccountCoreQuotaReached` / `AccountLowPriorityCoreQuotaReached`); an allocation that finds no
-capacity waits up to `pool.resize_timeout`, then ends `AllocationTimedout`. Shrinking removes
-nodes in the order preempted, start task failed, not ready, idle, least busy.
+capacity waits up to `pool.resize_timeout`, then ends `AllocationTimedout`; with
+`allocation_failure_probability` some nodes fail at once (`AllocationFailed`, asked again at the
+next evaluation). The nodes of one resize share one wait (`provisioning_delay.resize_wait`, §2.4)
+before each starts its own delay. Shrinking removes nodes in the order preempted, start task
+failed or unusable, not ready, idle, least busy.
 """
 
 from __future__ import annotations
@@ -21,14 +24,35 @@ from batchsim.sim.streams import Streams
 
 __all__ = ["Resize"]
 
-# Shrink order (§1.5): preempted, failed, not ready, idle, then the rest (busy) by fewest used slots.
-_REMOVAL_RANK = {"preempted": 0, "starttaskfailed": 1, "pending": 2, "creating": 3, "waitingforstarttask": 3, "idle": 4}
+# Shrink order (§1.5): preempted, failed or unusable, not ready, idle, then the busy by fewest used slots.
+_REMOVAL_RANK = {
+    "preempted": 0,
+    "starttaskfailed": 1,
+    "unusable": 1,
+    "pending": 2,
+    "creating": 3,
+    "waitingforstarttask": 3,
+    "rebooting": 3,
+    "idle": 4,
+}
 
 
 class Resize:
     """Targets → allocations and removals."""
 
-    __slots__ = ("at", "calendar", "capacity", "config", "nodes", "records", "rng_provision", "scheduler", "state")
+    __slots__ = (
+        "at",
+        "calendar",
+        "capacity",
+        "config",
+        "nodes",
+        "records",
+        "rng_failure",
+        "rng_provision",
+        "rng_resize_wait",
+        "scheduler",
+        "state",
+    )
 
     def __init__(
         self, state: PoolState, streams: Streams, scheduler: Scheduler, nodes: Nodes, capacity: Capacity
@@ -42,6 +66,8 @@ class Resize:
         self.nodes = nodes
         self.capacity = capacity
         self.rng_provision = streams.provision
+        self.rng_resize_wait = streams.resize_wait
+        self.rng_failure = streams.allocation_failure
 
     def reconcile_later(self) -> None:
         """Resize toward the current targets once the current event is done (a node was lost)."""
@@ -74,15 +100,39 @@ class Resize:
                 code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
                 self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
                 count = allowed
-        delays = self.config.provisioning_delay
-        dist = delays.dedicated if kind == "dedicated" else delays.spot
-        for _ in range(count):
-            node = state.new_node(kind)
-            if not self.capacity.available(kind):
+        if not self.capacity.available(kind):
+            for _ in range(count):  # requested, waiting for capacity until the resize times out
+                node = state.new_node(kind)
                 node.waiting_capacity = True
                 self.at(self.config.resize_timeout, self._capacity_timeout, node, node.generation)
-                continue
-            self.nodes.provision(node, float(dist.sample(self.rng_provision)))
+            return
+        failure = self.config.dedicated if kind == "dedicated" else self.config.spot
+        if failure.allocation_failure_probability > 0 and count > 0:
+            failed = int((self.rng_failure.random(count) < failure.allocation_failure_probability).sum())
+            if failed:
+                self.records.resize_errors.append(ResizeError(self.calendar.now, kind, "AllocationFailed"))
+                count -= failed
+        self._provision(kind, [state.new_node(kind) for _ in range(count)])
+
+    def capacity_returned(self, kind: str) -> None:
+        """A shortage of `kind` ended: the allocations that waited for it proceed, as one resize."""
+        waiting = [
+            n for n in sorted(self.state.live[kind], key=by_index) if n.waiting_capacity and n.state == "pending"
+        ]
+        self._provision(kind, waiting)
+
+    def _provision(self, kind: str, nodes: list[Node]) -> None:
+        """Start the nodes of one resize: the resize's shared wait (when modelled), then each node's own delay."""
+        if not nodes:
+            return
+        delays = self.config.provisioning_delay
+        per_node = delays.dedicated if kind == "dedicated" else delays.spot
+        wait_s = 0.0
+        if delays.resize_wait is not None:
+            shared = delays.resize_wait.dedicated if kind == "dedicated" else delays.resize_wait.spot
+            wait_s = float(shared.sample(self.rng_resize_wait))
+        for node in nodes:
+            self.nodes.provision(node, float(per_node.sample(self.rng_provision)), wait_s)
 
     def _capacity_timeout(self, node: Node, generation: int) -> None:
         if node.generation == generation and node.waiting_capacity and node.state == "pending":

@@ -44,6 +44,7 @@ _EXTENSION_KEYS = (
     "tasks_active_at_end",
     "tasks_running_at_end",
     "tasks_never_started",
+    "wait_censored",
     "autoscale_errors",
     "deadline_met_fraction",
     "cost_idle_usd",
@@ -61,7 +62,8 @@ _METRIC_COLUMNS = ["time_s", "name", "value"]
 class Result:
     """A simulation's records.
 
-    summary: the DESIGN §4 keys, plus extensions (`tasks_active_at_end`, `deadline_met_fraction`, ...).
+    summary: the DESIGN §4 keys, plus extensions (`tasks_never_started`, `wait_censored`: the wait
+    figures are lower bounds because some tasks never started, `deadline_met_fraction`, ...).
     tasks: one row per task. nodes: node-state intervals. evaluations: autoscale runs.
     metrics: every sampled variable, long format (time_s, name, value). attempts: one row per
     attempt. resize_errors: resizes that fell short.
@@ -196,12 +198,35 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
+def _waits(records: Records) -> tuple[np.ndarray, bool]:
+    """Every eligible task's wait (DESIGN §4: from eligibility to its first start), and whether
+    some are censored.
+
+    A task that never started counts with the wait it had: until it failed unstarted (its job
+    ended), or until the end of the run if it is still queued. The latter is only a lower bound,
+    so the statistics are too (`wait_censored`): a queue that never drained reports the time its
+    tasks have waited so far, not 0.
+    """
+    horizon_s = records.duration_s
+    waits = []
+    censored = False
+    for t in records.tasks:
+        if t.eligible_s is None:
+            continue  # never eligible (dependencies unmet, or its job ended first): no wait
+        if t.first_start_s is not None:
+            waits.append(t.first_start_s - t.eligible_s)
+        elif t.end_s is not None:
+            waits.append(t.end_s - t.eligible_s)
+        else:
+            waits.append(horizon_s - t.eligible_s)
+            censored = True
+    return np.array(waits), censored
+
+
 def _engine_summary(records: Records, wall_s: float) -> dict[str, Any]:
     """The summary keys that come from the engine's own records (the cost keys come from the bill)."""
     tasks = records.tasks
-    waits = np.array(
-        [t.first_start_s - t.eligible_s for t in tasks if t.first_start_s is not None and t.eligible_s is not None]
-    )
+    waits, censored = _waits(records)
     states = Counter(t.state for t in tasks)
     deadlines = [(t.state, t.end_s, t.spec.deadline_s) for t in tasks if t.spec.deadline_s is not None]
     met = sum(
@@ -229,6 +254,7 @@ def _engine_summary(records: Records, wall_s: float) -> dict[str, Any]:
         "tasks_active_at_end": states["active"] + states["waiting"],
         "tasks_running_at_end": states["running"],
         "tasks_never_started": sum(1 for t in tasks if t.first_start_s is None),
+        "wait_censored": censored,
         "autoscale_errors": sum(1 for e in records.evaluations if e.error_code is not None),
         "deadline_met_fraction": met / len(deadlines) if deadlines else math.nan,
     }

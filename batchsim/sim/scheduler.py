@@ -1,10 +1,13 @@
 """The task scheduler: the queue, placement on nodes, attempts, retries, and the end of a task.
 
-batch-behavior §4.1–4.2: higher job priority first, then job creation order, then submission
-order; spread picks the node with the most free slots, pack the fullest that still fits, ties
-to the lowest index; a task that fits nowhere does not block smaller ones. An attempt ends
-completed, failed (retried while its budget lasts), or killed (requeued or failed by a shrink,
-an eviction or a job's wall clock).
+batch-behavior §4.1–4.2: higher job priority first; among jobs of equal priority the pool's
+`jobDefaultOrder`: `none` (the default) shares the pool evenly between them, `creationtime`
+serves older jobs first; within a job, the order tasks became eligible. Spread picks the node with
+the most free slots, pack the fullest that still fits, ties to the lowest index; a task that fits
+nowhere does not block smaller ones. An attempt ends completed, failed (retried while
+`max_retry_count` lasts: a retry budget that requeues do not use), or killed (requeued by a
+shrink or an eviction, recovered after a node fault, or failed by a shrink with `terminate` or a
+job's wall clock).
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ __all__ = ["Scheduler"]
 
 
 class Scheduler:
-    """Queue and placement. `queue` holds (-priority, job order, task index, task) entries;
-    `open_heap` holds (key, node index, node) for nodes with free slots, key ordered by fill type.
-    Both keep stale entries, dropped when they surface."""
+    """Queue and placement. `queue` holds (-priority, key, task index, task) entries, where key
+    orders equal-priority tasks (`_queue_key`); `open_heap` holds (key, node index, node) for nodes
+    with free slots, key ordered by fill type. Both keep stale entries, dropped when they surface."""
 
     __slots__ = (
         "_append_attempt",
+        "_round",
         "at",
+        "by_creation",
         "calendar",
         "config",
         "jobs",
@@ -43,6 +48,7 @@ class Scheduler:
         "outcome_entropy",
         "queue",
         "records",
+        "retention_s",
         "spread",
         "state",
     )
@@ -57,8 +63,11 @@ class Scheduler:
         self.records = state.records
         self._append_attempt = state.records.attempts.append
         self.spread = state.config.node_fill_type == "spread"
+        self.by_creation = state.config.job_default_order == "creationtime"
         self.latency_s = float(state.config.scheduler_latency)
+        self.retention_s = float(state.config.retention)
         self.outcome_entropy = streams.outcome_entropy
+        self._round: dict[int, int] = {}  # priority → the highest queue tag started (jobDefaultOrder none)
         self.queue: list[tuple[int, int, int, Task]] = []
         self.open_heap: list[tuple[int, int, Node]] = []
 
@@ -69,12 +78,31 @@ class Scheduler:
 
     # -- the queue ------------------------------------------------------------------------------
     def make_eligible(self, task: Task) -> None:
-        """Queue a task: submitted with its dependencies met, retried, or requeued."""
+        """Queue a task: submitted with its dependencies met, retried, or requeued (in its old place)."""
         if task.eligible_s is None:
             task.eligible_s = self.calendar.now
         task.state = "active"
         self.state.active_count += 1
-        heapq.heappush(self.queue, (-task.job.spec.priority, task.job.order, task.index, task))
+        key = task.queue_key
+        if key is None:
+            key = task.queue_key = self._queue_key(task)
+        heapq.heappush(self.queue, (-task.job.spec.priority, key[0], key[1], task))
+
+    def _queue_key(self, task: Task) -> tuple[int, int]:
+        """Where a newly eligible task goes among the tasks of equal priority.
+
+        creationtime: its job's creation order, then its own. none: round robin between the jobs,
+        as start-time fair queueing with one unit per task: a job's next task is tagged one more
+        than its previous task's tag, or than the tag last started at this priority when the job
+        was idle, so that a job joining late shares the pool from then on instead of overtaking
+        (or waiting behind) the others' backlog; equal tags go to the older job.
+        """
+        job = task.job
+        if self.by_creation:
+            return job.order, task.index
+        tag = max(job.last_tag, self._round.get(job.spec.priority, 0)) + 1
+        job.last_tag = tag
+        return tag, job.order
 
     def push_open(self, node: Node) -> None:
         """Offer a node's free slots to the queue (a ready node with room that is not draining)."""
@@ -119,6 +147,8 @@ class Scheduler:
                 if task.spec.required_slots == 1:
                     break
                 continue
+            if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
+                self._round[-entry[0]] = entry[1]  # the round robin has reached this tag
             self._start_attempt(task, node)
         for entry in blocked:
             heapq.heappush(queue, entry)
@@ -188,7 +218,8 @@ class Scheduler:
         self.state.running_count -= 1
         if outcome == "completed":
             self.finish(task, "completed")
-        elif task.spec.max_retry_count == -1 or task.attempts <= task.spec.max_retry_count:
+        elif task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count:
+            task.retry_count += 1
             self.make_eligible(task)  # retry (§4.2)
         else:
             self.finish(task, "failed")
@@ -214,6 +245,7 @@ class Scheduler:
             )
         )
         node.running.discard(task)
+        node.retain_until_s = self.calendar.now + self.retention_s  # retaineddata keeps every task's data
         slots = task.spec.required_slots
         node.used_slots -= slots
         if node.state in READY_STATES:
@@ -223,17 +255,19 @@ class Scheduler:
         self.push_open(node)
         return node
 
-    def kill(self, task: Task, *, requeue: bool) -> None:
-        """End a running attempt now: requeue it (shrink with requeue, preemption) or fail it."""
+    def kill(self, task: Task, outcome: str) -> None:
+        """End a running attempt now. `requeued` (a shrink with requeue, an eviction: `requeue_count`
+        + 1), `node_fault` (requeued too, but a recovery that counts nowhere, §4.2), `killed` (failed)."""
         task.token += 1
-        self._release_slot(task, "requeued" if requeue else "killed")
+        self._release_slot(task, outcome)
         self.state.running_count -= 1
-        if requeue:
-            task.requeues += 1
-            self.records.requeues += 1
-            self.make_eligible(task)
-        else:
+        if outcome == "killed":
             self.finish(task, "failed")
+            return
+        if outcome == "requeued":
+            task.requeue_count += 1
+            self.records.requeues += 1
+        self.make_eligible(task)
 
     def finish(self, task: Task, state: str) -> None:
         """A task is done (`completed` or `failed`): its dependents and its job learn of it."""

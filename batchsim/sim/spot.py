@@ -10,6 +10,8 @@ pool replaces it).
 
 from __future__ import annotations
 
+import math
+
 from batchsim.sim.capacity import Capacity
 from batchsim.sim.entities import Node, by_index
 from batchsim.sim.nodes import Nodes
@@ -34,6 +36,7 @@ class Spot:
         "records",
         "resize",
         "rng_evict",
+        "rng_mass",
         "rng_reclaim",
         "rng_restore",
         "scheduler",
@@ -60,12 +63,15 @@ class Spot:
         self.resize = resize
         self.rng_evict = streams.evict
         self.rng_reclaim = streams.reclaim
+        self.rng_mass = streams.mass_eviction
         self.rng_restore = streams.restore
 
     def start(self) -> None:
-        """Arm the first reclaim event, if reclaims are on."""
+        """Arm the first reclaim event, if reclaims are on, and every mass eviction."""
         if self.config.reclaim_events_per_hour > 0:
             self.at(float(self.rng_reclaim.exponential(3600.0 / self.config.reclaim_events_per_hour)), self._reclaim)
+        for eviction in self.config.mass_evictions:
+            self.at(eviction.at, self._mass_evict, eviction.fraction)
 
     def schedule_eviction(self, node: Node) -> None:
         """Draw when a Spot node that just got its VM will be evicted."""
@@ -81,12 +87,17 @@ class Spot:
 
     def _preempt(self, node: Node) -> None:
         for task in sorted(node.running, key=by_index):  # sets iterate in memory order
-            self.scheduler.kill(task, requeue=True)
+            self.scheduler.kill(task, "requeued")
+        if node.draining:  # it was leaving the pool: its VM is gone, so is the node
+            self.records.preemptions += 1
+            self.nodes.gone(node)
+            return
         node.generation += 1
         self.state.set_state(node, "preempted")
         node.images.clear()  # the VM and its local data are deleted
         node.prep_ready_s.clear()
         node.barred_jobs.clear()
+        node.retain_until_s = 0.0
         node.draining = False
         self.records.preemptions += 1
         node.restore_deadline_s = self.calendar.now + self.config.restore_give_up
@@ -108,6 +119,15 @@ class Spot:
             self._schedule_restore(node)
             return
         self.nodes.vm_obtained(node, node.generation, self.state.config.provisioning_delay.boot_billed_s)
+
+    def _mass_evict(self, fraction: float) -> None:
+        """`fraction` of the live Spot nodes (rounded half up), drawn at random, are evicted at once."""
+        live = [node for node in sorted(self.state.live["spot"], key=by_index) if node.state in LIVE_STATES]
+        count = math.floor(fraction * len(live) + 0.5)
+        if count:
+            for i in sorted(self.rng_mass.choice(len(live), size=count, replace=False)):
+                self._preempt(live[i])
+        self.scheduler.dispatch()
 
     def _reclaim(self) -> None:
         """A correlated capacity reclaim: each live Spot node is evicted with probability f (§3.4)."""

@@ -116,6 +116,19 @@ class PoolState:
         """Nodes the service lists for a kind: every node with a VM (pending and gone excluded)."""
         return len(self.live[kind]) - self.state_count[(kind, "pending")]
 
+    def usable(self) -> int:
+        """Nodes with a VM that can run tasks or will once ready: neither preempted nor faulted
+        (`unusable`, `rebooting`, `starttaskfailed`): `$UsableNodeCount`."""
+        counts = self.state_count
+        return sum(
+            self.current(kind)
+            - counts[(kind, "preempted")]
+            - counts[(kind, "unusable")]
+            - counts[(kind, "rebooting")]
+            - counts[(kind, "starttaskfailed")]
+            for kind in ("dedicated", "spot")
+        )
+
     def preempted(self) -> int:
         """Preempted nodes of both kinds (`$PreemptedNodeCount`)."""
         return self.state_count[("spot", "preempted")] + self.state_count[("dedicated", "preempted")]

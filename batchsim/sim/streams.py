@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["Streams"]
 
 _ENGINE_SALT = 0x6261  # keeps the engine's streams apart from the workload's (SeedSequence([seed, 0x776C]))
-_SOURCES = 8
+_SOURCES = 14  # the first 8 are the streams of before issue 13 §2; each later one is a source added since
 
 
 class Streams:
@@ -24,14 +24,20 @@ class Streams:
     """
 
     __slots__ = (
+        "allocation_failure",
         "autoscale",
+        "dedicated_shortage",
         "evict",
+        "faults",
+        "mass_eviction",
         "outcome_entropy",
         "provision",
         "reclaim",
+        "resize_wait",
         "restore",
+        "sample_loss",
         "samples",
-        "shortage",
+        "spot_shortage",
         "start_task",
     )
 
@@ -41,10 +47,16 @@ class Streams:
             self.provision,
             self.evict,
             self.reclaim,
-            self.shortage,
+            self.spot_shortage,
             self.start_task,
             self.autoscale,
             self.samples,
             self.restore,
+            self.resize_wait,
+            self.allocation_failure,
+            self.dedicated_shortage,
+            self.mass_eviction,
+            self.sample_loss,
+            self.faults,
         ) = (np.random.default_rng(child) for child in children)
         self.outcome_entropy = int(children[0].generate_state(1)[0])

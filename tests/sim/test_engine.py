@@ -95,7 +95,7 @@ def test_spot_eviction_requeues_running_tasks_and_stops_billing() -> None:
     assert result.summary["preemptions"] > 0 and result.summary["task_requeues"] > 0
     preempted = result.nodes[result.nodes["state"] == "preempted"]
     assert len(preempted) and not preempted["billed"].any()
-    assert (result.tasks["requeues"] > 0).any()
+    assert (result.tasks["requeue_count"] > 0).any()
 
 
 @pytest.mark.parametrize(
