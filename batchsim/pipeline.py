@@ -22,12 +22,13 @@ from batchsim.sim.config import vcpus_of
 from batchsim.sim.engine import run
 from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
+from batchsim.workload.spec import Workload
 from batchsim.workload.traces import TraceError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Plots", "add_costs", "resolve_prices", "simulate"]
+__all__ = ["Plots", "add_costs", "resolve_prices", "scenario_workload", "simulate"]
 
 
 def resolve_prices(scenario: Scenario) -> Prices:
@@ -42,11 +43,8 @@ def resolve_prices(scenario: Scenario) -> Prices:
         raise ScenarioError(f"key '{exc.key}': {exc.message}{PRICES_HINT}") from None
 
 
-def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None) -> Result:
-    """Run a scenario once. Raises `ScenarioError` (bad formula, unreadable trace) with a clear message."""
-    from batchsim.formula.compiler import FormulaError, compile
-
-    seed = scenario.seed if seed is None else seed
+def scenario_workload(scenario: Scenario, seed: int) -> Workload:
+    """The scenario's tasks and schedules for `seed` (trace paths relative to the scenario file)."""
     entries = [
         entry.model_copy(update={"path": str(Path(scenario.base_dir or ".") / entry.path)})
         if isinstance(entry, Trace) and not Path(entry.path).is_absolute()
@@ -54,9 +52,29 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
         for entry in scenario.workload
     ]
     try:
-        workload = build_workload(entries, scenario.duration, seed)
+        return build_workload(entries, scenario.duration, seed)
     except TraceError as exc:
         raise ScenarioError(str(exc)) from None
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    *,
+    workload: Workload | None = None,
+) -> Result:
+    """Run a scenario once. Raises `ScenarioError` (bad formula, unreadable trace) with a clear message.
+
+    progress: called with the simulated time now and then (an exception raised in it stops the run).
+    workload: the scenario's `build_workload` for this seed, when the caller has it already (an
+        optimizer reusing one per seed across candidates); the engine does not change it.
+    """
+    from batchsim.formula.compiler import FormulaError, compile
+
+    seed = scenario.seed if seed is None else seed
+    if workload is None:
+        workload = scenario_workload(scenario, seed)
     program = None
     text = scenario.formula_text()
     if text is not None:

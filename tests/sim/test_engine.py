@@ -202,3 +202,21 @@ def test_the_resize_timeout_is_one_pool_setting() -> None:
         PoolConfig.model_validate({"autoscale": {"formula": "$TargetDedicatedNodes = 1;", "resize_timeout": "10m"}})
     with pytest.raises(ValueError, match="at least 5m"):
         PoolConfig.model_validate({"resize_timeout": "4m"})
+
+
+def test_the_engine_leaves_the_workload_it_is_given_unchanged() -> None:
+    # An optimizer reuses one workload per seed across candidates (pipeline.simulate(workload=...)).
+    import copy
+
+    from batchsim.pipeline import scenario_workload, simulate
+    from batchsim.scenario import load_scenario
+
+    scenario = load_scenario("scenarios/hourly-schedule.yaml", ["duration=3h"])
+    workload = scenario_workload(scenario, 2)
+    before = copy.deepcopy(workload)
+    first = simulate(scenario, 2, workload=workload)
+    assert workload == before
+    second = simulate(scenario, 2)
+    assert {k: v for k, v in first.summary.items() if k != "wall_s"} == {
+        k: v for k, v in second.summary.items() if k != "wall_s"
+    }
