@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from batchsim.cost.billing import bill_seconds, billed_seconds
 from batchsim.cost.catalog import CatalogError
+from batchsim.cost.catalog import resolve_prices as resolve_catalog_prices
 from batchsim.cost.prices import PriceLike, Prices
-from batchsim.cost.prices import resolve_prices as resolve_catalog_prices
 from batchsim.formula.context import datetime_to_ticks
 from batchsim.scenario import PRICES_HINT, Scenario, ScenarioError
 from batchsim.sim.config import vcpus_of

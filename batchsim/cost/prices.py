@@ -1,8 +1,8 @@
-"""Prices per node-hour: the scenario's `prices:` model, and where a run's prices come from.
+"""Prices per node-hour: the scenario's `prices:` model and the protocol billing reads.
 
 A scenario's explicit `prices:` win; otherwise the shipped catalog's row for the pool's size,
-region and OS (`catalog.py`). The fallback defaults are the DESIGN §4 example's, from public
-test fixtures of the Retail Prices API (batch-behavior §6.3).
+region and OS (`catalog.resolve_prices`). The defaults for runs without a scenario are the
+DESIGN §4 example's, from public test fixtures of the Retail Prices API (batch-behavior §6.3).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DEFAULT_PRICES", "PriceLike", "Prices", "resolve_prices"]
+__all__ = ["DEFAULT_PRICES", "PriceLike", "Prices"]
 
 
 class PriceLike(Protocol):
@@ -37,12 +37,3 @@ class Prices(BaseModel):
 DEFAULT_PRICES = Prices(
     dedicated_per_hour=0.096, spot_per_hour=0.0192, source="DESIGN §4 example (batch-behavior §6.3)"
 )
-
-
-def resolve_prices(explicit: Prices | None, vm_size: str, region: str, os: str = "linux") -> Prices:
-    """`explicit` when given, else the shipped catalog's prices; `CatalogError` when it has no row."""
-    if explicit is not None:
-        return explicit
-    from batchsim.cost.catalog import lookup
-
-    return lookup(vm_size, region, os)

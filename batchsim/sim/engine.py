@@ -110,8 +110,8 @@ class Engine:
         self.resize = Resize(state, streams, self.scheduler, self.nodes, self.capacity)
         self.spot = Spot(state, streams, self.scheduler, self.nodes, self.capacity, self.resize)
         self.autoscale = Autoscale(state, streams, self.resize, formula, start_tick)
-        self.scheduler.connect(self.jobs, self.nodes)
-        self.nodes.connect(self.spot, self.faults)
+        self.scheduler.connect(preparation=self.jobs.preparation, end_job=self.jobs.end_job, leave=self.nodes.leave)
+        self.nodes.connect(arm_eviction=self.spot.schedule_eviction, arm_faults=self.faults.arm)
         self.capacity.connect(self.resize.capacity_returned)
         self.jobs.load(workload)
 

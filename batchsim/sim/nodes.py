@@ -9,16 +9,12 @@ takes `removal_delay`, billed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from batchsim.sim.entities import Node, by_index
 from batchsim.sim.scheduler import Scheduler
 from batchsim.sim.state import PoolState
 from batchsim.sim.streams import Streams
-
-if TYPE_CHECKING:
-    from batchsim.sim.faults import Faults
-    from batchsim.sim.spot import Spot
 
 __all__ = ["Nodes"]
 
@@ -26,9 +22,9 @@ __all__ = ["Nodes"]
 class Nodes:
     """Provisioning and removal of nodes, on the shared pool state."""
 
-    __slots__ = ("at", "calendar", "config", "faults", "rng_start_task", "scheduler", "spot", "state")
-    spot: Spot
-    faults: Faults
+    __slots__ = ("_arm_eviction", "_arm_faults", "at", "calendar", "config", "rng_start_task", "scheduler", "state")
+    _arm_eviction: Callable[[Node], None]
+    _arm_faults: Callable[[Node], None]
 
     def __init__(self, state: PoolState, streams: Streams, scheduler: Scheduler) -> None:
         self.state = state
@@ -38,10 +34,11 @@ class Nodes:
         self.scheduler = scheduler
         self.rng_start_task = streams.start_task
 
-    def connect(self, spot: Spot, faults: Faults) -> None:
-        """The rooms that arm a Spot node's eviction once it has a VM, and a usable node's faults."""
-        self.spot = spot
-        self.faults = faults
+    def connect(self, *, arm_eviction: Callable[[Node], None], arm_faults: Callable[[Node], None]) -> None:
+        """What this room calls in the Spot and faults rooms (which call it): arm a Spot node's
+        eviction once it has a VM, and a usable node's faults."""
+        self._arm_eviction = arm_eviction
+        self._arm_faults = arm_faults
 
     # -- provisioning ---------------------------------------------------------------------------
     def provision(self, node: Node, delay_s: float, shared_wait_s: float = 0.0) -> None:
@@ -57,7 +54,7 @@ class Nodes:
             return
         self.state.set_state(node, "creating")
         if node.kind == "spot":
-            self.spot.schedule_eviction(node)
+            self._arm_eviction(node)
         self.at(boot_s, self._booted, node, node.generation)
 
     def _booted(self, node: Node, generation: int) -> None:
@@ -95,7 +92,7 @@ class Nodes:
 
     def became_ready(self, node: Node, initial: bool = False) -> None:
         """The node takes tasks; at t = 0 (`initial`) the first dispatch comes with the first arrivals."""
-        self.faults.arm(node)
+        self._arm_faults(node)
         self.scheduler.push_open(node)
         if not initial:
             self.scheduler.dispatch()

@@ -13,18 +13,14 @@ job's wall clock).
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
+from batchsim.sim.entities import Job, Node, Task
 from batchsim.sim.records import Attempt
 from batchsim.sim.state import READY_STATES, PoolState
 from batchsim.sim.streams import Streams
-
-if TYPE_CHECKING:
-    from batchsim.sim.entities import Node, Task
-    from batchsim.sim.jobs import Jobs
-    from batchsim.sim.nodes import Nodes
 
 __all__ = ["Scheduler"]
 
@@ -36,14 +32,15 @@ class Scheduler:
 
     __slots__ = (
         "_append_attempt",
+        "_end_job",
+        "_leave",
+        "_preparation",
         "_round",
         "at",
         "by_creation",
         "calendar",
         "config",
-        "jobs",
         "latency_s",
-        "nodes",
         "open_heap",
         "outcome_entropy",
         "queue",
@@ -52,8 +49,9 @@ class Scheduler:
         "spread",
         "state",
     )
-    jobs: Jobs
-    nodes: Nodes
+    _preparation: Callable[[Node, Job], float]
+    _end_job: Callable[[Job], None]
+    _leave: Callable[[Node], None]
 
     def __init__(self, state: PoolState, streams: Streams) -> None:
         self.state = state
@@ -71,10 +69,18 @@ class Scheduler:
         self.queue: list[tuple[int, int, int, Task]] = []
         self.open_heap: list[tuple[int, int, Node]] = []
 
-    def connect(self, jobs: Jobs, nodes: Nodes) -> None:
-        """The rooms this one calls back: preparation and job ends, nodes that drained."""
-        self.jobs = jobs
-        self.nodes = nodes
+    def connect(
+        self,
+        *,
+        preparation: Callable[[Node, Job], float],
+        end_job: Callable[[Job], None],
+        leave: Callable[[Node], None],
+    ) -> None:
+        """What this room calls back in the jobs and nodes rooms (which call it): when a job's
+        preparation is done on a node, a job's end, a drained node's leaving."""
+        self._preparation = preparation
+        self._end_job = end_job
+        self._leave = leave
 
     # -- the queue ------------------------------------------------------------------------------
     def make_eligible(self, task: Task) -> None:
@@ -179,7 +185,7 @@ class Scheduler:
             self.at(start_s + spec.duration_s - now, self._attempt_ended, task, task.token, "completed")
             return
         if job.spec.preparation is not None:
-            start_s = max(start_s, self.jobs.preparation(node, job))
+            start_s = max(start_s, self._preparation(node, job))
             if job.spec.job_id in node.barred_jobs:  # preparation failed: back to the queue
                 self.at(start_s - now, self._prep_failed, task, task.token)
                 return
@@ -224,7 +230,7 @@ class Scheduler:
         else:
             self.finish(task, "failed")
         if node is not None and node.draining and not node.running and node.state == "leavingpool":
-            self.nodes.leave(node)
+            self._leave(node)
         self.dispatch()
 
     def _release_slot(self, task: Task, outcome: str) -> Node | None:
@@ -284,4 +290,4 @@ class Scheduler:
         job = task.job
         job.finished += 1
         if job.scheduled and job.finished >= job.scheduled and not job.done:
-            self.jobs.end_job(job)
+            self._end_job(job)
