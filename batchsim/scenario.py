@@ -7,7 +7,6 @@ is allowed there; never a traceback.
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.sim.config import PoolConfig
 from batchsim.workload.generators import WorkloadEntry
@@ -38,16 +38,6 @@ PRICES_HINT = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message says where (file:line, key) and what."""
-
-
-class Prices(BaseModel):
-    """Explicit prices per node-hour; absent: the shipped catalog's for `pool.vm_size`, `pool.region`, `pool.os`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    dedicated_per_hour: float = Field(ge=0)
-    spot_per_hour: float = Field(ge=0)
-    source: str = "scenario"
 
 
 class AutoscaleRunRecord(BaseModel):
@@ -88,7 +78,7 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str | None = None
-    duration: DurationS
+    duration: DurationS = Field(gt=0)  # a horizon of 0 or less is an error naming `duration`
     seed: int = 1
     start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
     pool: PoolConfig = Field(default_factory=PoolConfig)
@@ -196,7 +186,18 @@ def _describe(error: Any) -> str:
     return f"key '{key}': {message}"
 
 
-_UNION_TAGS = {"poisson", "diurnal", "bursts", "schedule", "trace", "constant", "exponential", "uniform", "lognormal"}
+_UNION_TAGS = {
+    "poisson",
+    "diurnal",
+    "bursts",
+    "schedule",
+    "trace",
+    "task_list",
+    "constant",
+    "exponential",
+    "uniform",
+    "lognormal",
+}
 
 
 def load_scenario(
@@ -256,7 +257,3 @@ def _check_catalog(path: Path, root: yaml.Node | None, scenario: Scenario, overr
             raise ScenarioError(f"{path}: --set key '{exc.key}': {exc.message}{hint}") from None
         line = _line_of(root, tuple(exc.key.split(".")))
         raise ScenarioError(f"{path}:{line}: key '{exc.key}': {exc.message}{hint}") from None
-
-
-def dump_schema() -> str:
-    return json.dumps(scenario_json_schema(), indent=2)
