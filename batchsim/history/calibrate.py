@@ -25,6 +25,7 @@ import pandas as pd
 
 from batchsim.history.directory import History, iso
 from batchsim.history.estimators import (
+    MIN_COMPLETED_RESIZES,
     Estimate,
     LogNormalFit,
     binomial,
@@ -42,6 +43,7 @@ WorkloadKind = Literal["trace", "fitted"]
 _ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _GROUP_SUFFIX = re.compile(r"([-_.:]?\d+)+$")
 _MAX_GROUPS = 12
+_MIN_SHARE_SPREAD = 0.1  # spread of the dedicated share of added nodes below which kinds are pooled
 
 
 def service_duration_s(text: Any) -> float | None:
@@ -164,12 +166,17 @@ def _lognormal_block(prefix: str, fit: LogNormalFit, source: str, cal: Calibrati
     return {"dist": "lognormal", "median": round(fit.median, 3), "sigma": round(fit.sigma, 4)}
 
 
+def _default_lognormal(cal: Calibration, key: str, why: str) -> None:
+    cal.defaults[f"{key}.median"] = why
+    cal.defaults[f"{key}.sigma"] = why
+
+
 def _provisioning(history: History, section: dict[str, Any], cal: Calibration) -> None:
     keys = ("pool.provisioning_delay.dedicated", "pool.provisioning_delay.spot")
     resizes = history.resizes
     if resizes is None or not len(resizes):
         for key in keys:
-            cal.defaults[f"{key}.median"] = "no resizes.csv (import the pool's resize events)"
+            _default_lognormal(cal, key, "no resizes.csv (import the pool's resize events)")
         return
     frame = resizes.dropna(subset=["start", "end"])
     added = np.zeros((len(frame), 2))
@@ -182,11 +189,23 @@ def _provisioning(history: History, section: dict[str, Any], cal: Calibration) -
     added = np.nan_to_num(added)
     durations = (frame["end"] - frame["start"]).dt.total_seconds().to_numpy(float)
     completed = frame["result_code"].fillna("").str.lower().eq("success").to_numpy()
-    fits, used = fit_max_lognormal(durations, added, completed)
+    mixed = (added > 0).all(axis=1)
+    share = added[:, 0] / np.maximum(added.sum(axis=1), 1)
+    if mixed.sum() >= 3 and (share[added.sum(axis=1) > 0].std() < _MIN_SHARE_SPREAD):
+        # Every resize adds both kinds in about the same proportion: the slowest node of a resize
+        # could be of either kind, so the two delays cannot be told apart. One delay for both.
+        pooled, used = fit_max_lognormal(durations, added.sum(axis=1, keepdims=True), completed)
+        fits = [pooled[0], pooled[0]]
+        cal.notes.append(
+            "provisioning delays: every resize added dedicated and Spot nodes in about the same proportion, "
+            "so one delay distribution was fitted for both kinds"
+        )
+    else:
+        fits, used = fit_max_lognormal(durations, added, completed)
     delays: dict[str, Any] = {}
     for key, kind, fit in zip(keys, ("dedicated", "spot"), fits, strict=True):
         if fit is None:
-            cal.defaults[f"{key}.median"] = f"no completed resize added {kind} nodes"
+            _default_lognormal(cal, key, f"fewer than {MIN_COMPLETED_RESIZES} completed resizes added {kind} nodes")
             continue
         delays[kind] = _lognormal_block(key, fit, "resizes.csv", cal)
     if delays:
@@ -226,12 +245,12 @@ def _start_task(history: History, section: dict[str, Any], cal: Calibration) -> 
     key = "pool.start_task.duration"
     nodes = history.nodes
     if nodes is None or "start_task_ended" not in nodes:
-        cal.defaults[f"{key}.median"] = "no nodes.csv with start task times"
+        _default_lognormal(cal, key, "no nodes.csv with start task times")
         return
     durations = (nodes["start_task_ended"] - nodes["start_task_started"]).dt.total_seconds().dropna()
     fit = fit_lognormal(durations.to_numpy(float)) if len(durations) >= 2 else None
     if fit is None:
-        cal.defaults[f"{key}.median"] = "fewer than two nodes report a start task"
+        _default_lognormal(cal, key, "fewer than two nodes report a start task")
         return
     section["start_task"] = {"duration": _lognormal_block(key, fit, "nodes.csv", cal)}
 
@@ -402,7 +421,7 @@ def _fitted(history: History, t: _Tasks, cal: Calibration) -> list[dict[str, Any
             known = t.duration_s[mask & ~np.isnan(t.duration_s)]
             value = float(known[0]) if len(known) else 60.0
             entry["task_duration"] = {"dist": "constant", "value": round(value, 3)}
-            cal.defaults[f"{prefix}.task_duration.median"] = f"fewer than two finished tasks in group '{group}'"
+            _default_lognormal(cal, f"{prefix}.task_duration", f"fewer than two finished tasks in group '{group}'")
         slots = frame["required_slots"][mask].fillna(1).astype(int)
         entry["required_slots"] = int(slots.mode().iloc[0]) if len(slots) else 1
         priority = frame["job_priority"][mask].fillna(0)

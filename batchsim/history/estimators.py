@@ -26,6 +26,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 __all__ = [
+    "MIN_COMPLETED_RESIZES",
     "Estimate",
     "LogNormalFit",
     "binomial",
@@ -229,6 +230,9 @@ def _wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarra
     return np.where(diag > 0, np.sqrt(np.abs(diag)), math.inf)
 
 
+MIN_COMPLETED_RESIZES = 10  # per kind; below it a delay's spread is not estimable (docs/history.md)
+
+
 def fit_max_lognormal(
     durations_s: np.ndarray, added: np.ndarray, completed: np.ndarray
 ) -> tuple[list[LogNormalFit | None], int]:
@@ -236,14 +240,18 @@ def fit_max_lognormal(
 
     durations_s: one per resize; added: (resizes, kinds) nodes each resize added per kind;
     completed: False where the resize stopped first (its maximum exceeds the duration).
-    Returns one fit per kind (None where no resize added that kind) and the resizes used.
+    Returns one fit per kind (None where fewer than `MIN_COMPLETED_RESIZES` completed resizes
+    added that kind) and the number of resizes used.
     """
     d = np.log(np.maximum(np.asarray(durations_s, dtype=float), _FLOOR_S))
     added = np.asarray(added, dtype=float)
     completed = np.asarray(completed, dtype=bool)
     kinds = added.shape[1]
-    used = [k for k in range(kinds) if (added[:, k] > 0).any() and (added[completed, k] > 0).any()]
-    keep = added[:, used].sum(axis=1) > 0
+    used = [k for k in range(kinds) if (added[completed, k] > 0).sum() >= MIN_COMPLETED_RESIZES]
+    unused = [k for k in range(kinds) if k not in used]
+    # A resize that also added nodes of a kind not fitted says nothing certain: its slowest node
+    # may have been of that kind.
+    keep = (added[:, used].sum(axis=1) > 0) & (added[:, unused].sum(axis=1) == 0)
     d, added, completed = d[keep], added[keep][:, used], completed[keep]
     fits: list[LogNormalFit | None] = [None] * kinds
     if len(used) == 0 or completed.sum() < 2 * len(used):
