@@ -14,7 +14,9 @@ from urllib.parse import urlparse
 
 __all__ = ["PoolView", "RunView", "parse_results", "pool_view", "region_of", "run_view"]
 
-_BATCH_HOST = re.compile(r"^[^.]+\.([a-z0-9-]+)\.batch\.azure\.(?:com|cn|us)$", re.IGNORECASE)
+_BATCH_HOST = re.compile(
+    r"^[^.]+\.([a-z0-9-]+)\.batch\.(?:azure\.(?:com|cn|us)|chinacloudapi\.cn|usgovcloudapi\.net)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

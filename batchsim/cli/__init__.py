@@ -25,6 +25,7 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
 # Optional dependencies by the top-level module a command imports, and the extra that installs them.
 _EXTRA_OF_MODULE = {
     "azure": "azure",
+    "azure.monitor": "monitor",
     "optuna": "tune",
     "dask": "dask",
     "distributed": "dask",
@@ -39,7 +40,16 @@ def main() -> None:
     try:
         app()
     except ModuleNotFoundError as exc:
-        extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        parts = (exc.name or "").split(".")
+        # The longest known prefix: azure.monitor.querymetrics is the monitor extra, azure.batch azure.
+        extra = next(
+            (
+                _EXTRA_OF_MODULE[".".join(parts[:n])]
+                for n in range(len(parts), 0, -1)
+                if ".".join(parts[:n]) in _EXTRA_OF_MODULE
+            ),
+            None,
+        )
         if extra is None:
             raise
         typer.echo(

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -117,3 +118,189 @@ def import_command(
         skipped.append(f"{report.no_execution_info} task event(s) without executionInfo")
     for line in skipped:
         typer.echo(f"skipped: {line}", err=True)
+
+
+@history_app.command("pull")
+def pull_command(
+    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    out: Path = typer.Option(..., "--out", help="The history directory to write."),
+    since: str = typer.Option("7d", "--since", help="Start of the window: a duration before now (7d) or a time."),
+    until: str | None = typer.Option(None, "--until", help="End of the window (default: now)."),
+    resource_id: str | None = typer.Option(
+        None,
+        "--resource-id",
+        help="The Batch account's ARM id: also read node counts from Azure Monitor (Entra ID only).",
+    ),
+    metrics_endpoint: str | None = typer.Option(
+        None,
+        "--metrics-endpoint",
+        help="Azure Monitor metrics URL (default: https://REGION.metrics.monitor.azure.com).",
+    ),
+    region: str | None = typer.Option(None, "--region", help="The account's region, when its URL does not tell it."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing history directory."),
+    restart: bool = typer.Option(False, "--restart", help="Discard an interrupted pull instead of continuing it."),
+    page_size: int = typer.Option(1000, "--page-size", min=1, max=1000, help="Items per list request (at most 1000)."),
+    endpoint: str | None = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+    account_name: str | None = typer.Option(None, "--account-name", help=ACCOUNT_HELP),
+    account_key: str | None = typer.Option(None, "--account-key", help=KEY_HELP),
+    timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
+    retries: int = typer.Option(6, "--retries", min=0, help=RETRIES_HELP + " 429 throttling too, after Retry-After."),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    output_format: Format = typer.Option(Format.text, "--format", help="text or json (what was pulled)."),
+) -> None:
+    """Pull a pool's past through azure-batch: the pool, its jobs and their tasks, its nodes, the last
+    autoscale run, and with --resource-id Azure Monitor node counts. Interrupted, it continues."""
+    from batchsim import jsonio
+    from batchsim.azure.client import SettingsError, batch_client, cloud_of, resolve_settings
+    from batchsim.azure.errors import AzureIntegrationError, redact
+    from batchsim.azure.history import PullOptions, pull_history, request_counter
+    from batchsim.azure.logging_setup import configure_azure_logging
+    from batchsim.history.directory import HistoryError
+
+    now = datetime.now(timezone.utc)
+    start = when(since, "--since", now)
+    end = when(until, "--until", now) or now
+    assert start is not None
+    if end <= start:
+        fail(f"the window is empty: --until {end.isoformat()} is not after --since {start.isoformat()}", EXIT_USAGE)
+    try:
+        settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    metrics = None
+    if resource_id is not None:
+        metrics = _metrics_settings(resource_id, metrics_endpoint, region, settings.endpoint, retries, timeout)
+    secrets = settings.secrets()
+    configure_azure_logging(debug, secrets)
+    counter = request_counter()
+    options = PullOptions(
+        pool_id, start, end, out, settings.endpoint, force=force, restart=restart, page_size=page_size
+    )
+    interrupted = False
+    try:
+        with batch_client(settings, per_retry_policies=[counter]) as client, _progress() as show:
+            reader = (
+                None if metrics is None else _node_counts_reader(client, metrics, options, cloud_of(settings.endpoint))
+            )
+            result = pull_history(client, options, counter=counter, progress=show, node_counts=reader)
+    except KeyboardInterrupt:
+        interrupted = True
+    except (AzureIntegrationError, HistoryError) as exc:
+        fail(redact(str(exc), secrets))
+    if interrupted:
+        typer.echo(
+            f"interrupted: what was pulled is saved in {out}.partial; run the same command again to continue",
+            err=True,
+        )
+        raise typer.Exit(130)
+    summary = {
+        "out": str(result.out),
+        "pool_id": pool_id,
+        "window": {"start": start.isoformat(), "end": end.isoformat()},
+        "jobs": result.jobs,
+        "tasks": result.tasks,
+        "nodes": result.nodes,
+        "requests": result.requests,
+        "wall_s": result.wall_s,
+        "resumed": result.resumed,
+        "notes": result.notes,
+    }
+    if output_format is Format.json:
+        typer.echo(jsonio.dumps(summary))
+        return
+    typer.echo(
+        f"history of pool '{pool_id}' written to {result.out}: {result.tasks} tasks of {result.jobs} jobs, "
+        f"{result.nodes} nodes, {result.requests} requests in {result.wall_s:.1f} s"
+        + (" (continued an interrupted pull)" if result.resumed else "")
+    )
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+def _metrics_settings(
+    resource_id: str,
+    metrics_endpoint: str | None,
+    region: str | None,
+    batch_endpoint: str,
+    retries: int,
+    timeout: float,
+) -> Any:
+    from batchsim.azure.client import cloud_of
+    from batchsim.azure.metrics import MetricsSettings, parse_resource_id
+    from batchsim.azure.pool import region_of
+
+    try:
+        account = parse_resource_id(resource_id)
+    except ValueError as exc:
+        fail(f"--resource-id: {exc}", EXIT_USAGE)
+    # Before any request: a missing `monitor` extra is said now (batchsim.cli.main names it), not after the pull.
+    import azure.monitor.querymetrics  # noqa: F401
+
+    cloud = cloud_of(batch_endpoint)
+    if metrics_endpoint is None:
+        where = region or region_of(batch_endpoint)
+        if where is None:
+            fail(
+                "--resource-id: the Batch endpoint does not say its region; give --region or --metrics-endpoint",
+                EXIT_USAGE,
+            )
+        metrics_endpoint = f"https://{where}.{cloud.metrics_suffix}"
+    return MetricsSettings(account, metrics_endpoint.rstrip("/"), cloud.metrics_audience, retries, timeout)
+
+
+def _node_counts_reader(client: Any, metrics: Any, options: Any, cloud: Any) -> Any:
+    """Reads node_counts.csv's rows from Azure Monitor, once the tasks are in (see batchsim.azure.metrics)."""
+    from batchsim.azure.client import default_credential
+    from batchsim.azure.errors import explain
+    from batchsim.azure.metrics import read_node_counts
+
+    def read() -> tuple[Any, list[str]]:
+        from azure.core.exceptions import AzureError
+
+        try:
+            pools = [p.id for p in client.list_pools(select=["id"])]
+        except AzureError as exc:
+            raise explain(exc, endpoint=options.endpoint, action="list the account's pools") from None
+        if len(pools) > 1:
+            return None, [
+                f"the account has {len(pools)} pools and Azure Monitor's node counts have no pool dimension "
+                "(they count the whole account): node_counts.csv was not written"
+            ]
+        counts = read_node_counts(default_credential(cloud), metrics, options.since, options.until)
+        return counts, [f"node counts from Azure Monitor ({len(counts)} minutes, the account's only pool)"]
+
+    return read
+
+
+class _progress:
+    """A rich progress bar on stderr for the pull (tasks against the pool's jobs' task counts)."""
+
+    def __enter__(self) -> Any:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]pull"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("tasks · {task.fields[jobs]} · {task.fields[requests]} requests"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.__enter__()
+        self.task = self.progress.add_task("pull", total=None, jobs="jobs ?", requests=0)
+
+        def show(state: dict[str, Any]) -> None:
+            self.progress.update(
+                self.task,
+                completed=state["tasks"],
+                total=max(state["tasks_total"], state["tasks"]) or None,
+                jobs=f"jobs {state['jobs_done']}/{state['jobs']}",
+                requests=state["requests"] if state["requests"] is not None else "?",
+            )
+
+        return show
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
