@@ -185,6 +185,8 @@ class FakeBatchService:
     list_requests: int = 0
     arrival_s: list[float] = field(default_factory=list)  # wall-clock time of every request
     on_list: Callable[[int], None] | None = None  # called with each list request's number (tests pause here)
+    change_after_get: bool = False  # someone else changes the pool right after each GET (a new ETag)
+    etag_counter: int = 0
 
     def advance(self, seconds: float) -> None:
         """The fake clock: what `sleep` does in the tests."""
@@ -232,8 +234,16 @@ class FakeBatchService:
         if pool is None:
             return 404, error_body("PoolNotFound", "The specified pool does not exist.")
         if method == "GET" and action is None:
-            return 200, pool
+            answer = json.loads(json.dumps(pool))
+            if self.change_after_get:
+                self._touch(pool)
+            return 200, answer
         if method == "POST" and action == "enableautoscale":
+            wanted = {k.lower(): v for k, v in headers.items()}.get("if-match")
+            if wanted is not None and wanted.strip('"') not in (pool["eTag"], "*"):  # azure-core quotes it
+                return 412, error_body(
+                    "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."
+                )
             return self._enable(pool, body or {})
         if method == "POST" and action == "evaluateautoscale":
             return self._evaluate(pool, body or {})
@@ -318,6 +328,11 @@ class FakeBatchService:
             )
         return 200, answer
 
+    def _touch(self, pool: dict[str, Any]) -> None:
+        """A change to the pool: a new ETag, as the service gives every update."""
+        self.etag_counter += 1
+        pool["eTag"] = f"0x8DDB1E5A1C2F{self.etag_counter:04X}"
+
     def _check_shared_key(
         self, method: str, raw_path: str, query: str, headers: dict[str, str], lower: dict[str, str]
     ) -> tuple[int, Any] | None:
@@ -379,6 +394,7 @@ class FakeBatchService:
         pool["autoScaleFormula"] = formula or pool.get("autoScaleFormula")
         pool.pop("autoScaleRun", None)  # the first run appears a moment after enable (reference R2)
         self.last_enable_s[pool["id"]] = self.clock_s
+        self._touch(pool)
         return 200, None
 
     def _evaluate(self, pool: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:

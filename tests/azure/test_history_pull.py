@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from arm_server import IDENTITY_SECRET, FakeArm
 from batch_server import FakeBatchService, Running, autoscale_on, make_pool, serve
-from conftest import Cli
+from cli_runner import Cli
 from metrics_server import FakeMetrics, serve_metrics
 
 from batchsim.history.calibrate import calibrate

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from batch_server import Running, autoscale_on
-from conftest import Cli
+from cli_runner import Cli
 
 from batchsim.scenario import load_scenario
 

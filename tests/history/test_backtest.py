@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_scenario
+from truth import make_scenario
 from typer.testing import CliRunner
 
 from batchsim.cli import app

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_scenario
+from truth import make_scenario
 
 from batchsim.history.calibrate import calibrate
 from batchsim.history.directory import read_history

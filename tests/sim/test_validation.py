@@ -210,7 +210,11 @@ def test_identical_results_across_processes() -> None:
 
     digests = {
         subprocess.run(
-            [sys.executable, "-c", _DIGEST, junk], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": seed}
+            [sys.executable, "-c", _DIGEST, junk],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed},
         ).stdout
         for seed, junk in (("1", "0"), ("2", "1001"), ("3", "50003"))
     }
