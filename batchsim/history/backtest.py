@@ -151,7 +151,8 @@ def simulated_counts(result: Result, grid_s: np.ndarray) -> tuple[np.ndarray, np
 
 def _simulated_waits(result: Result) -> np.ndarray:
     tasks = result.tasks
-    once = (tasks["attempts"] <= 1) & (tasks["requeues"] == 0)
+    requeues = tasks["requeue_count"] if "requeue_count" in tasks else tasks["requeues"]
+    once = (tasks["attempts"] <= 1) & (requeues == 0)
     waits: np.ndarray = (tasks["start_s"] - tasks["submit_s"])[once].dropna().to_numpy(float)
     return waits
 
@@ -213,7 +214,7 @@ def backtest(
     """Simulate the recorded window `seeds` times and compare each run with the record."""
     from scipy import stats
 
-    from batchsim.simulate import resolve_prices, simulate
+    import batchsim
 
     recorded = recorded_series(history)
     unavailable: dict[str, str] = {}
@@ -221,10 +222,12 @@ def backtest(
         replay = _prepare(history, scenario, keep_workload, Path(workdir))
         runs = []
         for k in range(seeds):
-            runs.append(simulate(replay, seed=replay.seed + k))
+            runs.append(batchsim.simulate(replay, seed=replay.seed + k))
             if progress is not None:
                 progress(k + 1, seeds)
-    prices = resolve_prices(replay)
+    # The prices the runs were billed at (summary extensions), for the record's cost too.
+    price_dedicated = float(runs[0].summary["price_dedicated_per_hour"])
+    price_spot = float(runs[0].summary["price_spot_per_hour"])
     dedicated_mae: list[float] = []
     spot_mae: list[float] = []
     targets_mae: list[float] = []
@@ -256,7 +259,7 @@ def backtest(
     recorded_cost = (
         None
         if recorded.node_hours_dedicated is None or recorded.node_hours_spot is None
-        else recorded.node_hours_dedicated * prices.dedicated_per_hour + recorded.node_hours_spot * prices.spot_per_hour
+        else recorded.node_hours_dedicated * price_dedicated + recorded.node_hours_spot * price_spot
     )
 
     def quantile(values: np.ndarray, q: float) -> float | None:

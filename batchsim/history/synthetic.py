@@ -98,6 +98,11 @@ def pool_document(scenario: Scenario, pool_id: str, formula: str | None) -> dict
     return document
 
 
+def _requeue_column(tasks: pd.DataFrame) -> str:
+    """The tasks table's requeue count (`requeue_count`; `requeues` in engines before it was renamed)."""
+    return "requeue_count" if "requeue_count" in tasks else "requeues"
+
+
 def _task_frame(result: Result, start: pd.Timestamp, priorities: dict[str, int]) -> pd.DataFrame:
     tasks = result.tasks
     attempts = result.attempts
@@ -130,7 +135,7 @@ def _task_frame(result: Result, start: pd.Timestamp, priorities: dict[str, int])
             "state": np.where(finished, "completed", np.where(running, "running", "active")),
             "exit_code": np.where(state == "completed", 0.0, np.where(attempt_failed, 1.0, np.nan)),
             "retry_count": frame["failed"].to_numpy() - attempt_failed.astype(int),
-            "requeue_count": frame["requeues"].to_numpy(),
+            "requeue_count": frame[_requeue_column(frame)].to_numpy(),
             "node_id": np.where(finished, frame["last_node_id"], None),
             "job_priority": [priorities.get(job, 0) for job in frame.index.get_level_values(0)],
         }
@@ -304,9 +309,9 @@ def write_synthetic_history(
     force: bool = False,
 ) -> Path:
     """Simulate `scenario` once and write the history it leaves to `out` (whole, or not at all)."""
-    from batchsim.simulate import simulate
+    import batchsim
 
-    result = simulate(scenario, seed=seed)
+    result = batchsim.simulate(scenario, seed=seed)
     history = history_from_result(result, scenario, pool_id=pool_id, label=label)
     out = Path(out)
     partial = partial_path(out)

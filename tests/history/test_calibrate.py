@@ -14,7 +14,7 @@ from batchsim.cli import app
 from batchsim.history.calibrate import calibrate, job_group, service_duration_s
 from batchsim.history.directory import read_history
 from batchsim.scenario import load_scenario
-from batchsim.simulate import simulate
+from batchsim import simulate
 
 runner = CliRunner()
 SHAPE = {"estimate", "low", "high", "n", "source"}
