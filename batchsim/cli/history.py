@@ -304,3 +304,26 @@ class _progress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(None, None, None)
+
+
+@history_app.command("generate")
+def generate_command(
+    scenario: Path = typer.Argument(..., help="The scenario whose run stands in for a pool's record."),
+    out: Path = typer.Option(..., "--out", help="The history directory to write."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Run seed (default: the scenario's)."),
+    pool: str = typer.Option("pool", "--pool", help="The pool ID the history records."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing history directory."),
+) -> None:
+    """Write a GENERATED history (labelled so) by simulating a scenario: to try calibrate and backtest,
+    or to check them against a truth you chose."""
+    from batchsim.history.directory import HistoryError
+    from batchsim.history.synthetic import write_synthetic_history
+    from batchsim.scenario import ScenarioError, load_scenario
+
+    try:
+        written = write_synthetic_history(load_scenario(scenario), out, seed=seed, pool_id=pool, force=force)
+    except (ScenarioError, HistoryError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+    typer.echo(f"generated history of pool '{pool}' written to {written} (labelled: not a real pool's record)")
