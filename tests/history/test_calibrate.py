@@ -10,11 +10,11 @@ import pandas as pd
 import yaml
 from typer.testing import CliRunner
 
+from batchsim import simulate
 from batchsim.cli import app
 from batchsim.history.calibrate import calibrate, job_group, service_duration_s
 from batchsim.history.directory import read_history
 from batchsim.scenario import load_scenario
-from batchsim import simulate
 
 runner = CliRunner()
 SHAPE = {"estimate", "low", "high", "n", "source"}
