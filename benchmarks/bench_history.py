@@ -93,11 +93,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         scenario_file = Path(work) / "calibrated.yaml"
         done = subprocess.run(
-            [sys.executable, "-c", CALIBRATE, str(directory), str(scenario_file)], capture_output=True, text=True, check=True
+            [sys.executable, "-c", CALIBRATE, str(directory), str(scenario_file)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         wall, peak_kib, tasks = done.stdout.split()
-        print(f"calibrate: {int(tasks):,} tasks over 7 days in {float(wall):.1f} s, peak RSS {int(peak_kib) / 2**20:.2f} GiB"
-              " (aim <= 20 s, <= 2 GiB)")
+        print(
+            f"calibrate: {int(tasks):,} tasks over 7 days in {float(wall):.1f} s, peak RSS {int(peak_kib) / 2**20:.2f} GiB"
+            " (aim <= 20 s, <= 2 GiB)"
+        )
         scenario = load_scenario(scenario_file)
         began = time.perf_counter()
         batchsim.simulate(scenario, seed=1)
@@ -107,7 +112,9 @@ def main() -> None:
         replay = time.perf_counter() - began
     print(f"simulate (calibrated scenario, 1 seed): {plain:.1f} s")
     print(f"backtest (1 seed, calibration included): {replay:.1f} s = {replay / plain:.2f}x simulate (aim <= 2x)")
-    print(json.dumps({k: result.document[k] for k in ("nodes_dedicated_mae", "nodes_spot_mae", "wait_ks", "targets_mae")}))
+    print(
+        json.dumps({k: result.document[k] for k in ("nodes_dedicated_mae", "nodes_spot_mae", "wait_ks", "targets_mae")})
+    )
     print(f"this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 

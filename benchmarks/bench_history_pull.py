@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "azure"))
 
-from batch_server import FakeBatchService, make_pool, serve  # noqa: E402
+from batch_server import FakeBatchService, make_pool, serve
 
 SINCE = datetime(2026, 3, 1, tzinfo=timezone.utc)
 JOBS, PER_JOB = 10, 10_000
@@ -50,16 +50,39 @@ def main() -> None:
 
     service = FakeBatchService(pools={"render": make_pool("render")})
     service.jobs = {
-        f"job-{j}": {"id": f"job-{j}", "priority": j, "poolInfo": {"poolId": "render"}, "creationTime": "2026-03-01T00:00:00Z"}
+        f"job-{j}": {
+            "id": f"job-{j}",
+            "priority": j,
+            "poolInfo": {"poolId": "render"},
+            "creationTime": "2026-03-01T00:00:00Z",
+        }
         for j in range(JOBS)
     }
     service.tasks = {f"job-{j}": [_task(j, k) for k in range(PER_JOB)] for j in range(JOBS)}
     service.nodes = {"render": [{"id": f"tvm-{k}", "state": "idle", "isDedicated": k < 10} for k in range(40)]}
     for running in serve(service):
         with tempfile.TemporaryDirectory() as work:
-            args = ["history", "pull", "render", "--since", "2026-03-01T00:00:00Z", "--until", "2026-03-08T00:00:00Z",
-                    "--out", str(Path(work) / "h"), "--endpoint", running.url, "--account-name", service.account,
-                    "--account-key", service.key, "--retries", "0", "--format", "json"]
+            args = [
+                "history",
+                "pull",
+                "render",
+                "--since",
+                "2026-03-01T00:00:00Z",
+                "--until",
+                "2026-03-08T00:00:00Z",
+                "--out",
+                str(Path(work) / "h"),
+                "--endpoint",
+                running.url,
+                "--account-name",
+                service.account,
+                "--account-key",
+                service.key,
+                "--retries",
+                "0",
+                "--format",
+                "json",
+            ]
             began = time.perf_counter()
             result = CliRunner().invoke(app, args)
             wall = time.perf_counter() - began
@@ -68,10 +91,14 @@ def main() -> None:
     import json
 
     summary = json.loads(result.stdout)
-    print(f"history pull: {summary['tasks']:,} tasks of {summary['jobs']} jobs in {summary['requests']} requests, "
-          f"{wall:.1f} s wall ({summary['tasks'] / wall:,.0f} tasks/s; tasks.csv {tasks_csv / 2**20:.1f} MiB)")
-    print(f"of which the local service's own work (filtering, JSON, signature checks): {service.busy_s:.1f} s; "
-          f"the client's share: {wall - service.busy_s:.1f} s")
+    print(
+        f"history pull: {summary['tasks']:,} tasks of {summary['jobs']} jobs in {summary['requests']} requests, "
+        f"{wall:.1f} s wall ({summary['tasks'] / wall:,.0f} tasks/s; tasks.csv {tasks_csv / 2**20:.1f} MiB)"
+    )
+    print(
+        f"of which the local service's own work (filtering, JSON, signature checks): {service.busy_s:.1f} s; "
+        f"the client's share: {wall - service.busy_s:.1f} s"
+    )
     print(f"signature failures at the service: {service.signature_failures}")
 
 
