@@ -298,7 +298,9 @@ def _task_times(history: History, cal: Calibration) -> _Tasks:
     duration = ended - started
     running = np.isnan(ended) & ~np.isnan(started)
     elapsed = np.where(running, history.window_s - started, np.nan)
-    groups = pd.Series([job_group(j) for j in tasks["job_id"].astype(str)], index=tasks.index)
+    job_ids = tasks["job_id"].astype(str)
+    names = {job: job_group(job) for job in job_ids.unique()}
+    groups = job_ids.map(names).astype(object)
     slots = tasks["required_slots"].fillna(1).astype(int).astype(str)
     if slots.nunique() > 1:
         groups = groups + np.where(slots == "1", "", "/" + slots + "-slot")
