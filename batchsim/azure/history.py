@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from batchsim import jsonio
 from batchsim.azure.errors import AzureIntegrationError, explain
 from batchsim.files import write_atomically
 from batchsim.history.directory import (
@@ -184,7 +185,7 @@ class _State:
         return state, False
 
     def save(self) -> None:
-        write_atomically(self.partial / STATE_FILE, json.dumps(self.document))
+        write_atomically(self.partial / STATE_FILE, jsonio.dumps(self.document))
 
     def part(self, index: int) -> Path:
         return self.partial / "parts" / f"{index:05d}.csv"

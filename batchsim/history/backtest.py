@@ -216,13 +216,14 @@ def backtest(
 
     import batchsim
 
+    api: Any = batchsim  # batchsim.simulate (DESIGN §5), whichever module holds the pipeline
     recorded = recorded_series(history)
     unavailable: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="batchsim-backtest-") as workdir:
         replay = _prepare(history, scenario, keep_workload, Path(workdir))
         runs = []
         for k in range(seeds):
-            runs.append(batchsim.simulate(replay, seed=replay.seed + k))
+            runs.append(api.simulate(replay, seed=replay.seed + k))
             if progress is not None:
                 progress(k + 1, seeds)
     # The prices the runs were billed at (summary extensions), for the record's cost too.

@@ -311,7 +311,8 @@ def write_synthetic_history(
     """Simulate `scenario` once and write the history it leaves to `out` (whole, or not at all)."""
     import batchsim
 
-    result = batchsim.simulate(scenario, seed=seed)
+    api: Any = batchsim  # batchsim.simulate (DESIGN §5), whichever module holds the pipeline
+    result = api.simulate(scenario, seed=seed)
     history = history_from_result(result, scenario, pool_id=pool_id, label=label)
     out = Path(out)
     partial = partial_path(out)
