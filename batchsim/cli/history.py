@@ -148,8 +148,11 @@ def pull_command(
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
     output_format: Format = typer.Option(Format.text, "--format", help="text or json (what was pulled)."),
 ) -> None:
-    """Pull a pool's past through azure-batch: the pool, its jobs and their tasks, its nodes, the last
-    autoscale run, and with --resource-id Azure Monitor node counts. Interrupted, it continues."""
+    """Pull a pool's past through azure-batch into a history directory; an interrupted pull continues.
+
+    The pool, its jobs' tasks created in the window, its nodes, the last autoscale run, and with
+    --resource-id the node counts from Azure Monitor.
+    """
     from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, cloud_of, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact
@@ -314,8 +317,10 @@ def generate_command(
     pool: str = typer.Option("pool", "--pool", help="The pool ID the history records."),
     force: bool = typer.Option(False, "--force", help="Replace an existing history directory."),
 ) -> None:
-    """Write a GENERATED history (labelled so) by simulating a scenario: to try calibrate and backtest,
-    or to check them against a truth you chose."""
+    """Write a GENERATED history (labelled so) by simulating a scenario, to test calibrate against a truth.
+
+    The files have the shapes a pull or an import writes; history.json carries the label.
+    """
     from batchsim.history.directory import HistoryError
     from batchsim.history.synthetic import write_synthetic_history
     from batchsim.scenario import ScenarioError, load_scenario
