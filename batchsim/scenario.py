@@ -22,6 +22,7 @@ from batchsim.workload.generators import WorkloadEntry
 __all__ = [
     "PRICES_HINT",
     "AutoscaleRunRecord",
+    "CalibrationEstimate",
     "Origin",
     "Prices",
     "Scenario",
@@ -71,6 +72,18 @@ class Origin(BaseModel):
     last_autoscale_run: AutoscaleRunRecord | None = None
 
 
+class CalibrationEstimate(BaseModel):
+    """One estimate `batchsim calibrate` made (DESIGN §7, fixed shape); informational, never simulated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = Field(default=0, ge=0)
+    source: str
+
+
 class Scenario(BaseModel):
     """A whole scenario: what runs, on which pool, for how long, at what price."""
 
@@ -85,6 +98,7 @@ class Scenario(BaseModel):
     prices: Prices | None = None
     workload: list[WorkloadEntry] = Field(default_factory=list)
     origin: Origin | None = None
+    calibration: dict[str, CalibrationEstimate] | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")
 
     def formula_path(self) -> Path | None:

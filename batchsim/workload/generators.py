@@ -94,6 +94,8 @@ class Diurnal(_Entry):
     """A daily cycle: 24 hourly rates (UTC hours from the scenario start), or a sinusoid.
 
     sinusoid: rate(t) = mean_per_hour × (1 + amplitude × cos(2π (hour − peak_hour) / 24)).
+    weekday_factors: 7 multipliers of the rate, one per day from the scenario start (day 0 is the
+    start's day), as `batchsim calibrate` fits them from a recorded week.
     """
 
     kind: Literal["diurnal"]
@@ -101,6 +103,7 @@ class Diurnal(_Entry):
     mean_per_hour: float | None = Field(default=None, ge=0)
     amplitude: float = Field(default=0.8, ge=0, le=1)
     peak_hour: float = Field(default=14.0, ge=0, lt=24)
+    weekday_factors: list[float] | None = Field(default=None, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _one_shape(self) -> Diurnal:
@@ -108,15 +111,20 @@ class Diurnal(_Entry):
             raise ValueError("give exactly one of hourly_rates_per_hour and mean_per_hour")
         if self.hourly_rates_per_hour is not None and min(self.hourly_rates_per_hour) < 0:
             raise ValueError("hourly rates cannot be negative")
+        if self.weekday_factors is not None and min(self.weekday_factors) < 0:
+            raise ValueError("weekday factors cannot be negative")
         return self
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         hour = (t / 3600) % 24
         if self.hourly_rates_per_hour is not None:
             rates: np.ndarray = np.asarray(self.hourly_rates_per_hour)[hour.astype(int)]
-            return rates
-        assert self.mean_per_hour is not None
-        return self.mean_per_hour * (1 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / 24))
+        else:
+            assert self.mean_per_hour is not None
+            rates = self.mean_per_hour * (1 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / 24))
+        if self.weekday_factors is not None:
+            rates = rates * np.asarray(self.weekday_factors)[((t / 86400) % 7).astype(int)]
+        return rates
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         # Thinning (Lewis–Shedler) against the peak rate.
@@ -125,6 +133,8 @@ class Diurnal(_Entry):
         else:
             assert self.mean_per_hour is not None
             peak = self.mean_per_hour * (1 + self.amplitude)
+        if self.weekday_factors is not None:
+            peak *= max(self.weekday_factors)
         candidates = _poisson_times(peak, self.start, end, rng)
         keep = rng.uniform(0, peak, len(candidates)) < self.rate_at(candidates) if peak > 0 else np.zeros(0, bool)
         return self.tasks_at(candidates[keep], rng, index)
@@ -204,11 +214,13 @@ class JobSchedule(_Entry):
 
 
 class Trace(BaseModel):
-    """Tasks replayed from a trace file: CSV (`submit_s,duration_s[,slots][,job]`) or SWF v2.2.
+    """Tasks replayed from a trace file: CSV (`submit_s,duration_s[,slots][,job][,priority]`) or SWF v2.2.
 
     SWF fields used (1-based): 2 submit time, 4 run time, 5 allocated processors (8, requested, when
     5 is -1); jobs with a run time of -1 are skipped. Processors become required slots, capped at
     `max_required_slots`. `time_scale` stretches or compresses time (0.5: twice as fast).
+    A CSV's `priority` column is its job's priority (the first row of a job gives it); every
+    replayed attempt fails with `failure_probability` and is retried up to `max_retry_count` times.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -221,29 +233,42 @@ class Trace(BaseModel):
     job: str | None = None
     deadline: DurationS | None = None
     limit: int | None = Field(default=None, ge=1)
+    failure_probability: float = Field(default=0.0, ge=0, le=1)
+    max_retry_count: int = Field(default=0, ge=-1)
+    origin: Literal["first", "zero"] = "first"  # zero: submit_s is already from the scenario start
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
+        return self.generate_with_jobs(end, rng, index)[0]
+
+    def generate_with_jobs(
+        self, end: float, rng: np.random.Generator, index: int
+    ) -> tuple[list[TaskSpec], dict[str, int]]:
+        """The replayed tasks and the priority of each job they name."""
         from batchsim.workload.traces import read_csv_trace, read_swf_trace
 
-        rows = read_swf_trace(self.path) if self.format == "swf" else read_csv_trace(self.path)
-        if rows:
-            origin = min(r[0] for r in rows)
+        rows = [(*row, 0) for row in read_swf_trace(self.path)] if self.format == "swf" else read_csv_trace(self.path)
+        origin = min(r[0] for r in rows) if rows and self.origin == "first" else 0.0
         tasks: list[TaskSpec] = []
-        for k, (submit, duration, slots, job) in enumerate(rows[: self.limit]):
+        priorities: dict[str, int] = {}
+        for k, (submit, duration, slots, job, priority) in enumerate(rows[: self.limit]):
             t = (submit - origin) * self.time_scale
             if t >= end:
                 continue
+            job_id = self.job or job or f"job-{index}"
+            priorities.setdefault(job_id, priority)
             tasks.append(
                 TaskSpec(
                     task_id=f"w{index}-{k}",
-                    job_id=self.job or job or f"job-{index}",
+                    job_id=job_id,
                     submit_s=t,
                     duration_s=duration * self.time_scale,
                     required_slots=min(max(slots, 1), self.max_required_slots),
+                    max_retry_count=self.max_retry_count,
+                    failure_probability=self.failure_probability,
                     deadline_s=None if self.deadline is None else t + self.deadline,
                 )
             )
-        return tasks
+        return tasks, priorities
 
 
 class IdRange(BaseModel):
@@ -421,6 +446,16 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
         end = duration_s if entry_end is None else min(duration_s, entry_end)
         if isinstance(entry, JobSchedule):
             workload.schedules.append(entry.schedule(end, rng, index))
+            continue
+        if isinstance(entry, Trace):
+            tasks, priorities = entry.generate_with_jobs(end, rng, index)
+            workload.tasks.extend(tasks)
+            known = {job.job_id for job in workload.jobs}
+            workload.jobs.extend(
+                JobSpec(job_id=job_id, priority=priority)
+                for job_id, priority in priorities.items()
+                if job_id not in known and priority != 0
+            )
             continue
         tasks = entry.generate(end, rng, index)
         workload.tasks.extend(tasks)
