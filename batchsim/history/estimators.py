@@ -62,9 +62,6 @@ class Estimate:
             "source": self.source,
         }
 
-    def covers(self, truth: float) -> bool:
-        return self.low is not None and self.high is not None and self.low <= truth <= self.high
-
 
 def poisson_rate(count: int, exposure: float, source: str, *, scale: float = 1.0) -> Estimate:
     """`count` events over `exposure` (e.g. hours): rate with the exact Garwood interval.
