@@ -7,7 +7,6 @@ is allowed there; never a traceback.
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.sim.config import PoolConfig
 from batchsim.stress.spec import StressSpec
@@ -23,6 +23,7 @@ from batchsim.workload.generators import WorkloadEntry
 __all__ = [
     "PRICES_HINT",
     "AutoscaleRunRecord",
+    "CalibrationEstimate",
     "Origin",
     "Prices",
     "Scenario",
@@ -39,16 +40,6 @@ PRICES_HINT = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message says where (file:line, key) and what."""
-
-
-class Prices(BaseModel):
-    """Explicit prices per node-hour; absent: the shipped catalog's for `pool.vm_size`, `pool.region`, `pool.os`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    dedicated_per_hour: float = Field(ge=0)
-    spot_per_hour: float = Field(ge=0)
-    source: str = "scenario"
 
 
 class AutoscaleRunRecord(BaseModel):
@@ -82,6 +73,18 @@ class Origin(BaseModel):
     last_autoscale_run: AutoscaleRunRecord | None = None
 
 
+class CalibrationEstimate(BaseModel):
+    """One estimate `batchsim calibrate` made (DESIGN §7, fixed shape); informational, never simulated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = Field(default=0, ge=0)
+    source: str
+
+
 class Scenario(BaseModel):
     """A whole scenario: what runs, on which pool, for how long, at what price."""
 
@@ -89,7 +92,7 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str | None = None
-    duration: DurationS
+    duration: DurationS = Field(gt=0)  # a horizon of 0 or less is an error naming `duration`
     seed: int = 1
     start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
     pool: PoolConfig = Field(default_factory=PoolConfig)
@@ -97,6 +100,7 @@ class Scenario(BaseModel):
     stresses: list[StressSpec] = Field(default_factory=list)  # the user's own, beside the named ones
     workload: list[WorkloadEntry] = Field(default_factory=list)
     origin: Origin | None = None
+    calibration: dict[str, CalibrationEstimate] | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")
 
     def formula_path(self) -> Path | None:
@@ -198,7 +202,18 @@ def _describe(error: Any) -> str:
     return f"key '{key}': {message}"
 
 
-_UNION_TAGS = {"poisson", "diurnal", "bursts", "schedule", "trace", "constant", "exponential", "uniform", "lognormal"}
+_UNION_TAGS = {
+    "poisson",
+    "diurnal",
+    "bursts",
+    "schedule",
+    "trace",
+    "task_list",
+    "constant",
+    "exponential",
+    "uniform",
+    "lognormal",
+}
 
 
 def load_scenario(
@@ -258,7 +273,3 @@ def _check_catalog(path: Path, root: yaml.Node | None, scenario: Scenario, overr
             raise ScenarioError(f"{path}: --set key '{exc.key}': {exc.message}{hint}") from None
         line = _line_of(root, tuple(exc.key.split(".")))
         raise ScenarioError(f"{path}:{line}: key '{exc.key}': {exc.message}{hint}") from None
-
-
-def dump_schema() -> str:
-    return json.dumps(scenario_json_schema(), indent=2)

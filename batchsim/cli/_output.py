@@ -51,7 +51,7 @@ def interrupt_once() -> None:
     interpreter shuts down (which resets Python-level handlers, so only SIG_IGN holds there).
     """
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(_signum: int, _frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 

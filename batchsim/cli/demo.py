@@ -24,8 +24,8 @@ def demo(
     from rich.console import Console
 
     from batchsim.cli.simulate import summary_table
+    from batchsim.pipeline import simulate
     from batchsim.scenario import ScenarioError, load_scenario
-    from batchsim.simulate import simulate
 
     text = resources.files("batchsim.data").joinpath("default.yaml").read_text(encoding="utf-8")
     try:

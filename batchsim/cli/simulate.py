@@ -31,7 +31,7 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
             "tasks submitted / completed / failed",
             f"{s['tasks_submitted']} / {s['tasks_completed']} / {s['tasks_failed']}",
         ),
-        ("wait mean / p95 / max", f"{s['wait_s_mean']:.0f} s / {s['wait_s_p95']:.0f} s / {s['wait_s_max']:.0f} s"),
+        ("wait mean / p95 / max", _waits(s)),
         (
             "cost (dedicated + spot)",
             f"${s['cost_usd']:.2f} (${s['cost_dedicated_usd']:.2f} + ${s['cost_spot_usd']:.2f})",
@@ -46,10 +46,17 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
     return table
 
 
+def _waits(s: dict[str, Any]) -> str:
+    """Mean / p95 / max wait; marked "≥" when some tasks never started (their waits are lower bounds)."""
+    at_least = "≥ " if s.get("wait_censored") else ""
+    figures = " / ".join(f"{at_least}{s[key]:.0f} s" for key in ("wait_s_mean", "wait_s_p95", "wait_s_max"))
+    return f"{figures} ({s.get('tasks_never_started', 0)} never started)" if at_least else figures
+
+
 def run_scenario(path: Path, seed: int | None, overrides: list[str], show_progress: bool) -> Any:
     """Load and simulate, turning every bad input into one clear message."""
+    from batchsim.pipeline import simulate
     from batchsim.scenario import ScenarioError, load_scenario
-    from batchsim.simulate import simulate
 
     try:
         scenario = load_scenario(path, overrides)

@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 __all__ = [
@@ -100,9 +99,21 @@ def _scenario(text: str) -> Any:
     return Scenario.model_validate_json(text)
 
 
+@functools.lru_cache(maxsize=16)
+def _workload(text: str, seed: int) -> Any:
+    """The workload of a resolved scenario and seed, built once per worker.
+
+    Every candidate of a search runs on the same seeds (common random numbers), so it is the same
+    workload each time; the engine does not mutate the one it is given.
+    """
+    from batchsim.pipeline import scenario_workload
+
+    return scenario_workload(_scenario(text), seed)
+
+
 def run_one(spec: RunSpec) -> RunOutcome:
     """Simulate one run (executes in a worker process, or in the caller's for one worker)."""
-    from batchsim.simulate import simulate
+    from batchsim.pipeline import simulate
 
     _check_stop(0.0)
     scenario = _scenario(spec.scenario)
@@ -110,7 +121,8 @@ def run_one(spec: RunSpec) -> RunOutcome:
         from batchsim.optimize.runs import with_formula
 
         scenario = with_formula(scenario, spec.formula)
-    result = simulate(scenario, spec.seed, progress=_check_stop if _STOP is not None else None)
+    progress = _check_stop if _STOP is not None else None
+    result = simulate(scenario, spec.seed, progress, workload=_workload(spec.scenario, spec.seed))
     return RunOutcome(result.summary, result if spec.records else None)
 
 
@@ -121,7 +133,7 @@ def _context() -> multiprocessing.context.BaseContext:
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["batchsim.optimize.executors", "batchsim.simulate", "batchsim.scenario"])
+        context.set_forkserver_preload(["batchsim.optimize.executors", "batchsim.pipeline", "batchsim.scenario"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -164,8 +176,8 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is not None:
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[1] is not None:
             self.stop()
         else:
             self.close()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from batchsim.optimize.executors import Executor, RunSpec
 from batchsim.optimize.stats import interval, paired_difference
 
-__all__ = ["METRICS", "UNSTARTED_SHARE_LIMIT", "Cell", "Measured", "measure", "metric_row"]
+__all__ = ["METRICS", "Cell", "Measured", "measure", "metric_row"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -26,10 +26,6 @@ METRICS = (
     ("deadline_met_fraction", "deadlines met", "{:.3f}"),
     ("tasks_never_started", "never started", "{:.1f}"),
 )
-
-# Beyond this share of tasks that never started, the 95th percentile of the waits lies among tasks
-# whose wait is unknown (still waiting at the end): no p95-wait target can be said to be met.
-UNSTARTED_SHARE_LIMIT = 0.05
 
 
 @dataclass(frozen=True)
@@ -58,13 +54,9 @@ class Measured:
     def stat(self, key: str) -> tuple[float, float]:
         return interval(self.values(key))
 
-    def unstarted_share(self) -> float:
-        """The largest share over seeds of tasks that never started."""
-        shares = [
-            run.get("tasks_never_started", 0) / run["tasks_submitted"] if run.get("tasks_submitted") else 0.0
-            for run in self.runs
-        ]
-        return max(shares, default=0.0)
+    def ran_nothing(self) -> bool:
+        """Whether some run had tasks and completed none of them."""
+        return any(run.get("tasks_submitted") and not run.get("tasks_completed") for run in self.runs)
 
 
 def _number(value: Any) -> float:

@@ -5,10 +5,11 @@ expected cost over the ensemble's members (their weights, `ensemble`), subject t
 the baseline **and** a tail constraint under every tail stress: p95 wait ≤ k × target (deadline
 misses ≤ k × the allowed share). Pareto: cost against baseline p95 wait, tail constraints kept.
 
-Every constraint is a relative violation (≤ 0 is met): 0.1 means 10 % over its limit. A member
-whose runs left more than `UNSTARTED_SHARE_LIMIT` of the tasks unstarted has no known p95 wait
-(the percentile lies among tasks still waiting), so it never meets a wait target: a pool with no
-nodes is not a winner at 0 USD.
+Every constraint is a relative violation (≤ 0 is met): 0.1 means 10 % over its limit. Waits of
+tasks still queued at the end of a run count as the time they have waited (the engine's censored
+waits, `wait_censored`), so a p95 is a lower bound and a pool that leaves its queue waiting never
+meets a wait target; a run in which no task completed never meets one at all (its horizon may be
+shorter than the target): a pool with no nodes is not a winner at 0 USD.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from batchsim.optimize.ensemble import Member
-from batchsim.optimize.measure import UNSTARTED_SHARE_LIMIT, Measured
+from batchsim.optimize.measure import Measured
 from batchsim.optimize.stats import interval
 
 __all__ = ["UNKNOWN_VIOLATION", "Objective", "ObjectiveKind", "Score", "score"]
 
-# The violation of a constraint whose metric is unknown (tasks never started): worse than any
-# measured miss, finite so that samplers can rank by it.
+# The violation of a wait target by a run that completed nothing: worse than any measured miss,
+# finite so that samplers can rank by it.
 UNKNOWN_VIOLATION = 1000.0
 
 
@@ -57,7 +58,7 @@ class Objective:
             met = measured.mean("deadline_met_fraction")
             missed = 1.0 - (met if math.isfinite(met) else 1.0)  # no deadlines: nothing can be missed
             return missed / (factor * self.deadline_miss_target) - 1.0
-        if measured.unstarted_share() > UNSTARTED_SHARE_LIMIT:
+        if measured.ran_nothing():
             return UNKNOWN_VIOLATION
         return measured.mean("wait_s_p95") / (factor * self.p95_wait_target_s) - 1.0
 
@@ -70,8 +71,8 @@ class Objective:
             target = f"p95 wait ≤ {self.p95_wait_target_s:.0f} s"
             tail = f"p95 wait ≤ {self.tail_k:g} × {self.p95_wait_target_s:.0f} s"
         unknown = (
-            f" A run leaving more than {UNSTARTED_SHARE_LIMIT:.0%} of its tasks unstarted has no known p95 wait and "
-            "never meets a wait target."
+            " Tasks still queued at the end count with the time they have waited (a lower bound), so a pool that "
+            "leaves its queue waiting never meets a wait target; a run that completes no task never meets one."
         )
         if len(members) == 1:
             if self.kind is ObjectiveKind.pareto:
@@ -128,6 +129,6 @@ def score(objective: Objective, members: Sequence[Member], measured: Mapping[str
         if member.tail:
             constraints[f"tail:{member.name}"] = objective.violation(measured[member.name], objective.tail_k)
     p95 = baseline.mean("wait_s_p95")
-    if baseline.unstarted_share() > UNSTARTED_SHARE_LIMIT:
-        p95 = max(p95, float(members[0].scenario.duration))  # unknown: at least the horizon
+    if baseline.ran_nothing():
+        p95 = max(p95, float(members[0].scenario.duration))  # nothing started: at least the horizon
     return Score(cost, p95, constraints)

@@ -121,6 +121,14 @@ class StressSpec(_Model):
 
     def transformations(self) -> list[tuple[str, BaseModel]]:
         """The transformations this stress applies, in order, by field name."""
-        names = ["spot_drought", "dedicated_outage", "mass_eviction", "burst", "slow_provisioning", "sample_loss"]
-        names += ["eviction_rate", "arrival_rate"]
-        return [(name, getattr(self, name)) for name in names if getattr(self, name) is not None]
+        pairs: list[tuple[str, BaseModel | None]] = [
+            ("spot_drought", self.spot_drought),
+            ("dedicated_outage", self.dedicated_outage),
+            ("mass_eviction", self.mass_eviction),
+            ("burst", self.burst),
+            ("slow_provisioning", self.slow_provisioning),
+            ("sample_loss", self.sample_loss),
+            ("eviction_rate", self.eviction_rate),
+            ("arrival_rate", self.arrival_rate),
+        ]
+        return [(name, t) for name, t in pairs if t is not None]

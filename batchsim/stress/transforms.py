@@ -10,7 +10,7 @@ Each transformation only sets scenario keys, so a stressed scenario is an ordina
 | mass_eviction | `pool.spot.mass_evictions` += {at, fraction} |
 | burst | `workload.*.rate_factors` += {start, duration, factor} |
 | slow_provisioning | `pool.provisioning_delay.{dedicated,spot}` scaled, `boot_billed_s` × factor |
-| sample_loss | `pool.metrics.sample_drop_probability` |
+| sample_loss | `pool.autoscale.sample_loss_fraction` |
 | eviction_rate | `pool.spot.eviction_rate_per_hour` |
 | arrival_rate | `workload.*.rate_factors` += {0, horizon, factor} |
 | set | any dotted key |
@@ -117,8 +117,11 @@ def apply(scenario: Scenario, stress: StressSpec) -> tuple[Scenario, dict[str, A
             delay["boot_billed_s"] = float(delay.get("boot_billed_s", defaults["boot_billed_s"])) * t.factor
             parameters[name] = {"factor": t.factor}
         elif name == "sample_loss":
-            pool.setdefault("metrics", {})["sample_drop_probability"] = t.fraction
-            parameters[name] = {"fraction": t.fraction}
+            if pool.get("autoscale") is not None:
+                pool["autoscale"]["sample_loss_fraction"] = t.fraction
+                parameters[name] = {"fraction": t.fraction}
+            else:
+                parameters[name] = {"fraction": t.fraction, "note": "no autoscale: nothing reads the samples"}
         elif name == "eviction_rate":
             rate = (
                 t.rate_per_hour if t.rate_per_hour is not None else scenario.pool.spot.eviction_rate_per_hour * t.factor

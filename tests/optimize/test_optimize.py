@@ -22,8 +22,8 @@ from batchsim.optimize.objective import UNKNOWN_VIOLATION, Objective
 from batchsim.optimize.outputs import OutputError, write_outputs
 from batchsim.optimize.search import Fidelity, _pareto, optimize
 from batchsim.optimize.templates import find_template
+from batchsim.pipeline import simulate
 from batchsim.scenario import load_scenario
-from batchsim.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
@@ -118,15 +118,16 @@ def test_a_pool_that_runs_nothing_never_wins(tmp_path: Path) -> None:
     assert "No candidate met the target" in result.output
     trials = pd.read_csv(tmp_path / "o" / "trials.csv")
     assert not trials["feasible"].any() and (trials["violation"] == UNKNOWN_VIOLATION).all()
+    assert (trials["wait_s_p95"] >= 3 * 3600).all()  # not 0 s: at least the horizon
     assert not (tmp_path / "o" / "best.formula").exists()
 
 
 def test_objective_rules() -> None:
     objective = Objective(p95_wait_target_s=100.0, deadline_miss_target=0.1)
-    fine = Measured([1, 2], [{"wait_s_p95": 50.0, "tasks_submitted": 100, "tasks_never_started": 5}] * 2)
+    fine = Measured([1, 2], [{"wait_s_p95": 50.0, "tasks_submitted": 100, "tasks_completed": 95}] * 2)
     assert objective.violation(fine) == pytest.approx(-0.5)
     assert objective.violation(fine, factor=0.25) == pytest.approx(1.0)
-    stuck = Measured([1], [{"wait_s_p95": 0.0, "tasks_submitted": 100, "tasks_never_started": 6}])
+    stuck = Measured([1], [{"wait_s_p95": 0.0, "tasks_submitted": 100, "tasks_completed": 0}])
     assert objective.violation(stuck) == UNKNOWN_VIOLATION
     deadline = Objective("deadline", deadline_miss_target=0.1)
     assert deadline.violation(Measured([1], [{"deadline_met_fraction": 0.85}])) == pytest.approx(0.5)

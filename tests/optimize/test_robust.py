@@ -46,7 +46,10 @@ def _member(name: str, weight: float, role: str, tail: bool = False) -> Member:
 
 def test_expected_cost_and_the_tail_constraint() -> None:
     members = [_member("baseline", 0.8, "baseline"), _member("spot-drought", 0.2, "stress", tail=True)]
-    runs = lambda cost, p95: [{"cost_usd": cost + s, "wait_s_p95": p95, "tasks_submitted": 10} for s in (0, 1)]  # noqa: E731
+
+    def runs(cost: float, p95: float) -> list[dict[str, float]]:
+        return [{"cost_usd": cost + s, "wait_s_p95": p95, "tasks_submitted": 10, "tasks_completed": 9} for s in (0, 1)]
+
     measured = {"baseline": Measured([1, 2], runs(10, 50)), "spot-drought": Measured([1, 2], runs(20, 400))}
     strict = score(Objective(p95_wait_target_s=100, tail_k=3), members, measured)
     assert strict.cost_usd == pytest.approx(0.8 * 10.5 + 0.2 * 20.5)

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from batchsim.cli import app
+from batchsim.pipeline import simulate
 from batchsim.scenario import ScenarioError, load_scenario
-from batchsim.simulate import simulate
 from batchsim.stress import apply, available, busiest_hour_s, find
 from batchsim.stress.spec import Burst, StressSpec
 from batchsim.workload.generators import build_workload
@@ -193,3 +193,47 @@ def test_stress_command_errors(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "broken.formula:1:" in bad.output
     assert runner.invoke(app, ["stress", str(SPOT_FIRST), "--seeds", "0"]).exit_code == 2
     assert math.isfinite(busiest_hour_s(load_scenario(SPOT_FIRST)))
+
+
+LIVE = ("creating", "starting", "waitingforstarttask", "idle", "running")
+
+
+def test_during_a_spot_drought_no_spot_node_is_allocated_or_restored(small: Path) -> None:
+    scenario = load_scenario(small, {"pool.spot.eviction_rate_per_hour": 2.0})  # evictions to restore
+    (drought,) = [s for s in find(scenario, ["spot-drought"]) if s.name == "spot-drought"]
+    stressed, parameters = apply(scenario, drought)
+    start, end = 3 * 3600.0, 5 * 3600.0  # two hours from the busiest hour (the burst at 3 h)
+    assert parameters["spot_drought"] == {"start_s": start, "duration_s": 7200.0}
+    nodes = simulate(stressed, 1).nodes
+    spot = nodes[nodes["kind"] == "spot"]
+    got_vm = spot[spot["state"] == "creating"]["start_s"]
+    assert not ((got_vm >= start) & (got_vm < end)).any()  # neither new nodes nor restores get a VM
+    evicted = spot[spot["state"] == "preempted"]["start_s"]
+    assert ((evicted >= start) & (evicted < end)).any()  # there was something to restore
+    assert (got_vm >= end).any()  # and Spot comes back after the window
+    plain = simulate(scenario, 1).nodes
+    plain_vm = plain[(plain["kind"] == "spot") & (plain["state"] == "creating")]["start_s"]
+    assert ((plain_vm >= start) & (plain_vm < end)).any()  # without the drought, it would have
+
+
+def test_a_mass_eviction_preempts_half_of_the_live_spot_nodes(small: Path) -> None:
+    scenario = load_scenario(small)  # eviction rate 0: only the mass eviction preempts
+    (mass,) = [s for s in find(scenario, ["mass-eviction"]) if s.name == "mass-eviction"]
+    stressed, parameters = apply(scenario, mass)
+    at = 3 * 3600.0 + 1800.0  # the middle of the busiest hour
+    assert parameters["mass_eviction"] == {"at_s": at, "fraction": 0.5}
+    result = simulate(stressed, 1)
+    spot = result.nodes[result.nodes["kind"] == "spot"]
+    live = spot[(spot["start_s"] < at) & (spot["end_s"] >= at) & spot["state"].isin(LIVE)]["node_id"].nunique()
+    preempted = spot[(spot["state"] == "preempted")]
+    assert live == 4 and set(preempted["start_s"]) == {at} and len(preempted) == 2
+    samples = result.metrics[result.metrics["name"] == "$PreemptedNodeCount"]
+    before = samples[samples["time_s"] < at]["value"].max()
+    after = samples[(samples["time_s"] > at) & (samples["time_s"] < at + 60)]["value"].min()
+    assert before == 0 and after == 2
+
+
+def test_sample_loss_without_autoscale_says_so(small: Path) -> None:
+    scenario = load_scenario(small, {"pool.autoscale": None})
+    _, parameters = apply(scenario, find(scenario, ["sample-loss"])[1])
+    assert "no autoscale" in parameters["sample_loss"]["note"]
