@@ -3,8 +3,9 @@
 A *member* is one scenario variant with a weight in the expected cost. The plain ensemble is the
 scenario itself. The robust ensemble (`optimize --robust`) adds
 
-- parameter uncertainty: from the scenario's `calibration:` intervals when it was calibrated (a
-  member at the low and at the high end of each estimated key), otherwise the top of the Spot
+- parameter uncertainty: from the scenario's `calibration:` intervals when it was calibrated (for
+  each group of estimates — arrivals, eviction rate, provisioning delays, task durations, failures —
+  a member with all of them at the low end and one with all at the high end), otherwise the top of the Spot
   eviction rate's published 5-point band and the arrival rate ± 20 % (our assumption: a planner
   rarely knows next month's load better than that);
 - the named stresses (`batchsim.stress`), which are also the members the tail constraint reads.
@@ -17,6 +18,7 @@ five by default).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,45 +64,77 @@ def plain_ensemble(scenario: Scenario) -> list[Member]:
     return [Member("baseline", scenario, 1.0, "baseline")]
 
 
+# How calibrated keys are grouped into members: every key of a group at its low end, then at its high
+# end (sixty hourly rates are one uncertainty about the arrivals, not sixty members).
+_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("arrivals", lambda key: key.startswith("workload.") and ("rate_per_hour" in key or "rates_per_hour" in key)),
+    ("eviction-rate", lambda key: key == "pool.spot.eviction_rate_per_hour"),
+    ("provisioning", lambda key: key.startswith("pool.provisioning_delay.")),
+    ("task-durations", lambda key: key.startswith("workload.") and ".task_duration." in key),
+    ("failures", lambda key: key.endswith("failure_probability")),
+    ("other", lambda key: True),
+)
+
+
+def _intervals(scenario: Scenario) -> dict[str, tuple[float, float, float]]:
+    """Calibrated keys with a usable interval: key → (low, estimate, high)."""
+    found = {}
+    for key, estimate in (getattr(scenario, "calibration", None) or {}).items():
+        low, high, value = (getattr(estimate, name, None) for name in ("low", "high", "estimate"))
+        if low is None or high is None or value is None or getattr(estimate, "n", 0) == 0:
+            continue
+        if math.isfinite(low) and math.isfinite(high) and low < high:
+            found[key] = (float(low), float(value), float(high))
+    # A diurnal entry's hourly rates say more than its overall rate: keep only the hourly ones.
+    hourly = {key.split(".")[1] for key in found if ".hourly_rates_per_hour." in key}
+    return {k: v for k, v in found.items() if not (k.endswith(".rate_per_hour") and k.split(".")[1] in hourly)}
+
+
+def _settable(scenario: Scenario, key: str, bound: float, estimate: float) -> dict[str, Any] | None:
+    """The scenario keys that put `key` at `bound`, or None when the scenario has no such key (a
+    statistic of a replayed trace, say); an overall rate a workload entry cannot take becomes an
+    arrival factor on that entry."""
+    changes: dict[str, Any] = {key: bound}
+    parts = key.split(".")
+    if parts[0] == "workload" and parts[-1] == "rate_per_hour" and len(parts) == 3 and estimate > 0:
+        index = int(parts[1]) if parts[1].isdigit() else len(scenario.workload)
+        entry = scenario.workload[index] if index < len(scenario.workload) else None
+        if entry is not None and getattr(entry, "rate_per_hour", None) is None:
+            window = {"start": 0.0, "duration": scenario.duration, "factor": bound / estimate}
+            changes = {f"workload.{index}.rate_factors": [*entry.rate_factors, window]}
+    try:
+        apply(scenario, StressSpec(name=key, set=changes))
+    except (ScenarioError, ValueError, IndexError):
+        return None
+    return changes
+
+
 def _uncertainty_specs(scenario: Scenario) -> tuple[list[StressSpec], str]:
     """The uncertainty members' transformations, and where they came from."""
-    calibration = getattr(scenario, "calibration", None) or {}
-    found: list[StressSpec | None] = []
-    for key, estimate in calibration.items():
-        low, high, value = (getattr(estimate, name, None) for name in ("low", "high", "estimate"))
-        if low is None or high is None or value is None or not (math.isfinite(low) and math.isfinite(high)):
-            continue
-        if getattr(estimate, "n", 0) == 0 or low == high:
-            continue
-        for end, bound in (("low", low), ("high", high)):
-            found.append(_calibrated(scenario, key, end, float(bound), float(value)))
-    specs = [s for s in found if s is not None]
+    intervals = _intervals(scenario)
+    grouped: dict[str, list[str]] = {}
+    for key in intervals:
+        name = next(group for group, belongs in _GROUPS if belongs(key))
+        grouped.setdefault(name, []).append(key)
+    specs = []
+    for name, keys in grouped.items():
+        for end in ("low", "high"):
+            changes: dict[str, Any] = {}
+            for key in keys:
+                low, estimate, high = intervals[key]
+                found = _settable(scenario, key, low if end == "low" else high, estimate)
+                if found is not None:
+                    changes.update(found)
+            if changes:
+                specs.append(StressSpec(name=f"{name}-{end}", set=changes))
     if specs:
-        return specs, "calibration: intervals"
+        return specs, f"calibration: intervals of {len(intervals)} estimates, grouped as {', '.join(grouped)}"
     rate = scenario.pool.spot.eviction_rate_per_hour
     band_top = (math.floor(rate / EVICTION_BAND_PER_HOUR + 1e-9) + 1) * EVICTION_BAND_PER_HOUR
     specs = [StressSpec(name="eviction-band-top", eviction_rate=EvictionRate(rate_per_hour=round(band_top, 6)))]
     for factor in (1 - DEFAULT_ARRIVAL_UNCERTAINTY, 1 + DEFAULT_ARRIVAL_UNCERTAINTY):
         specs.append(StressSpec(name=f"arrivals-x{factor:g}", arrival_rate=ArrivalRate(factor=factor)))
     return specs, "assumed (no calibration:): top of the eviction band, arrivals ± 20 %"
-
-
-def _calibrated(scenario: Scenario, key: str, end: str, bound: float, estimate: float) -> StressSpec | None:
-    """A member with `key` at `bound`; a rate a workload entry cannot take becomes an arrival factor."""
-    spec = StressSpec(name=f"{key} {end}", set={key: bound})
-    parts = key.split(".")
-    if parts[0] == "workload" and parts[-1] == "rate_per_hour" and len(parts) == 3 and estimate > 0:
-        entry = (
-            scenario.workload[int(parts[1])] if parts[1].isdigit() and int(parts[1]) < len(scenario.workload) else None
-        )
-        if entry is not None and getattr(entry, "rate_per_hour", None) is None:
-            window = [{"start": 0.0, "duration": scenario.duration, "factor": bound / estimate}]
-            spec = StressSpec(name=f"{key} {end}", set={f"workload.{parts[1]}.rate_factors": window})
-    try:
-        apply(scenario, spec)
-    except (ScenarioError, ValueError, IndexError):
-        return None  # a statistic with no scenario key to set (e.g. of a replayed trace)
-    return spec
 
 
 def robust_ensemble(

@@ -169,5 +169,6 @@ def describe(parameters: dict[str, Any]) -> str:
         elif name == "eviction_rate":
             parts.append(f"eviction {p['rate_per_hour']:g}/h")
         elif name == "set":
-            parts.append(", ".join(f"{k}={v}" for k, v in p.items()))
+            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in list(p.items())[:3])
+            parts.append(shown + (f" and {len(p) - 3} more keys" if len(p) > 3 else ""))
     return "; ".join(parts) or "as the scenario says"
