@@ -7,7 +7,9 @@ For each scenario, on the same search seeds (common random numbers) and then on 
   maxTasksPerNode = the pool's slots) and, on office hours, its workday formula (004.formula, half
   the cap each), and the scenario's own library formula;
 - the optimizer searches each template in TEMPLATES with the cheapest baseline's p95 wait (on the
-  search seeds) as its target; the cheapest feasible winner is re-measured on fresh seeds;
+  search seeds) as its target, TPE with successive halving (one seed first, all seeds only for the
+  best quarter; --fidelity full for every trial on every seed); the cheapest feasible winner is
+  re-measured on fresh seeds;
 - the clairvoyant lower bound (batchsim.optimize.clairvoyant), Spot allowed and dedicated only;
 - with Spot allowed, on the scenarios with deadlines: the spot-share template against a 99 %
   deadline target, compared with the all-dedicated baseline (docs pending-tasks).
@@ -35,7 +37,7 @@ from scipy import stats
 from batchsim.optimize.clairvoyant import clairvoyant_cost_usd, demand_nodes
 from batchsim.optimize.executors import Executor
 from batchsim.optimize.objective import Objective
-from batchsim.optimize.search import Candidate, evaluate_formula, optimize
+from batchsim.optimize.search import Candidate, Fidelity, evaluate_formula, optimize
 from batchsim.optimize.templates import find_template
 from batchsim.scenario import Scenario, load_scenario
 
@@ -106,7 +108,7 @@ class Plain:
     winner: Candidate | None
 
 
-def plain_search(path: Path, executor: Executor, budget: int, seeds: int) -> Plain:
+def plain_search(path: Path, executor: Executor, budget: int, seeds: int, fidelity: Fidelity | None = None) -> Plain:
     """The cheapest baseline's p95 on the search seeds as the target; the cheapest feasible template winner."""
     scenario = load_scenario(path)
     texts = baselines(scenario, cap_of(scenario))
@@ -117,7 +119,9 @@ def plain_search(path: Path, executor: Executor, budget: int, seeds: int) -> Pla
     objective = Objective("p95-wait", p95_wait_target_s=target)
     winners = []
     for template in TEMPLATES:
-        result = optimize(scenario, find_template(template), objective, executor, budget=budget, seeds=seeds)
+        result = optimize(
+            scenario, find_template(template), objective, executor, budget=budget, seeds=seeds, fidelity=fidelity
+        )
         feasible = result.trials[result.trials["feasible"]]
         if len(feasible) and result.best is not None:
             winners.append((float(feasible["cost_usd"].min()), template, result.best))
@@ -129,20 +133,22 @@ def plain_search(path: Path, executor: Executor, budget: int, seeds: int) -> Pla
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=60, help="trials per template")
+    parser.add_argument("--budget", type=int, default=150, help="trials per template")
+    parser.add_argument("--fidelity", choices=["halving", "full"], default="halving")
     parser.add_argument("--seeds", type=int, default=3, help="search seeds per trial")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
     parser.add_argument("--quick", action="store_true", help="budget 12, 2 search seeds")
     parser.add_argument("--only", action="append", help="scenario file name (repeatable)")
     args = parser.parse_args()
     budget, seeds = (12, 2) if args.quick else (args.budget, args.seeds)
+    fidelity = Fidelity() if args.fidelity == "halving" else None
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
     started = time.perf_counter()
     print(
         f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at {commit or 'unknown commit'}: budget {budget} per "
-        f"template, {seeds} search seeds, fresh seeds {FRESH[0]}-{FRESH[-1]}",
+        f"template ({args.fidelity}), {seeds} search seeds, fresh seeds {FRESH[0]}-{FRESH[-1]}",
         flush=True,
     )
     table = ["| scenario | formula | cost (USD) | p95 wait (s) | deadlines met |", "|---|---|---|---|---|"]
@@ -157,7 +163,7 @@ def main() -> None:
     with Executor(workers=args.workers) as executor:
         for name in args.only or SCENARIOS:
             path = ROOT / "scenarios" / name
-            plain = plain_search(path, executor, budget, seeds)
+            plain = plain_search(path, executor, budget, seeds, fidelity)
             scenario = plain.scenario
             fresh = {n: evaluate_formula(n, t, scenario, FRESH, executor) for n, t in plain.texts.items()}
             lines = [row(name, c) for c in fresh.values()]
@@ -192,6 +198,7 @@ def main() -> None:
                     executor,
                     budget=budget,
                     seeds=seeds,
+                    fidelity=fidelity,
                 )
                 if spot.best is None:
                     spot_lines.append(f"| {name} | {dedicated.cost_usd:.2f} | none met 99 % | | | no |")
