@@ -245,69 +245,102 @@ def optimize(
         pruner=pruner,
     )
     study.enqueue_trial(template.defaults())  # the documented starting point is the first candidate
-    rungs = fidelity.rungs(seeds) if fidelity is not None else [(seeds, 1.0)]
     batch = batch or max(2, 2 * executor.workers) * (2 if fidelity is not None else 1)
-    rows: list[dict[str, Any]] = []
-    scale: float | None = None
-    runs = 0
-    told = 0
+    search = _Search(study, template, objective, executor, members, seeds, fidelity)
     try:
-        while told < budget:
-            trials = [study.ask() for _ in range(min(batch, budget - told))]
-            params = {t.number: _suggest(t, template) for t in trials}
-            active = {t.number: t for t in trials}
-            measured: dict[int, dict[str, Measured]] = {t.number: {} for t in trials}
-            done_seeds, done_horizon = 0, 1.0
-            for rung, (count, horizon) in enumerate(rungs):
-                start = done_seeds if horizon == done_horizon else 0
-                new_seeds = list(range(start + 1, count + 1))
-                formulas = {str(n): template.render(params[n]) for n in active}
-                found = _measure_formulas(executor, formulas, members, new_seeds, horizon)
-                runs += len(formulas) * len(members) * len(new_seeds)
-                for n in active:
-                    for member in members:
-                        earlier = measured[n].get(member.name) if start else None
-                        now = found[str(n)][member.name]
-                        measured[n][member.name] = (
-                            Measured(earlier.seeds + now.seeds, earlier.runs + now.runs) if earlier else now
-                        )
-                done_seeds, done_horizon = count, horizon
-                if rung == len(rungs) - 1:
-                    break
-                for n in sorted(active):
-                    result = score(objective, members, measured[n])
-                    scale = scale or max(result.cost_usd, 1e-6)
-                    trial = active[n]
-                    # Steps are the pruner's rung numbers: rung r is promoted at min_resource × reduction^r.
-                    trial.report(result.penalized(scale), step=fidelity.reduction**rung if fidelity else rung)
-                    if trial.should_prune():
-                        _set_constraints(trial, result, multi)
-                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                        rows.append(_row(n, params[n], result, "pruned", count, horizon, members, measured[n]))
-                        del active[n]
-                        told += 1
-            for n in sorted(active):
-                result = score(objective, members, measured[n])
-                scale = scale or max(result.cost_usd, 1e-6)
-                _set_constraints(active[n], result, multi)
-                study.tell(active[n], [result.cost_usd, result.p95_wait_s] if multi else result.cost_usd)
-                rows.append(_row(n, params[n], result, "complete", seeds, 1.0, members, measured[n]))
-                told += 1
+        while len(search.rows) < budget:
+            search.batch(min(batch, budget - len(search.rows)))
             if on_trial is not None:
-                on_trial(told, budget)
+                on_trial(len(search.rows), budget)
     except KeyboardInterrupt:
         executor.stop()
-        raise SearchInterrupted(pd.DataFrame(rows)) from None
-    trials_table = pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+        raise SearchInterrupted(pd.DataFrame(search.rows)) from None
+    trials_table = pd.DataFrame(search.rows).sort_values("trial").reset_index(drop=True)
     complete = trials_table[trials_table["state"] == "complete"]
-    front = _pareto(complete[complete["feasible_tail"]] if "feasible_tail" in complete else complete)
+    front = _pareto(complete[complete["feasible_tail"]])
     fresh = list(range(FRESH_SEED_START, FRESH_SEED_START + final_seeds))
     return _final_check(
-        scenario, template, objective, executor, members, baselines or {}, trials_table, front, fresh, seeds, runs
+        scenario,
+        template,
+        objective,
+        executor,
+        members,
+        baselines or {},
+        trials_table,
+        front,
+        fresh,
+        seeds,
+        search.runs,
     )
 
 
-def _set_constraints(trial: Any, result: Score, multi: bool) -> None:
+class _Search:
+    """One study's batches: ask, run every rung on the same seeds, prune or tell, in trial order."""
+
+    def __init__(
+        self,
+        study: Any,
+        template: Template,
+        objective: Objective,
+        executor: Executor,
+        members: list[Member],
+        seeds: int,
+        fidelity: Fidelity | None,
+    ) -> None:
+        self.study, self.template, self.objective, self.executor = study, template, objective, executor
+        self.members, self.seeds, self.fidelity = members, seeds, fidelity
+        self.rungs = fidelity.rungs(seeds) if fidelity is not None else [(seeds, 1.0)]
+        self.multi = objective.kind is ObjectiveKind.pareto
+        self.rows: list[dict[str, Any]] = []
+        self.runs = 0
+        self.scale: float | None = None  # the first candidate's cost: the penalty per unit of violation
+
+    def _score(self, measured: Mapping[str, Measured]) -> Score:
+        result = score(self.objective, self.members, measured)
+        self.scale = self.scale or max(result.cost_usd, 1e-6)
+        return result
+
+    def batch(self, size: int) -> None:
+        import optuna
+
+        trials = [self.study.ask() for _ in range(size)]
+        params = {t.number: _suggest(t, self.template) for t in trials}
+        active = {t.number: t for t in trials}
+        measured: dict[int, dict[str, Measured]] = {t.number: {} for t in trials}
+        done_seeds, done_horizon = 0, 1.0
+        for rung, (count, horizon) in enumerate(self.rungs):
+            start = done_seeds if horizon == done_horizon else 0  # a longer horizon starts the seeds again
+            formulas = {str(n): self.template.render(params[n]) for n in active}
+            new_seeds = list(range(start + 1, count + 1))
+            found = _measure_formulas(self.executor, formulas, self.members, new_seeds, horizon)
+            self.runs += len(formulas) * len(self.members) * len(new_seeds)
+            for n in active:
+                for member in self.members:
+                    earlier, now = measured[n].get(member.name) if start else None, found[str(n)][member.name]
+                    measured[n][member.name] = (
+                        Measured(earlier.seeds + now.seeds, earlier.runs + now.runs) if earlier else now
+                    )
+            done_seeds, done_horizon = count, horizon
+            if rung == len(self.rungs) - 1:
+                break
+            assert self.fidelity is not None
+            for n in sorted(active):
+                result = self._score(measured[n])
+                # Steps are the pruner's rungs: rung r is judged at min_resource × reduction^r.
+                active[n].report(result.penalized(self.scale or 1.0), step=self.fidelity.reduction**rung)
+                if active[n].should_prune():
+                    _set_constraints(active[n], result)
+                    self.study.tell(active[n], state=optuna.trial.TrialState.PRUNED)
+                    self.rows.append(_row(n, params[n], result, "pruned", count, horizon, self.members, measured[n]))
+                    del active[n]
+        for n in sorted(active):
+            result = self._score(measured[n])
+            _set_constraints(active[n], result)
+            self.study.tell(active[n], [result.cost_usd, result.p95_wait_s] if self.multi else result.cost_usd)
+            self.rows.append(_row(n, params[n], result, "complete", self.seeds, 1.0, self.members, measured[n]))
+
+
+def _set_constraints(trial: Any, result: Score) -> None:
     for key, value in result.constraints.items():
         trial.set_constraint(key, min(value, 1e6))
 
