@@ -113,8 +113,9 @@ def _workload(text: str, seed: int) -> Any:
     from batchsim.pipeline import scenario_workload
 
     workload = scenario_workload(_scenario(text), seed)
-    gc.collect()  # garbage left by earlier runs must not be frozen with it
-    gc.freeze()
+    if _STOP is not None:  # only in a pool's worker: never freeze the objects of a caller's session
+        gc.collect()  # garbage left by earlier runs must not be frozen with it
+        gc.freeze()
     return workload
 
 
@@ -244,6 +245,9 @@ class Executor:
 
     def close(self) -> None:
         """Release the workers after normal completion."""
+        if self.kind is ExecutorKind.local and self._pool is None:
+            _workload.cache_clear()  # runs went through this process: give the memory back
+            _scenario.cache_clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
