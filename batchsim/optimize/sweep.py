@@ -1,11 +1,11 @@
 """Sweeps: a grid of scenario variants × seeds, written run by run so that a sweep resumes.
 
 Each finished run is a directory `OUT/runs/<key>/`: `summary.json` and the record tables (what
-`batchsim report` reads; left out with `records=False`), then `run.json` (the variant, the seed and
+`batchsim report` reads; left out with `records=False`), then `sweep.json` (the variant, the seed and
 the summary), written last and atomically, which marks the run finished. The key is
 `runs.run_key`: the resolved scenario (overrides applied, formula text inlined), the seed and the
 batchsim version, so a sweep started again skips exactly the runs whose inputs have not changed.
-A `run.json` that cannot be read is named in a warning and the run is done again.
+A `sweep.json` that cannot be read is named in a warning and the run is done again.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
 
 def _finished(run_dir: Path) -> dict[str, Any] | None:
     """The run's record, or None when it is not there; `ValueError` when it is there but corrupt."""
-    path = run_dir / "run.json"
+    path = run_dir / "sweep.json"
     if not path.exists():
         return None
     try:
@@ -157,7 +157,7 @@ def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome) -> None:
     if outcome.result is not None:
         outcome.result.write(run_dir)
     record = {"variant": list(spec.tag), "seed": spec.seed, "summary": outcome.summary}
-    write_atomically(run_dir / "run.json", jsonio.dumps(record, indent=1))
+    write_atomically(run_dir / "sweep.json", jsonio.dumps(record, indent=1))
 
 
 def summarize(result: SweepResult) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ def test_ctrl_c_stops_a_sweep_keeps_finished_runs_and_leaves_no_worker(tmp_path:
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     deadline = time.monotonic() + 60
-    while not list(out.glob("runs/*/run.json")):
+    while not list(out.glob("runs/*/sweep.json")):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no run finished within 60 s"
         time.sleep(0.05)
@@ -55,7 +55,7 @@ def test_ctrl_c_stops_a_sweep_keeps_finished_runs_and_leaves_no_worker(tmp_path:
         raise
     took_s = time.monotonic() - pressed
     assert process.returncode == 130, stderr
-    saved = len(list(out.glob("runs/*/run.json")))
+    saved = len(list(out.glob("runs/*/sweep.json")))
     assert f"interrupted: {saved} of 40 runs saved" in stderr
     assert 0 < saved < 40 and "Traceback" not in stderr
     assert took_s < 10

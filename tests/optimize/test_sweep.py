@@ -56,7 +56,7 @@ def test_an_interrupted_sweep_resumes_and_reruns_what_changed(tmp_path: Path, mo
     path = _scenario_with_formula_file(tmp_path, "$TargetDedicatedNodes = 2;")
     out = tmp_path / "out"
     first = sweep(path, {"duration": ["1h"]}, [1], out, workers=1).table
-    runs = sorted((out / "runs").glob("*/run.json"))
+    runs = sorted((out / "runs").glob("*/sweep.json"))
     stamp = runs[0].stat().st_mtime_ns
     again = sweep(path, {"duration": ["1h"]}, [1, 2], out, workers=1).table
     assert runs[0].stat().st_mtime_ns == stamp  # the finished run was not redone
@@ -67,14 +67,14 @@ def test_an_interrupted_sweep_resumes_and_reruns_what_changed(tmp_path: Path, mo
     assert edited.loc[0, "cost_usd"] > 2 * first.loc[0, "cost_usd"]
     # So does another batchsim version.
     monkeypatch.setattr(batchsim, "__version__", "99.0")
-    before = len(list((out / "runs").glob("*/run.json")))
+    before = len(list((out / "runs").glob("*/sweep.json")))
     sweep(path, {"duration": ["1h"]}, [1], out, workers=1)
-    assert len(list((out / "runs").glob("*/run.json"))) == before + 1
+    assert len(list((out / "runs").glob("*/sweep.json"))) == before + 1
 
 
 def test_a_corrupt_run_is_named_and_redone(tmp_path: Path) -> None:
     sweep(SCENARIO, {"duration": ["1h"]}, [1, 2], tmp_path, workers=1, records=False)
-    victim = sorted((tmp_path / "runs").glob("*/run.json"))[0]
+    victim = sorted((tmp_path / "runs").glob("*/sweep.json"))[0]
     victim.write_text('{"summary": {"cost_us')  # what a crash mid-write by another tool leaves
     warnings: list[str] = []
     result = sweep(
