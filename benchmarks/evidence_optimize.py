@@ -135,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=150, help="trials per template")
     parser.add_argument("--fidelity", choices=["halving", "full"], default="halving")
-    parser.add_argument("--seeds", type=int, default=3, help="search seeds per trial")
+    parser.add_argument("--seeds", type=int, default=5, help="search seeds per trial")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
     parser.add_argument("--quick", action="store_true", help="budget 12, 2 search seeds")
     parser.add_argument("--only", action="append", help="scenario file name (repeatable)")

@@ -45,21 +45,23 @@ def cell(row: dict[str, float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=60, help="trials per template")
-    parser.add_argument("--seeds", type=int, default=3, help="search seeds per trial")
+    parser.add_argument("--budget", type=int, default=60, help="robust trials per template")
+    parser.add_argument("--plain-budget", type=int, default=150, help="plain trials per template")
+    parser.add_argument("--seeds", type=int, default=5, help="search seeds per trial")
     parser.add_argument("--tail-k", type=float, default=3.0, help="p95 under a stress ≤ k × target")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
     parser.add_argument("--quick", action="store_true", help="budget 12, 2 search seeds")
     parser.add_argument("--only", action="append", help="scenario file name (repeatable)")
     parser.add_argument("--stress", action="append", help="only these named stresses (repeatable; default: all)")
     args = parser.parse_args()
-    budget, seeds = (12, 2) if args.quick else (args.budget, args.seeds)
+    budget, plain_budget, seeds = (12, 12, 2) if args.quick else (args.budget, args.plain_budget, args.seeds)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
     print(
-        f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at {commit or 'unknown commit'}: budget {budget} per "
-        f"template, {seeds} search seeds, k = {args.tail_k:g}, fresh seeds {FRESH[0]}-{FRESH[-1]}",
+        f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at {commit or 'unknown commit'}: budget {plain_budget} "
+        f"plain / {budget} robust per template (successive halving), {seeds} search seeds, k = {args.tail_k:g}, "
+        f"fresh seeds {FRESH[0]}-{FRESH[-1]}",
         flush=True,
     )
     started = time.perf_counter()
@@ -71,7 +73,7 @@ def main() -> None:
     notes = []
     with Executor(workers=args.workers) as executor:
         for name in args.only or SCENARIOS:
-            plain = plain_search(ROOT / "scenarios" / name, executor, budget, seeds)
+            plain = plain_search(ROOT / "scenarios" / name, executor, plain_budget, seeds, Fidelity())
             scenario = plain.scenario
             stresses = find(scenario, args.stress) if args.stress else list(NAMED)
             members, source = robust_ensemble(scenario, stresses=stresses)
