@@ -32,11 +32,12 @@ def _zero() -> Constant:
     return Constant(dist="constant", value=0.0)
 
 
+# Evidence: batch-behavior §2.4.
 class ProvisioningDelay(_Model):
-    """Per node, from allocation to `idle` (before the start task), by kind (batch-behavior §2.4).
+    """How long a new node takes from allocation to idle (before its start task), per node kind.
 
-    The fixed key takes one distribution per kind; the last `boot_billed_s` of it is billed
-    (`creating`/`starting`: the VM exists), the rest is the unbilled wait for a VM.
+    One distribution per kind; the last `boot_billed_s` of each delay is billed (the VM exists and
+    boots), the time before it is the unbilled wait for a VM.
     """
 
     dedicated: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=360.0, sigma=0.35))
@@ -44,8 +45,9 @@ class ProvisioningDelay(_Model):
     boot_billed_s: DurationS = 90.0
 
 
+# Evidence: batch-behavior §3.4.
 class SpotConfig(_Model):
-    """Spot eviction and capacity (batch-behavior §3.4)."""
+    """Spot nodes: how often a running one is evicted, and when Spot capacity runs short."""
 
     eviction_rate_per_hour: float = Field(default=0.05, ge=0)
     reclaim_events_per_hour: float = Field(default=0.0, ge=0)
@@ -70,8 +72,9 @@ def _exp(mean_s: float) -> Distribution:
     return Exponential(dist="exponential", mean=mean_s)
 
 
+# Evidence: formula reference §7, batch-behavior §1.3–1.4.
 class AutoscaleConfig(_Model):
-    """Autoscale settings (formula reference §7, batch-behavior §1.3–1.4)."""
+    """The autoscale formula (inline or from a file) and how often the service evaluates it (5m to 168h)."""
 
     formula: str | None = None
     formula_file: str | None = None
@@ -89,8 +92,9 @@ class AutoscaleConfig(_Model):
         return self
 
 
+# Evidence: batch-behavior §2.2.
 class StartTaskConfig(_Model):
-    """The pool's start task (batch-behavior §2.2)."""
+    """The pool's start task: how long it runs on each new node and how often it fails."""
 
     duration: Distribution = Field(default_factory=_zero)
     failure_probability: float = Field(default=0.0, ge=0, le=1)
@@ -98,15 +102,17 @@ class StartTaskConfig(_Model):
     wait_for_success: bool = True
 
 
+# Evidence: batch-behavior §6.4.
 class QuotaConfig(_Model):
-    """Regional core quotas that cap allocation (batch-behavior §6.4); None is unlimited."""
+    """The Batch account's core quotas, which cap how many nodes can be allocated; absent: unlimited."""
 
     dedicated_cores: int | None = Field(default=None, ge=0)
     spot_cores: int | None = Field(default=None, ge=0)
 
 
+# Evidence: formula reference §6.5, batch-behavior §5.
 class MetricsConfig(_Model):
-    """How autoscale samples are taken (formula reference §6.5, batch-behavior §5)."""
+    """How the service samples the metrics a formula reads: every `sample_interval`, `sample_lag` late."""
 
     sample_interval: DurationS = 30.0
     sample_lag: DurationS = 0.0
@@ -120,7 +126,7 @@ class ContainerConfig(_Model):
 
 
 class PoolConfig(_Model):
-    """A Batch pool: size, nodes, Spot behaviour, autoscale (DESIGN §4 `pool:`)."""
+    """The Batch pool: VM size, region, task slots, starting nodes, Spot behaviour and autoscale."""
 
     vm_size: str = "Standard_D2s_v3"
     region: str = "eastus"

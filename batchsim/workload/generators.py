@@ -153,7 +153,7 @@ class PrepTask(BaseModel):
 
 
 class JobSchedule(_Entry):
-    """A job schedule: a job of `tasks_per_job` tasks every `recurrence_interval` (batch-behavior §4.5)."""
+    """A job schedule: a job of `tasks_per_job` tasks every `recurrence_interval`."""
 
     kind: Literal["schedule"]
     recurrence_interval: DurationS | None = Field(default=None, ge=60)
