@@ -20,7 +20,11 @@ class EvalFormat(str, Enum):
 @app.command("eval")
 def eval_command(
     formula_file: Path = typer.Argument(..., help="The formula file."),
-    context: Path | None = typer.Option(None, "--context", help="Evaluation context JSON (DESIGN §3)."),
+    context: Path | None = typer.Option(
+        None,
+        "--context",
+        help="Evaluation context JSON: the time, pool counts and metric samples (format: docs/context-file.md).",
+    ),
     output_format: EvalFormat = typer.Option(EvalFormat.text, "--format", help="Output format."),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
 ) -> None:

@@ -6,12 +6,11 @@ returns the whole output as a string.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from batchsim import __version__
+from batchsim import __version__, jsonio
 from batchsim.formula.diagnostics import Diagnostic, Severity
 from batchsim.formula.lint import RULES
 
@@ -83,7 +82,7 @@ def _record(path: str, d: Diagnostic) -> dict[str, object]:
 
 def format_json(reports: Sequence[FileReport]) -> str:
     """A JSON list of objects with the fixed keys of DESIGN §2."""
-    return json.dumps([_record(r.path, d) for r in reports for d in r.diagnostics], indent=2) + "\n"
+    return jsonio.dumps([_record(r.path, d) for r in reports for d in r.diagnostics]) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -154,7 +153,7 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return jsonio.dumps(log) + "\n"
 
 
 def format_junit(reports: Sequence[FileReport]) -> str:

@@ -8,7 +8,6 @@ again on fresh seeds with 95 % t-intervals.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from batchsim import jsonio
 from batchsim.optimize.executors import RunSpec, execute
 from batchsim.optimize.templates import Template
 
@@ -183,8 +183,8 @@ def write_outputs(result: OptimizeResult, out: Path, objective: Objective, lower
     result.trials.to_csv(out / "trials.csv", index=False)
     result.pareto.to_csv(out / "pareto.csv", index=False)
     if result.best is not None:
-        header = "// Found by `batchsim optimize`: " + json.dumps(
-            {k: round(v, 4) for k, v in result.best.params.items()}
+        header = "// Found by `batchsim optimize`: " + jsonio.dumps(
+            {k: round(v, 4) for k, v in result.best.params.items()}, indent=None
         )
         (out / "best.formula").write_text(header + "\n" + result.best.formula, encoding="utf-8")
     target = (

@@ -25,6 +25,8 @@ main()
     [
         ("optuna", ["optimize", "scenarios/default.yaml", "--template", "spot-share", "--budget", "1", "--out", "{tmp}"], "tune"),
         ("azure", ["export", "formulas/pending-tasks.formula", "--pool", "p", "--endpoint", "http://127.0.0.1:9"], "azure"),
+        ("azure", ["pool", "pull", "p", "--out", "{tmp}/s.yaml", "--endpoint", "http://127.0.0.1:9", "--account-name", "a", "--account-key", "a2V5"], "azure"),
+        ("azure", ["skus", "--region", "eastus", "--subscription", "00000000-0000-0000-0000-000000000000", "--management-endpoint", "http://127.0.0.1:9"], "azure"),
     ],
 )
 def test_missing_extra_is_named(module: str, argv: list[str], extra: str, tmp_path: Path) -> None:

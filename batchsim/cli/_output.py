@@ -1,0 +1,65 @@
+"""Where commands write: output locations checked before the work starts, progress bars on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from batchsim.cli.errors import EXIT_USAGE, fail
+
+__all__ = ["check_out_dir", "check_out_file", "progress"]
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe(directory: Path, flag: str, target: Path) -> None:
+    """Create and remove a file in `directory`: the one sure test of writing (root ignores modes)."""
+    try:
+        handle, name = tempfile.mkstemp(dir=directory, prefix=".batchsim-probe-")
+    except OSError as exc:
+        fail(f"{flag} {target}: cannot write in {directory}: {exc.strerror}", EXIT_USAGE)
+    os.close(handle)
+    os.unlink(name)
+
+
+def check_out_dir(out: Path, flag: str = "--out") -> None:
+    """Fail (usage error, exit 2) unless `out` is a directory batchsim can create or write in.
+
+    Called before a simulation starts, so that a mistyped `--out` costs nothing; creates nothing.
+    """
+    if out.exists() and not out.is_dir():
+        fail(f"{flag} {out}: exists and is not a directory", EXIT_USAGE)
+    existing = _nearest_existing(out)
+    if not existing.is_dir():
+        fail(f"{flag} {out}: {existing} is a file, not a directory", EXIT_USAGE)
+    _probe(existing, flag, out)
+
+
+def check_out_file(out: Path, flag: str = "--out") -> None:
+    """Fail (usage error, exit 2) unless `out` is a file batchsim can write (its folder may be new)."""
+    if out.is_dir():
+        fail(f"{flag} {out}: is a directory; give a file name such as {out / 'report.html'}", EXIT_USAGE)
+    check_out_dir(out.parent, flag)
+
+
+@contextlib.contextmanager
+def progress(description: str, total_s: float) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on stderr when it is a terminal (results stay alone on stdout); else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total_s)
+        yield lambda t: bar.update(task, completed=t)
