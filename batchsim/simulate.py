@@ -74,6 +74,7 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: Callable[[fl
         progress=progress,
     )
     result.summary["scenario"] = scenario.name
+    result.summary["start"] = scenario.start.isoformat().replace("+00:00", "Z")  # clock-time axes in plots
     result.summary["price_source"] = prices.source
     return result
 
