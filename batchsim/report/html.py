@@ -46,7 +46,7 @@ def figure_png(draw: Draw, runs: Sequence[Any], labels: Sequence[str], *, height
     figure = Figure(figsize=(10, height_in), layout="constrained")
     draw(list(runs), ax=figure.subplots(), labels=list(labels))
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")  # legends outside the axes too
     return buffer.getvalue()
 
 

@@ -288,7 +288,10 @@ def cost_breakdown(runs: RunsLike, ax: Axes | None = None, labels: Sequence[str]
         left += values
     for row, total in zip(rows, left, strict=True):
         ax.annotate(f" ${total:.2f}", (total, row), va="center", fontsize=8)
-    ax.set_yticks(rows, names if len(items) > 1 else [""])
+    if len(items) > 1:
+        ax.set_yticks(rows, names)
+    else:
+        ax.set_yticks([])
     ax.set_xlabel("USD")
     ax.set_xlim(0, max(float(left.max()) if len(left) else 0.0, 1e-9) * 1.12)
     ax.set_title("Cost by node kind and state (light: nodes that ran no task)")

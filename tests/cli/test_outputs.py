@@ -213,3 +213,24 @@ def test_scenario_schema_is_strict_json() -> None:
     result = runner.invoke(app, ["scenario", "schema"])
     assert result.exit_code == 0
     assert strict_json(result.stdout)["title"] == "batchsim scenario"
+
+
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [("PT1M", "between 5m and 168h, got 1m"), ("P1M", "years and months have no fixed length")],
+)
+def test_export_interval_is_read_as_iso_8601(interval: str, message: str) -> None:
+    formula = str(ROOT / "formulas" / "pending-tasks.formula")
+    result = runner.invoke(app, ["export", formula, "--pool", "p", "--interval", interval, "--dry-run"])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_export_accepts_an_iso_8601_interval_and_goes_on_to_the_pool() -> None:
+    pytest.importorskip("azure.batch")
+    formula = str(ROOT / "formulas" / "pending-tasks.formula")
+    args = ["export", formula, "--pool", "p", "--interval", "PT15M", "--dry-run", "--endpoint", "http://127.0.0.1:9"]
+    result = runner.invoke(
+        app, [*args, "--account-name", "a", "--account-key", "a2V5", "--timeout", "2", "--retries", "0"]
+    )
+    assert result.exit_code == 1, result.output  # the interval passed; nothing listens on port 9
+    assert "--interval" not in result.stderr and "127.0.0.1:9" in result.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from scipy.integrate import trapezoid
 
 import batchsim as bs
 from batchsim.report import load_run, plots, render_report, run_info, write_run
@@ -145,7 +146,7 @@ def test_the_cost_per_hour_curve_adds_up_to_the_cost(tmp_path: Path) -> None:
     dedicated, stacked = (_top(c) for c in ax.collections[:2])
     tolerance = 0.03 * run.summary["cost_usd"]  # the curve is sampled on a grid of 600 points
     for (days, usd_per_hour), cost in ((dedicated, "cost_dedicated_usd"), (stacked, "cost_usd")):
-        assert np.trapezoid(usd_per_hour, (days - days[0]) * 24) == pytest.approx(run.summary[cost], abs=tolerance)
+        assert trapezoid(usd_per_hour, (days - days[0]) * 24) == pytest.approx(run.summary[cost], abs=tolerance)
 
 
 def test_plots_take_a_result_and_several_runs_overlay_on_one_axis(tmp_path: Path) -> None:
