@@ -6,17 +6,22 @@ live pool.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from batchsim import formula
+if TYPE_CHECKING:
+    from batchsim import formula
 
 __all__ = ["__version__", "formula", "load_scenario", "simulate"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # Scenario loading and the engine pull in pydantic, simpy and pandas: load them on first use,
-    # so that `import batchsim` (and `batchsim check`) stays fast.
+    # Everything loads on first use, so that `import batchsim` (and `batchsim check`, which needs
+    # only the formula parser and checker) stays fast: the engine pulls in simpy, pandas, numpy.
+    if name == "formula":
+        import batchsim.formula
+
+        return batchsim.formula
     if name == "load_scenario":
         from batchsim.scenario import load_scenario
 

@@ -1,4 +1,5 @@
-"""Evaluations per second of the docs' pending-tasks formula (issue 3 §6).
+"""Evaluations per second of the docs' pending-tasks formula (issue 3 §6), and the cost of the
+deepest formulas the service accepts (issue 14 §5).
 
 Context: 30 minutes of $PendingTasks samples. Compile once, evaluate many, as the simulator and
 the optimizer do. Run: python benchmarks/bench_formula.py
@@ -51,6 +52,36 @@ def main() -> None:
             except ValueError:
                 pass
         print(f"compile: {len(texts) * 5 / (time.perf_counter() - started):,.0f} corpus formulas/s")
+    deep_formulas(ctx)
+
+
+def deep_formulas(ctx: EvalContext) -> None:
+    """check, compile and evaluate the largest formula (8,192 characters) of a few nesting shapes."""
+    from batchsim.formula import check
+
+    head = "a = $CurrentDedicatedNodes; x = "
+    room = 8192 - len(head) - 1
+    shapes = {
+        "4,080 chained +": "+".join(["a"] * ((room + 1) // 2)),
+        "8,158 unary -": "-" * (room - 1) + "a",
+        "2,039 nested ?: (then)": "a?" * ((room - 1) // 4) + "a" + ":0" * ((room - 1) // 4),
+        "1,631 nested calls": "max(" * ((room - 1) // 5) + "a" + ")" * ((room - 1) // 5),
+    }
+    for label, body in shapes.items():
+        text = f"{head}{body};"
+        assert len(text) <= 8192
+        started = time.perf_counter()
+        check(text)
+        checked = time.perf_counter()
+        program = compile(text)
+        compiled = time.perf_counter()
+        for _ in range(100):
+            program.evaluate(ctx)
+        evaluated = (time.perf_counter() - compiled) / 100
+        print(
+            f"{label:24s} check {(checked - started) * 1e3:5.0f} ms, compile {(compiled - checked) * 1e3:5.0f} ms, "
+            f"evaluate {evaluated * 1e6:6.0f} µs"
+        )
 
 
 if __name__ == "__main__":

@@ -1,26 +1,35 @@
 """Command line: `batchsim COMMAND ...` (DESIGN section 2).
 
-Each command lives in its own module of this package and registers itself on `app` with
-`@app.command`; importing the package imports every module in it, so adding a command is adding a
-file. Exit codes: 0 success, 1 bad input, 2 usage error.
+Each command lives in its own module of this package, named after the command, and registers
+itself on `app` with `@app.command` (or `app.add_typer` for a group): adding a command is adding
+a file. Exit codes: 0 success, 1 bad input, 2 usage error.
+
+Start-up is a feature: `batchsim check` runs in pre-commit hooks on every commit. So the console
+script imports only the module of the command it runs (`batchsim check ...` imports `check.py`
+alone); `batchsim --help`, a name that is not a module, shell completion, and
+`from batchsim.cli import app` import every command module, so help lists them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE
 
-__all__ = ["app", "main"]
+if TYPE_CHECKING:
+    import typer
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _module != "app" and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
+# Importing the submodule `app` binds this package's attribute `app` to the module; drop that
+# binding so that `batchsim.cli.app` goes through `__getattr__` below and is the full
+# application, as it always was. (Later imports of the loaded submodule do not bind it again.)
+_APP_MODULE = importlib.import_module(f"{__name__}.app")
+globals().pop("app", None)
 
+__all__ = ["app", "load_commands", "main"]
 
 # Optional dependencies by the top-level module a command imports, and the extra that installs them.
 _EXTRA_OF_MODULE = {
@@ -31,12 +40,55 @@ _EXTRA_OF_MODULE = {
     "pygls": "lsp",
     "lsprotocol": "lsp",
 }
+_NOT_COMMANDS = ("app", "errors")
+
+
+def _command_modules() -> list[str]:
+    return sorted(
+        m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS and not m.name.startswith("_")
+    )
+
+
+def _registered(application: typer.Typer) -> set[str]:
+    names = {info.name or "" for info in application.registered_groups}
+    for info in application.registered_commands:
+        callback = info.callback
+        names.add(info.name or (callback.__name__.lower().replace("_", "-") if callback else ""))
+    return names
+
+
+def load_commands(argv: list[str] | None = None) -> typer.Typer:
+    """The application with the command `argv` names registered — every command when `argv` is
+    None, names none, or names one that is not a module of its own."""
+    application: typer.Typer = _APP_MODULE.app
+    wanted = None
+    if argv is not None and not any(key.endswith("_COMPLETE") for key in os.environ):
+        wanted = next((arg for arg in argv if not arg.startswith("-")), None)
+    modules = _command_modules()
+    if wanted in modules:
+        importlib.import_module(f"{__name__}.{wanted}")
+        if wanted in _registered(application):
+            return application
+    for module in modules:
+        importlib.import_module(f"{__name__}.{module}")
+    return application
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the full application, as tests and `python -m batchsim` use it
+        application = load_commands()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Entry point of the `batchsim` console script."""
+    import typer
+
+    application = load_commands(sys.argv[1:])
     try:
-        app()
+        application()
     except ModuleNotFoundError as exc:
         extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
         if extra is None:

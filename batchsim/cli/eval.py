@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from batchsim import jsonio
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -29,23 +28,17 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
 ) -> None:
     """Evaluate a formula once, as the service's evaluate call would; print the results string."""
+    from batchsim import jsonio
     from batchsim.formula.compiler import FormulaError, compile
     from batchsim.formula.context import EvalContext, datetime_to_ticks
     from batchsim.formula.context_file import ContextFileError, load_context
+    from batchsim.formula.diagnostics import Diagnostic
     from batchsim.formula.formatters import FileReport, format_text
     from batchsim.formula.sources import read_formula
+    from batchsim.formula.values import TIMESTAMP, format_value
 
     if not formula_file.is_file():
         fail(f"no such file: {formula_file}", EXIT_USAGE)
-    source = read_formula(formula_file)
-    if source.problem is not None:
-        typer.echo(format_text([FileReport(source.path, "", [source.problem])]), nl=False)
-        raise typer.Exit(1)
-    try:
-        program = compile(source.text, strict=strict)
-    except FormulaError as exc:
-        typer.echo(format_text([FileReport(source.path, source.text, exc.diagnostics)]), nl=False)
-        raise typer.Exit(1) from None
     if context is not None:
         try:
             ctx = load_context(context)
@@ -55,12 +48,30 @@ def eval_command(
         from datetime import datetime, timezone
 
         ctx = EvalContext(now_tick=datetime_to_ticks(datetime.now(timezone.utc)))
+    timestamp = format_value(TIMESTAMP, ctx.now_tick)
+
+    def rejected(diagnostics: list[Diagnostic], text: str) -> None:
+        """A formula the service refuses at request time (syntax, limits, empty): no run, exit 1."""
+        if output_format is EvalFormat.json:
+            first = diagnostics[0]
+            message = f"Line {first.span.line}, Col {first.span.column}: {first.message}"
+            document = {"timestamp": timestamp, "results": None, "error": {"code": first.code, "message": message}}
+            typer.echo(jsonio.dumps(document, indent=None))
+        else:
+            typer.echo(format_text([FileReport(str(formula_file), text, diagnostics)]), nl=False)
+        raise typer.Exit(1)
+
+    source = read_formula(formula_file)
+    if source.problem is not None:
+        rejected([source.problem], "")
+    try:
+        program = compile(source.text, strict=strict)
+    except FormulaError as exc:
+        rejected(exc.diagnostics, source.text)
     run = program.evaluate(ctx)
     if output_format is EvalFormat.json:
-        from batchsim.formula.values import format_value
-
         error = None if run.error is None else {"code": run.error.code, "message": run.error.detail}
-        document = {"timestamp": format_value("timestamp", run.timestamp_tick), "results": run.results, "error": error}
+        document = {"timestamp": timestamp, "results": run.results, "error": error}
         typer.echo(jsonio.dumps(document, indent=None))
     elif run.error is None:
         typer.echo(run.results)

@@ -13,21 +13,37 @@ Stages (STYLE: compile, then evaluate): text → tokens → AST → checked → 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from batchsim.formula.context import (
-    TICKS_PER_SECOND,
-    AutoScaleError,
-    AutoScaleRun,
-    EvalContext,
-    SampleSeries,
-    datetime_to_ticks,
-    ticks_to_datetime,
-)
-from batchsim.formula.diagnostics import Diagnostic, Severity, Span
+if TYPE_CHECKING:
+    from batchsim.formula.checker import check
+    from batchsim.formula.compiler import FormulaError, Program, compile
+    from batchsim.formula.context import (
+        TICKS_PER_SECOND,
+        AutoScaleError,
+        AutoScaleRun,
+        EvalContext,
+        SampleSeries,
+        datetime_to_ticks,
+        ticks_to_datetime,
+    )
+    from batchsim.formula.diagnostics import Diagnostic, Severity, Span
+    from batchsim.formula.parser import ParseResult, parse
+    from batchsim.formula.printer import print_formula
 
-# Stage entry points, imported on first use so that `import batchsim` stays light.
+# Everything is imported on first use, so that `import batchsim` stays light and `batchsim check`
+# loads neither the evaluator nor the context types.
 _LAZY = {
+    "TICKS_PER_SECOND": "batchsim.formula.context",
+    "AutoScaleError": "batchsim.formula.context",
+    "AutoScaleRun": "batchsim.formula.context",
+    "EvalContext": "batchsim.formula.context",
+    "SampleSeries": "batchsim.formula.context",
+    "datetime_to_ticks": "batchsim.formula.context",
+    "ticks_to_datetime": "batchsim.formula.context",
+    "Diagnostic": "batchsim.formula.diagnostics",
+    "Severity": "batchsim.formula.diagnostics",
+    "Span": "batchsim.formula.diagnostics",
     "parse": "batchsim.formula.parser",
     "ParseResult": "batchsim.formula.parser",
     "print_formula": "batchsim.formula.printer",
@@ -62,4 +78,6 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -19,7 +19,7 @@ def check(text: str, *, strict: bool = False) -> list[Diagnostic]:
     parsed = parse(text)
     if parsed.formula is None:
         return parsed.diagnostics
-    findings = parsed.diagnostics + analyze(parsed.formula, strict=strict) + lint(parsed.formula)
+    findings = parsed.diagnostics + analyze(parsed.formula, strict=strict) + lint(parsed.formula, text)
     return sorted(findings, key=lambda d: (d.span.line, d.span.column, d.severity is not Severity.ERROR, d.code))
 
 

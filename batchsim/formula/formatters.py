@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from xml.etree import ElementTree as ET
 
-from batchsim import __version__, jsonio
+from batchsim import jsonio
 from batchsim.formula.diagnostics import Diagnostic, Severity
-from batchsim.formula.lint import RULES
 
 __all__ = ["FORMATTERS", "FileReport", "format_github", "format_json", "format_junit", "format_sarif", "format_text"]
 
@@ -82,7 +80,7 @@ def _record(path: str, d: Diagnostic) -> dict[str, object]:
 
 def format_json(reports: Sequence[FileReport]) -> str:
     """A JSON list of objects with the fixed keys of DESIGN §2."""
-    return jsonio.dumps([_record(r.path, d) for r in reports for d in r.diagnostics]) + "\n"
+    return jsonio.dumps([_record(r.path, d) for r in reports for d in r.diagnostics], indent=2) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -109,6 +107,9 @@ def format_github(reports: Sequence[FileReport]) -> str:
 
 def format_sarif(reports: Sequence[FileReport]) -> str:
     """A SARIF 2.1.0 log with one run; rules for the lint codes and the service's error codes."""
+    from batchsim import __version__
+    from batchsim.formula.lint import RULES
+
     codes = sorted({d.code for r in reports for d in r.diagnostics})
     lint_help = {rule.code: f"{rule.name}: {rule.pitfall}" for rule in RULES}
     rules = [{"id": code, "shortDescription": {"text": lint_help.get(code, code)}} for code in codes]
@@ -153,11 +154,13 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
             }
         ],
     }
-    return jsonio.dumps(log) + "\n"
+    return jsonio.dumps(log, indent=2) + "\n"
 
 
 def format_junit(reports: Sequence[FileReport]) -> str:
     """JUnit XML: one test case per file, failing with its errors (warnings go to system-out)."""
+    from xml.etree import ElementTree as ET
+
     suite = ET.Element("testsuite", name="batchsim check", tests=str(len(reports)))
     failures = 0
     for report in reports:

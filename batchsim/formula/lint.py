@@ -1,7 +1,15 @@
 """Lint rules: formulas the service accepts but that behave badly on a real pool.
 
 Each rule is tied to a pitfall recorded in the references (formula-language.md, batch-behavior.md)
-and reports warnings with a project code. Rules read the AST only; they never evaluate.
+and reports warnings with a project code. Rules read the AST and the facts of one forward pass
+over the statements (`dataflow.analyse`), shared by every rule, so they follow the code as it
+runs: through temporaries, renames, reassignment and self-reference (`n = max(n, 0)`), and never
+ahead. Rules about targets judge the assignment that sets each target (its last one; the full
+name's over the alias's). They never evaluate.
+
+A warning can be accepted where it is reported, with a comment that says why (`accept.py`):
+
+    // batchsim: accept BS105 the dedicated floor keeps work moving while Spot nodes are preempted
 """
 
 from __future__ import annotations
@@ -10,192 +18,96 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from batchsim.formula import ast
+from batchsim.formula.accept import ACCEPT_CODE, apply_acceptances
+from batchsim.formula.dataflow import TARGETS, Flow, analyse
 from batchsim.formula.diagnostics import Diagnostic, Severity, Span
-from batchsim.formula.symbols import DEPRECATED, SAMPLED, TARGET_ALIASES
+from batchsim.formula.symbols import DEPRECATED, READ_ONLY_SCALARS, SAMPLED
 
 __all__ = ["RULES", "Rule", "lint"]
 
-_TARGETS = ("$TargetDedicatedNodes", "$TargetLowPriorityNodes", *TARGET_ALIASES)
 _SPOT_TARGETS = ("$TargetLowPriorityNodes", "$TargetLowPriority")
-_TASK_COUNTS = ("$ActiveTasks", "$PendingTasks", "$RunningTasks")
+_TASK_COUNTS = frozenset(("$ActiveTasks", "$PendingTasks", "$RunningTasks"))
+
+Finding = tuple[str, Span]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A lint rule: code, short name, the pitfall it guards against (with its source), the check."""
+    """A lint rule: code, short name, the pitfall it guards against (with its source), the check.
+
+    check: the findings (message, span) for a formula and its forward-pass facts; None for the
+    rule on accept comments themselves, which `lint` applies to the other rules' findings.
+    """
 
     code: str
     name: str
     pitfall: str
-    check: Callable[[ast.Formula], Iterator[tuple[str, Span]]]
+    check: Callable[[ast.Formula, Flow], Iterator[Finding]] | None
 
 
-def walk(node: object) -> Iterator[object]:
-    """Every node below `node`, depth first, in source order."""
-    yield node
-    if isinstance(node, ast.Formula):
-        for statement in node.statements:
-            yield from walk(statement)
-    elif isinstance(node, ast.Assignment):
-        yield from walk(node.value)
-    elif isinstance(node, ast.ExprStatement):
-        yield from walk(node.expr)
-    elif isinstance(node, ast.Unary):
-        yield from walk(node.operand)
-    elif isinstance(node, ast.Binary):
-        yield from walk(node.left)
-        yield from walk(node.right)
-    elif isinstance(node, ast.Conditional):
-        yield from walk(node.condition)
-        yield from walk(node.then)
-        yield from walk(node.otherwise)
-    elif isinstance(node, ast.Call):
-        for arg in node.args:
-            yield from walk(arg)
-    elif isinstance(node, ast.Field):
-        yield from walk(node.target)
-    elif isinstance(node, ast.MethodCall):
-        yield from walk(node.target)
-        for arg in node.args:
-            yield from walk(arg)
-
-
-def _methods(formula: ast.Formula, name: str) -> list[ast.MethodCall]:
-    return [n for n in walk(formula) if isinstance(n, ast.MethodCall) and n.name == name]
-
-
-def _metric(call: ast.MethodCall) -> str | None:
-    return call.target.name if isinstance(call.target, ast.Name) else None
-
-
-def _reads(formula: ast.Formula) -> set[str]:
-    return {n.name for n in walk(formula) if isinstance(n, ast.Name)}
-
-
-def _assignments(formula: ast.Formula) -> list[ast.Assignment]:
-    return [s for s in formula.statements if isinstance(s, ast.Assignment)]
-
-
-def _is_count_form(call: ast.MethodCall) -> bool:
-    return len(call.args) == 1 and isinstance(call.args[0], ast.Number)
-
-
-def _depends_on(formula: ast.Formula, expr: ast.Expr, names: tuple[str, ...]) -> bool:
-    """Whether `expr` reads any of `names`, directly or through user variables assigned earlier."""
-    sources: dict[str, ast.Expr] = {a.target: a.value for a in _assignments(formula)}
-    seen: set[str] = set()
-    stack = [expr]
-    while stack:
-        for node in walk(stack.pop()):
-            if isinstance(node, ast.Name) and node.name not in seen:
-                seen.add(node.name)
-                if node.name in names:
-                    return True
-                if node.name in sources and node.name not in _TARGETS:
-                    stack.append(sources[node.name])
-    return False
-
-
-# -- rules -----------------------------------------------------------------------------------
-
-
-def _unguarded_window(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    guarded = {_metric(c) for c in _methods(formula, "GetSamplePercent")}
-    for call in _methods(formula, "GetSample"):
-        if _is_count_form(call) or _metric(call) in guarded:
-            continue
-        explicit_zero = len(call.args) in (2, 3) and isinstance(call.args[-1], ast.Number) and call.args[-1].value == 0
-        if not explicit_zero:
+def _unguarded_window(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for sample in flow.samples:
+        if sample.windowed and not sample.guarded and sample.required != 0:
             yield (
-                f"windowed {_metric(call)}.GetSample fails with InsufficientSampleData while fewer than 70% of the "
-                "window's samples exist (a new pool has none); guard it with GetSamplePercent",
-                call.lparen_span,
+                f"windowed {sample.metric}.GetSample fails with InsufficientSampleData while fewer than 70% of "
+                "the window's samples exist (a new pool has none); guard it with GetSamplePercent",
+                sample.call.lparen_span,
             )
 
 
-def _percent_as_fraction(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    percent_vars = {
-        a.target
-        for a in _assignments(formula)
-        if isinstance(a.value, ast.MethodCall) and a.value.name == "GetSamplePercent"
-    }
-    for node in walk(formula):
-        if not isinstance(node, ast.Binary) or node.op not in ("<", "<=", ">", ">="):
+def _percent_as_fraction(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for node, left, right in flow.comparisons:
+        if node.op not in ("<", "<=", ">", ">="):
             continue
-        for side, other in ((node.left, node.right), (node.right, node.left)):
-            is_percent = (isinstance(side, ast.MethodCall) and side.name == "GetSamplePercent") or (
-                isinstance(side, ast.Name) and side.name in percent_vars
-            )
-            if is_percent and isinstance(other, ast.Number) and 0 < other.value < 1:
+        for side, other, other_node in ((left, right, node.right), (right, left, node.left)):
+            if side.percent and other.number is not None and 0 < other.number < 1:
+                written = other_node.text if isinstance(other_node, ast.Number) else f"{other.number:g}"
                 yield (
-                    f"GetSamplePercent returns 0–100, not a fraction: comparing it with {other.text} is almost always "
-                    f"wrong (did you mean {other.value * 100:g}?)",
+                    f"GetSamplePercent returns 0–100, not a fraction: comparing it with {written} is almost "
+                    f"always wrong (did you mean {other.number * 100:g}?)",
                     node.op_span,
                 )
 
 
-def _slot_blind(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    if "$TaskSlotsPerNode" in _reads(formula):
-        return
-    for assignment in _assignments(formula):
-        if assignment.target in _TARGETS and _depends_on(formula, assignment.value, _TASK_COUNTS):
+def _slot_blind(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for assignment, facts in flow.effective_targets():
+        if facts.reads & _TASK_COUNTS and "$TaskSlotsPerNode" not in facts.reads:
             yield (
                 f"{assignment.target} follows task counts but ignores $TaskSlotsPerNode: a node runs "
                 "$TaskSlotsPerNode tasks at once, so on multi-slot pools this asks for too many nodes",
                 assignment.target_span,
             )
-            return
 
 
-def _active_tasks_requeue(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    options = [
-        a.value.name
-        for a in _assignments(formula)
-        if a.target == "$NodeDeallocationOption" and isinstance(a.value, ast.DeallocKeyword)
-    ]
-    if options and options[-1] != "requeue":
+def _active_tasks_requeue(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    if flow.dealloc != "requeue":
         return
-    for assignment in _assignments(formula):
-        if (
-            assignment.target in _TARGETS
-            and _depends_on(formula, assignment.value, ("$ActiveTasks",))
-            and not _depends_on(formula, assignment.value, ("$RunningTasks", "$PendingTasks"))
-        ):
+    for assignment, facts in flow.effective_targets():
+        if "$ActiveTasks" in facts.reads and not facts.reads & {"$RunningTasks", "$PendingTasks"}:
             yield (
                 f"{assignment.target} scales on $ActiveTasks alone with $NodeDeallocationOption requeue: once the "
                 "queue drains the pool shrinks under running tasks, which are killed and rerun; use $PendingTasks "
                 "or taskcompletion",
                 assignment.target_span,
             )
-            return
 
 
-def _preemption_blind(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    if "$PreemptedNodeCount" in _reads(formula):
-        return
-    for assignment in _assignments(formula):
-        if assignment.target in _SPOT_TARGETS and not isinstance(assignment.value, ast.Number):
+def _preemption_blind(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    targets = flow.effective_targets()
+    if any("$PreemptedNodeCount" in facts.reads for _, facts in targets):
+        return  # some target makes up for preempted nodes (on Spot or, as preemption-aware does, dedicated)
+    for assignment, facts in targets:
+        if assignment.target in _SPOT_TARGETS and not facts.constant:
             yield (
                 "preempted Spot nodes stay counted in the Spot count until they are replaced, so they run "
                 "nothing while the target looks met; account for them with $PreemptedNodeCount",
                 assignment.target_span,
             )
-            return
 
 
-def _uncapped(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    for assignment in _assignments(formula):
-        if assignment.target not in _TARGETS or isinstance(assignment.value, ast.Number):
-            continue
-        capped = any(isinstance(n, ast.Call) and n.name == "min" for n in walk(assignment.value))
-        sources = {a.target: a.value for a in _assignments(formula)}
-        capped = capped or any(
-            isinstance(n, ast.Name)
-            and n.name in sources
-            and any(isinstance(m, ast.Call) and m.name == "min" for m in walk(sources[n.name]))
-            for n in walk(assignment.value)
-        )
-        if not capped and _depends_on(formula, assignment.value, tuple(SAMPLED)):
+def _uncapped(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for assignment, facts in flow.effective_targets():
+        if not facts.bounded:
             yield (
                 f"{assignment.target} has no upper cap: a burst of tasks scales the pool to whatever the metric "
                 "says; cap it with min(..., <max nodes>)",
@@ -203,8 +115,8 @@ def _uncapped(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
             )
 
 
-def _deprecated(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    for node in walk(formula):
+def _deprecated(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for node in ast.walk(formula):
         name, span = None, None
         if isinstance(node, (ast.Name, ast.DeallocKeyword)) and node.name in DEPRECATED:
             name, span = node.name, node.span
@@ -214,8 +126,8 @@ def _deprecated(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
             yield f"{name} is deprecated; use {DEPRECATED[name]}", span
 
 
-def _no_target(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    if not any(a.target in _TARGETS for a in _assignments(formula)):
+def _no_target(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    if not any(name in flow.final for name in TARGETS):
         yield (
             "the formula assigns no target ($TargetDedicatedNodes or $TargetLowPriorityNodes): "
             "it never resizes the pool",
@@ -223,35 +135,37 @@ def _no_target(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
         )
 
 
-def _unused(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    reads = _reads(formula)
-    for assignment in _assignments(formula):
+def _unused(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for assignment, overwritten in flow.dead:
         name = assignment.target
-        if name.lstrip("$") and name not in _TARGETS and name != "$NodeDeallocationOption" and name not in reads:
+        if name in READ_ONLY_SCALARS or name in SAMPLED:
+            continue
+        if overwritten is None:
             yield f"{name} is assigned but never used", assignment.target_span
+        else:
+            where = f"{overwritten.target_span.line}:{overwritten.target_span.column}"
+            yield f"{name} is assigned again at {where} before this value is used", assignment.target_span
 
 
-def _last_sample_only(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    windowed = {_metric(c) for c in _methods(formula, "GetSample") if not _is_count_form(c)}
-    for call in _methods(formula, "GetSample"):
-        if _is_count_form(call) and call.args[0].value == 1 and _metric(call) not in windowed:  # type: ignore[union-attr]
+def _last_sample_only(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    windowed = {sample.metric for sample in flow.samples if sample.windowed}
+    for sample in flow.samples:
+        if not sample.windowed and sample.count == 1 and sample.metric not in windowed:
             yield (
-                f"{_metric(call)}.GetSample(1) alone follows one late, possibly missing sample; the docs advise "
+                f"{sample.metric}.GetSample(1) alone follows one late, possibly missing sample; the docs advise "
                 "looking at a window of several minutes",
-                call.lparen_span,
+                sample.call.lparen_span,
             )
 
 
-def _empty_statement(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
+def _empty_statement(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
     for span in formula.empty_statements:
         yield "empty statement (';;')", span
 
 
-def _random_target(formula: ast.Formula) -> Iterator[tuple[str, Span]]:
-    for assignment in _assignments(formula):
-        if assignment.target in _TARGETS and any(
-            isinstance(n, ast.Call) and n.name == "rand" for n in walk(assignment.value)
-        ):
+def _random_target(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for assignment, facts in flow.effective_targets():
+        if facts.random:
             yield f"{assignment.target} depends on rand(): the pool resizes at random", assignment.target_span
 
 
@@ -272,13 +186,20 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("BS111", "empty-statement", "formula-language §2 (Q8)", _empty_statement),
     Rule("BS112", "random-target", "formula-language §6.3 rand()", _random_target),
+    Rule(ACCEPT_CODE, "accept-comment", "an accepted warning says why, and is still reported", None),
 )
 
 
-def lint(formula: ast.Formula) -> list[Diagnostic]:
-    """Warnings for a parsed formula, from every rule in `RULES`."""
+def lint(formula: ast.Formula, text: str | None = None) -> list[Diagnostic]:
+    """Warnings for a parsed formula, from every rule in `RULES`; with the formula's `text`, the
+    warnings its accept comments explain are left out (and the comments themselves checked)."""
+    flow = analyse(formula)
     findings: list[Diagnostic] = []
     for rule in RULES:
-        for message, span in rule.check(formula):
+        if rule.check is None:
+            continue
+        for message, span in rule.check(formula, flow):
             findings.append(Diagnostic(rule.code, Severity.WARNING, f"{message} [{rule.name}]", span))
-    return findings
+    if text is None:
+        return findings
+    return apply_acceptances(text, findings)

@@ -8,6 +8,12 @@ separates statements, which makes it the natural recovery point).
 
 Line endings: LF, CRLF and a lone CR each end a line (§2); a lone CR is read as LF, which keeps
 every offset and makes lark count the line.
+
+Depth: lark's LALR parser is a loop over a stack, and the AST is built while parsing (lark's
+inline transformer: `_Builder`'s callbacks run at each reduction), so no tree is walked
+recursively — lark's `Transformer.transform` would recurse once per level, and formulas within
+the 8,192-character limit nest 4,000 levels deep. Error recovery parses into plain lark trees,
+which are read only for their positions.
 """
 
 from __future__ import annotations

@@ -39,12 +39,6 @@ def _level(node: ast.Expr) -> int:
     return _POSTFIX
 
 
-def _expr(node: ast.Expr, minimum: int) -> str:
-    """`node` printed, in parentheses when it binds looser than `minimum`."""
-    text = _bare(node)
-    return f"({text})" if _level(node) < minimum else text
-
-
 def _number(value: float, text: str) -> str:
     if _NUMBER.fullmatch(text) and float(text) == value:
         return text
@@ -56,28 +50,55 @@ def _number(value: float, text: str) -> str:
     return exact.rstrip("0").rstrip(".") if "." in exact else exact
 
 
-def _args(args: tuple[ast.Expr, ...]) -> str:
-    return ", ".join(_expr(a, _CONDITIONAL) for a in args)
+def _expr(root: ast.Expr, minimum: int) -> str:
+    """`root` printed, each sub-expression in parentheses when it binds looser than its place needs.
+
+    Iterative (an explicit stack of pieces still to write), so that trees deeper than Python's
+    recursion limit print too.
+    """
+    out: list[str] = []
+    stack: list[tuple[ast.Expr, int] | str] = [(root, minimum)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        node, needed = item
+        pieces = _pieces(node)
+        if _level(node) < needed:
+            pieces = ["(", *pieces, ")"]
+        stack.extend(reversed(pieces))
+    return "".join(out)
 
 
-def _bare(node: ast.Expr) -> str:
+def _pieces(node: ast.Expr) -> list[tuple[ast.Expr, int] | str]:
+    """A node as text and sub-expressions (each with the binding level its position needs)."""
     if isinstance(node, ast.Number):
-        return _number(node.value, node.text)
+        return [_number(node.value, node.text)]
     if isinstance(node, ast.String):
-        return f'"{node.value}"'
+        return [f'"{node.value}"']
     if isinstance(node, (ast.TimeConstant, ast.DeallocKeyword, ast.Name)):
-        return node.name
+        return [node.name]
     if isinstance(node, ast.Call):
-        return f"{node.name}({_args(node.args)})"
+        return [f"{node.name}(", *_args(node.args), ")"]
     if isinstance(node, ast.Field):
-        return f"{_expr(node.target, _POSTFIX)}.{node.name}"
+        return [(node.target, _POSTFIX), f".{node.name}"]
     if isinstance(node, ast.MethodCall):
-        return f"{_expr(node.target, _POSTFIX)}.{node.name}({_args(node.args)})"
+        return [(node.target, _POSTFIX), f".{node.name}(", *_args(node.args), ")"]
     if isinstance(node, ast.Unary):
-        return f"{node.op}{_expr(node.operand, _UNARY)}"
+        return [node.op, (node.operand, _UNARY)]
     if isinstance(node, ast.Binary):
         level = _BINARY_LEVEL[node.op]
         # Left-associative: the right operand needs parentheses at the same level.
-        return f"{_expr(node.left, level)} {node.op} {_expr(node.right, level + 1)}"
+        return [(node.left, level), f" {node.op} ", (node.right, level + 1)]
     # Right-associative: a conditional in the condition needs parentheses, in a branch it does not.
-    return f"{_expr(node.condition, 1)} ? {_expr(node.then, _CONDITIONAL)} : {_expr(node.otherwise, _CONDITIONAL)}"
+    return [(node.condition, 1), " ? ", (node.then, _CONDITIONAL), " : ", (node.otherwise, _CONDITIONAL)]
+
+
+def _args(args: tuple[ast.Expr, ...]) -> list[tuple[ast.Expr, int] | str]:
+    pieces: list[tuple[ast.Expr, int] | str] = []
+    for i, arg in enumerate(args):
+        if i:
+            pieces.append(", ")
+        pieces.append((arg, _CONDITIONAL))
+    return pieces

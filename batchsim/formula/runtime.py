@@ -1,31 +1,51 @@
-"""What compiled formula code runs on: the run's frame, compiled expressions, run-time failures."""
+"""What compiled formula code runs on: the run's frame, run-time failures, and time ranges.
+
+Compiled formulas are plain Python functions (see `compiler.py`); they raise `EvaluationFailure`
+at the position the service reports, and `Stop` for `stop()`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from batchsim.formula.context import EvalContext
-from batchsim.formula.diagnostics import Span
+    from batchsim.formula.context import EvalContext
+    from batchsim.formula.diagnostics import Span
 
 __all__ = [
     "ERROR",
     "EVALUATION_CODE",
     "EVALUATION_MESSAGE",
-    "Code",
-    "Compiled",
+    "INTERVAL_RANGE_DETAIL",
+    "MAX_INTERVAL_TICKS",
+    "MAX_TIMESTAMP_TICK",
+    "MIN_INTERVAL_TICKS",
+    "MIN_TIMESTAMP_TICK",
+    "TIMESTAMP_RANGE_DETAIL",
     "EvaluationFailure",
     "Frame",
     "Stop",
-    "fold",
+    "checked_interval",
+    "checked_timestamp",
+    "fail",
+    "stop",
 ]
 
 EVALUATION_CODE = "AutoScalingFormulaEvaluationError"
 EVALUATION_MESSAGE = "The specified auto-scaling formula has evaluation error"
 ERROR = "error"  # the static type of an expression that already has an error (no cascading reports)
+
+# The service is .NET: a timestamp is a DateTime (0001-01-01 to 9999-12-31, 100 ns ticks) and a
+# timeinterval a TimeSpan (a signed 64-bit count of ticks). A result outside those ranges is an
+# evaluation error at the operator (docs/formula-language.md, "Time ranges").
+MIN_TIMESTAMP_TICK = -62_135_596_800 * 10_000_000  # 0001-01-01T00:00:00Z, in ticks since the Unix epoch
+MAX_TIMESTAMP_TICK = 253_402_300_800 * 10_000_000 - 1  # 9999-12-31T23:59:59.9999999Z
+MIN_INTERVAL_TICKS = -(2**63)
+MAX_INTERVAL_TICKS = 2**63 - 1
+TIMESTAMP_RANGE_DETAIL = "Timestamp out of range: results must lie between 0001-01-01 and 9999-12-31"
+INTERVAL_RANGE_DETAIL = "Time interval out of range: results must lie within ±10675199 days"
 
 
 class EvaluationFailure(Exception):
@@ -42,23 +62,38 @@ class Stop(Exception):
     """`stop()`: ends the run successfully (§6.3)."""
 
 
-class Frame:
-    """The mutable state of one run: the context, the variable slots and the random generator."""
+def fail(detail: str, span: Span, *evaluated: object) -> object:
+    """Raise a static error once the operands before it (`evaluated`, already computed) have run."""
+    raise EvaluationFailure(detail, span)
 
-    __slots__ = ("assigned", "ctx", "dealloc", "rng", "targets", "user", "windows")
+
+def stop() -> object:
+    """`stop()`."""
+    raise Stop
+
+
+def checked_timestamp(ticks: int, span: Span) -> int:
+    """`ticks` if it is a representable timestamp, otherwise the out-of-range error at `span`."""
+    if MIN_TIMESTAMP_TICK <= ticks <= MAX_TIMESTAMP_TICK:
+        return ticks
+    raise EvaluationFailure(TIMESTAMP_RANGE_DETAIL, span)
+
+
+def checked_interval(ticks: int, span: Span) -> int:
+    """`ticks` if it is a representable timeinterval, otherwise the out-of-range error at `span`."""
+    if MIN_INTERVAL_TICKS <= ticks <= MAX_INTERVAL_TICKS:
+        return ticks
+    raise EvaluationFailure(INTERVAL_RANGE_DETAIL, span)
+
+
+class Frame:
+    """The mutable state of one run beyond its variables: the context, the random generator and
+    the sample windows already read."""
+
+    __slots__ = ("ctx", "rng", "windows")
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
-        # Full names and aliases are separate slots, each starting at the current target (§5.1).
-        self.targets = {
-            "$TargetDedicatedNodes": ctx.target_dedicated_nodes,
-            "$TargetLowPriorityNodes": ctx.target_low_priority_nodes,
-            "$TargetDedicated": ctx.target_dedicated_nodes,
-            "$TargetLowPriority": ctx.target_low_priority_nodes,
-        }
-        self.assigned: set[str] = set()
-        self.dealloc = "requeue"  # reset each run (§5.1)
-        self.user: dict[str, tuple[str, Any]] = {}
         self.rng: np.random.Generator | None = ctx.rng
         # Sample windows read in this run, by (metric, earlier, later): a guarded formula asks
         # GetSamplePercent and GetSample of the same window, and the context does not change.
@@ -67,30 +102,7 @@ class Frame:
     def random(self) -> float:
         """`rand()`: uniform on [0, 1), from the context's generator or one seeded by the run's time."""
         if self.rng is None:
+            import numpy as np
+
             self.rng = np.random.default_rng(self.ctx.now_tick)
         return float(self.rng.random())
-
-
-Code = Callable[[Frame], Any]
-
-
-@dataclass(slots=True)
-class Compiled:
-    """A compiled expression: its static type, the closure computing its value, and whether that
-    value is a compile-time constant (then `code` ignores its frame and constant folding applies)."""
-
-    kind: str
-    code: Code
-    const: bool = False
-
-
-def fold(compiled: Compiled, *children: Compiled) -> Compiled:
-    """Constant folding: an operation on constants is computed once, at compile time, unless it
-    fails (a failure must still happen at evaluation, at its position, as the service reports it)."""
-    if not children or not all(child.const for child in children):
-        return compiled
-    try:
-        value = compiled.code(None)  # type: ignore[arg-type]
-    except EvaluationFailure:
-        return compiled
-    return Compiled(compiled.kind, lambda frame: value, const=True)

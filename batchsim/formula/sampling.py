@@ -10,22 +10,24 @@ required percentage (70 when omitted, §6.5).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from batchsim.formula import ast
-from batchsim.formula.context import TICKS_PER_SECOND, SampleSeries
-from batchsim.formula.runtime import ERROR, Compiled, EvaluationFailure, Frame
-from batchsim.formula.values import DOUBLE, DOUBLE_VEC, SAMPLE, TIMEINTERVAL, TIMESTAMP, format_double
+from batchsim.formula.operation import Operation, Problem
+from batchsim.formula.runtime import EvaluationFailure, Frame
+from batchsim.formula.symbols import SAMPLE_METHODS
+from batchsim.formula.values import DOUBLE, DOUBLE_VEC, TIMEINTERVAL, TIMESTAMP, format_double
 
 if TYPE_CHECKING:
-    from batchsim.formula.compiler import _Compiler
+    from batchsim.formula.context import SampleSeries
+    from batchsim.formula.diagnostics import Span
 
-__all__ = ["DEFAULT_REQUIRED_PERCENT", "INSUFFICIENT_CODE", "INSUFFICIENT_MESSAGE", "compile_method", "latest"]
+__all__ = ["DEFAULT_REQUIRED_PERCENT", "INSUFFICIENT_CODE", "INSUFFICIENT_MESSAGE", "known", "latest", "method"]
 
 INSUFFICIENT_CODE = "InsufficientSampleData"
 INSUFFICIENT_MESSAGE = "Autoscale evaluation failed due to insufficient sample data"
 DEFAULT_REQUIRED_PERCENT = 70.0  # §6.5, derived from R11
-DEFAULT_PERIOD_TICKS = 30 * TICKS_PER_SECOND
+DEFAULT_PERIOD_TICKS = 30 * 10_000_000  # 30 s in 100 ns ticks (§6.5)
 _BOUNDS = (TIMEINTERVAL, TIMESTAMP)
 
 
@@ -65,139 +67,133 @@ def latest(frame: Frame, name: str) -> float:
     return samples[-1] if samples else 0.0
 
 
-def _instant(kind: str, value: int, now: int) -> int:
-    return now - value if kind == TIMEINTERVAL else value
-
-
 def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float]:
     """Values in (earlier, later] and the available percentage of the window's possible samples.
 
-    Samples sit on a regular grid, so the window is an index range: no scan of the history.
+    Samples sit on a regular grid, so the window is an index range: no scan of the history. (The
+    hot path of every guarded formula: written out, without helper calls.)
     """
     earlier, later = (a, b) if a <= b else (b, a)
     key = (name, earlier, later)
     seen = frame.windows.get(key)
     if seen is not None:
         return seen
-    series = _series(frame, name)
-    period = series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
+    series = frame.ctx.samples.get(name)
     values: list[float] = []
-    if series is not None:
+    if series is None:
+        period = DEFAULT_PERIOD_TICKS
+    else:
+        period = series.interval_ticks
         first = series.first_tick
-        low = max((earlier - first) // period + 1, 0)
-        high = min((later - first) // period, series.visible_count(frame.ctx.now_tick) - 1)
+        low = (earlier - first) // period + 1
+        if low < 0:
+            low = 0
+        newest = series.visible_count(frame.ctx.now_tick) - 1
+        high = (later - first) // period
+        if high > newest:
+            high = newest
         if high >= low:
-            values = [v for v in series.values[low : high + 1] if v == v]
+            values = [v for v in series.values[low : high + 1] if v == v]  # NaN: a missing sample
     possible = (later - earlier) / period
-    percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(values) / possible)
+    if possible <= 0:
+        percent = 100.0
+    else:
+        percent = 100.0 * len(values) / possible
+        if percent > 100.0:
+            percent = 100.0
     frame.windows[key] = (values, percent)
     return values, percent
 
 
-def compile_method(compiler: _Compiler, node: ast.MethodCall) -> Compiled:
-    """Resolve a sample method call's form at compile time (§6.4)."""
-    if isinstance(node.target, ast.Name):
-        target = compiler.name(node.target, as_sample=True)
-    else:
-        target = compiler.expr(node.target)
-    args = [compiler.expr(a) for a in node.args]
-    if not compiler.method_known(node.name):
-        return compiler.fail(f"Unknown method: {node.name}", node.name_span, target, *args)
-    if target.kind == ERROR or any(a.kind == ERROR for a in args):
-        return compiler.fail_quietly(target, *args)
-    if target.kind != SAMPLE:
-        detail = f"Type mismatch: method {node.name} needs a sampled variable, not {target.kind}"
-        return compiler.fail(detail, node.name_span, target, *args)
-    assert isinstance(node.target, ast.Name)
-    metric = node.target.name
-    kinds = [a.kind for a in args]
-    codes = [a.code for a in args]
-    span = node.lparen_span
+def known(name: str) -> bool:
+    """Whether `name` is a sample method (§6.4)."""
+    return name in SAMPLE_METHODS
 
-    def arity() -> Compiled:
-        return compiler.fail(f"Wrong number of arguments to {node.name}", span, *args)
 
-    def mismatch(k: int, wanted: str) -> Compiled:
-        detail = f"Type mismatch: argument {k} of {node.name} must be {wanted}"
-        return compiler.fail(detail, node.args[k - 1].span, *args)
+def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
+    """Resolve `metric.name(args)` from the arguments' static types (§6.4); `metric` is sampled."""
+    arity = Problem(f"Wrong number of arguments to {name}", "lparen")
 
-    if node.name in ("GetSamplePeriod", "Count", "HistoryBeginTime"):
-        if args:
-            return arity()
-        return _no_argument(node.name, metric)
-    if node.name == "GetSamplePercent":
-        if len(args) not in (1, 2):
-            return arity()
+    def mismatch(k: int, wanted: str) -> Problem:
+        return Problem(f"Type mismatch: argument {k} of {name} must be {wanted}", k)
+
+    quoted = repr(metric)
+    if name in ("GetSamplePeriod", "Count", "HistoryBeginTime"):
+        if kinds:
+            return arity
+        kind, helper, function = _NO_ARGUMENT[name]
+        return Operation(kind, f"{helper}(frame, {quoted})", {helper: function})
+    if name == "GetSamplePercent":
+        if len(kinds) not in (1, 2):
+            return arity
         for k, kind in enumerate(kinds, 1):
             if kind not in _BOUNDS:
                 return mismatch(k, "timeinterval or timestamp")
-        return Compiled(DOUBLE, _percent_code(metric, kinds, codes))
+        instants = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds))
+        if len(kinds) == 1:
+            instants += ", ctx.now_tick"
+        return Operation(DOUBLE, f"_sm_percent(frame, {quoted}, {instants})", {"_sm_percent": _percent})
     # GetSample
-    if not 1 <= len(args) <= 3:
-        return arity()
-    if kinds == [DOUBLE]:
-        count_code = codes[0]
-
-        def run_count(frame: Frame) -> list[float]:
-            count = count_code(frame)
-            n = math.trunc(count) if math.isfinite(count) else 0
-            return _last_present(_series(frame, metric), frame.ctx.now_tick, n)
-
-        return Compiled(DOUBLE_VEC, run_count)
+    if not 1 <= len(kinds) <= 3:
+        return arity
+    if list(kinds) == [DOUBLE]:
+        return Operation(DOUBLE_VEC, f"_sm_last(frame, {quoted}, {{0}})", {"_sm_last": _last})
     if kinds[0] not in _BOUNDS:
         return mismatch(1, "double, timeinterval or timestamp")
-    bounds = 2 if len(args) >= 2 and kinds[1] in _BOUNDS else 1
-    if len(args) == 3 and bounds == 1:
+    bounds = 2 if len(kinds) >= 2 and kinds[1] in _BOUNDS else 1
+    if len(kinds) == 3 and bounds == 1:
         return mismatch(2, "timeinterval or timestamp")
-    if len(args) > bounds and kinds[bounds] != DOUBLE:
+    if len(kinds) > bounds and kinds[bounds] != DOUBLE:
         return mismatch(bounds + 1, "double")
-    return Compiled(DOUBLE_VEC, _window_code(metric, kinds[:bounds], codes[:bounds], codes[bounds:], span))
+    window = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds[:bounds]))
+    if bounds == 1:
+        window += ", ctx.now_tick"
+    required = f"{{{bounds}}}" if len(kinds) > bounds else repr(DEFAULT_REQUIRED_PERCENT)
+    template = f"_sm_window(frame, {quoted}, {window}, {required}, {{span}})"
+    return Operation(DOUBLE_VEC, template, {"_sm_window": _window_values})
 
 
-def _resolve_bounds(frame: Frame, kinds: list[str], codes: list[Any]) -> tuple[int, int]:
-    now = frame.ctx.now_tick
-    a = _instant(kinds[0], codes[0](frame), now)
-    b = _instant(kinds[1], codes[1](frame), now) if len(kinds) == 2 else now
-    return a, b
+def _bound(kind: str, k: int) -> str:
+    """A bound as an instant: a timeinterval d means now − d (§6.4)."""
+    return f"ctx.now_tick - {{{k}}}" if kind == TIMEINTERVAL else f"{{{k}}}"
 
 
-def _percent_code(metric: str, kinds: list[str], codes: list[Any]) -> Any:
-    def run(frame: Frame) -> float:
-        a, b = _resolve_bounds(frame, kinds, codes)
-        return _window(frame, metric, a, b)[1]
-
-    return run
+def _last(frame: Frame, metric: str, count: float) -> list[float]:
+    n = math.trunc(count) if math.isfinite(count) else 0
+    return _last_present(_series(frame, metric), frame.ctx.now_tick, n)
 
 
-def _window_code(metric: str, kinds: list[str], codes: list[Any], pct_code: list[Any], span: Any) -> Any:
-    def run(frame: Frame) -> list[float]:
-        a, b = _resolve_bounds(frame, kinds, codes)
-        required = pct_code[0](frame) if pct_code else DEFAULT_REQUIRED_PERCENT
-        values, percent = _window(frame, metric, a, b)
-        if percent < required:
-            detail = (
-                f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
-                f"received {format_double(percent)}%"
-            )
-            raise EvaluationFailure(detail, span, INSUFFICIENT_CODE)
-        return values
-
-    return run
+def _percent(frame: Frame, metric: str, a: int, b: int) -> float:
+    return _window(frame, metric, a, b)[1]
 
 
-def _no_argument(method: str, metric: str) -> Compiled:
-    if method == "GetSamplePeriod":
+def _window_values(frame: Frame, metric: str, a: int, b: int, required: float, span: Span) -> list[float]:
+    values, percent = _window(frame, metric, a, b)
+    if percent < required:
+        detail = (
+            f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
+            f"received {format_double(percent)}%"
+        )
+        raise EvaluationFailure(detail, span, INSUFFICIENT_CODE)
+    return values
 
-        def period(frame: Frame) -> int:
-            series = _series(frame, metric)
-            return series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
 
-        return Compiled(TIMEINTERVAL, period)
-    if method == "Count":
-        return Compiled(DOUBLE, lambda frame: float(len(_available(_series(frame, metric), frame.ctx.now_tick))))
+def _period(frame: Frame, metric: str) -> int:
+    series = _series(frame, metric)
+    return series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
 
-    def begin(frame: Frame) -> int:
-        samples = _available(_series(frame, metric), frame.ctx.now_tick)
-        return samples[0][0] if samples else frame.ctx.now_tick
 
-    return Compiled(TIMESTAMP, begin)
+def _count(frame: Frame, metric: str) -> float:
+    return float(len(_available(_series(frame, metric), frame.ctx.now_tick)))
+
+
+def _begin(frame: Frame, metric: str) -> int:
+    samples = _available(_series(frame, metric), frame.ctx.now_tick)
+    return samples[0][0] if samples else frame.ctx.now_tick
+
+
+_NO_ARGUMENT: dict[str, tuple[str, str, Callable[[Frame, str], Any]]] = {
+    "GetSamplePeriod": (TIMEINTERVAL, "_sm_period", _period),
+    "Count": (DOUBLE, "_sm_count", _count),
+    "HistoryBeginTime": (TIMESTAMP, "_sm_begin", _begin),
+}

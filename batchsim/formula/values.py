@@ -1,4 +1,4 @@
-"""Runtime values and their printed forms (formula reference §4, §9.2), and `time()` strings (§6.3).
+"""Runtime values and their printed forms (formula reference §4, §9.2).
 
 Values are plain Python objects, tagged by the static type the compiler knows:
 double → float, doubleVec → list[float], string → str, timestamp and timeinterval → int ticks of
@@ -8,11 +8,9 @@ double → float, doubleVec → list[float], string → str, timestamp and timei
 from __future__ import annotations
 
 import math
-import re
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 
-from batchsim.formula.context import TICKS_PER_SECOND, datetime_to_ticks, ticks_to_datetime
+_TICKS_PER_SECOND = 10_000_000  # context.TICKS_PER_SECOND, without importing the context types
 
 __all__ = [
     "DOUBLE",
@@ -24,7 +22,6 @@ __all__ = [
     "TIMESTAMP",
     "format_double",
     "format_value",
-    "parse_time_string",
     "round_half_away",
     "to_python",
 ]
@@ -58,15 +55,19 @@ def format_double(x: float) -> str:
 
 
 def _format_timestamp(ticks: int) -> str:
-    moment = ticks_to_datetime(ticks)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    from batchsim.formula.context import ticks_to_datetime
+
+    # Not strftime: its %Y writes year 1 as "1" on glibc, not "0001".
+    m = ticks_to_datetime(ticks)
+    date = f"{m.year:04d}-{m.month:02d}-{m.day:02d}"
+    return f"{date}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond // 1000:03d}Z"
 
 
 def _format_interval(ticks: int) -> str:
     """.NET TimeSpan constant form `[-][d.]hh:mm:ss[.fffffff]` (§9.2)."""
     sign = "-" if ticks < 0 else ""
     ticks = abs(ticks)
-    seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
+    seconds, fraction = divmod(ticks, _TICKS_PER_SECOND)
     days, seconds = divmod(seconds, 86_400)
     hours, seconds = divmod(seconds, 3600)
     minutes, seconds = divmod(seconds, 60)
@@ -90,45 +91,11 @@ def format_value(kind: str, value: object) -> str:
 def to_python(kind: str, value: object) -> object:
     """A value for `AutoScaleRun.values`: floats, lists, datetimes, timedeltas, strings."""
     if kind == TIMESTAMP:
+        from batchsim.formula.context import ticks_to_datetime
+
         return ticks_to_datetime(value)  # type: ignore[arg-type]
     if kind == TIMEINTERVAL:
         return timedelta(microseconds=value / 10)  # type: ignore[operator]
     if kind == DOUBLE_VEC:
         return list(value)  # type: ignore[call-overload]
     return value
-
-
-_W3C = re.compile(
-    r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
-    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,7}))?)?(?P<tz>Z|[+-]\d{2}:\d{2}))?)?)?"
-)
-
-
-def parse_time_string(text: str) -> int | None:
-    """Ticks of a W3C-DTF or RFC 1123 time string, or None when it is neither (§6.3)."""
-    match = _W3C.fullmatch(text)
-    if match:
-        try:
-            moment = datetime(
-                int(match["y"]),
-                int(match["mo"] or 1),
-                int(match["d"] or 1),
-                int(match["h"] or 0),
-                int(match["mi"] or 0),
-                int(match["s"] or 0),
-                tzinfo=timezone.utc,
-            )
-        except ValueError:
-            return None
-        ticks = datetime_to_ticks(moment) + int((match["f"] or "0").ljust(7, "0"))
-        tz = match["tz"]
-        if tz and tz != "Z":
-            offset = (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60) * TICKS_PER_SECOND
-            ticks -= offset if tz[0] == "+" else -offset
-        return ticks
-    if re.fullmatch(r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", text):
-        try:
-            return datetime_to_ticks(parsedate_to_datetime(text))
-        except (TypeError, ValueError):
-            return None
-    return None

@@ -138,3 +138,58 @@ def test_a_long_line_is_shown_around_the_error(tmp_path: Path) -> None:
     excerpt, caret = result.output.splitlines()[1:3]
     assert len(excerpt) < 130 and excerpt.lstrip().startswith("…") and excerpt.rstrip().endswith(");")
     assert excerpt[caret.index("^")] == ")"
+
+
+# -- start-up: a pre-commit hook runs `batchsim check` on every commit ---------------------------
+
+_IMPORTED = """
+import sys
+sys.argv = ["batchsim", *{argv!r}]
+from batchsim.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED.format(argv=argv)], capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(done.stdout.split("\n"))
+
+
+def test_check_imports_only_what_it_needs(tree: Path) -> None:
+    modules = _modules_after(["check", str(tree / "good.formula")])
+    commands = {m for m in modules if m.startswith("batchsim.cli.")}
+    assert commands == {"batchsim.cli.app", "batchsim.cli.errors", "batchsim.cli.check"}
+    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich"}
+    assert not heavy & {m.split(".")[0] for m in modules}
+    # nor the evaluator, nor the simulator
+    assert not {"batchsim.formula.compiler", "batchsim.formula.codegen", "batchsim.sim"} & modules
+
+
+def test_help_lists_every_command_module() -> None:
+    import pkgutil
+
+    import batchsim.cli
+
+    result = CliRunner().invoke(batchsim.cli.app, ["--help"])
+    listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
+    modules = {m.name for m in pkgutil.iter_modules(batchsim.cli.__path__) if not m.name.startswith("_")}
+    assert modules - {"app", "errors"} <= listed
+
+
+def test_a_command_runs_alone_with_its_help(tree: Path) -> None:
+    modules = _modules_after(["eval", "--help"])
+    assert {m for m in modules if m.startswith("batchsim.cli.")} == {
+        "batchsim.cli.app",
+        "batchsim.cli.errors",
+        "batchsim.cli.eval",
+    }
+    assert "batchsim.cli.simulate" in _modules_after(["--help"])  # the full list for the root help

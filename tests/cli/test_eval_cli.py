@@ -93,3 +93,50 @@ def test_malformed_context_files(tmp_path: Path, context: str, message: str) -> 
 
 def test_missing_formula_file_is_a_usage_error(tmp_path: Path) -> None:
     assert runner.invoke(app, ["eval", str(tmp_path / "none.formula")]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        ("a = (1", "AutoScalingFormulaSyntaxError", "Line 1, Col 7: Unexpected end of formula"),
+        ("", "InvalidAutoScalingSettings", "Line 1, Col 1: The formula has no statement"),
+        ("// only a comment\n", "InvalidAutoScalingSettings", "Line 1, Col 1: The formula has no statement"),
+        ("a=1;" * 2250, "AutoScalingFormulaTooLong", "Line 1, Col 8193: The formula has 9000 characters"),
+        ("a=1;" * 101, "AutoScalingFormulaTooLong", "Line 1, Col 401: The formula has 101 statements"),
+    ],
+    ids=["syntax", "empty", "comment-only", "too-long", "too-many-statements"],
+)
+def test_request_time_errors_are_json_too(tmp_path: Path, content: str, code: str, message: str) -> None:
+    context = write(tmp_path, "c.json", json.dumps(CONTEXT))
+    result = runner.invoke(
+        app, ["eval", write(tmp_path, "f.formula", content), "--context", context, "--format", "json"]
+    )
+    assert result.exit_code == 1
+    document = json.loads(result.output)  # one JSON object, nothing else on stdout
+    assert set(document) == {"timestamp", "results", "error"}
+    assert document["timestamp"] == "2026-01-05T12:00:00.000Z" and document["results"] is None
+    assert document["error"]["code"] == code and document["error"]["message"].startswith(message)
+
+
+def test_stop_used_as_a_value_fails_in_eval_as_check_says(tmp_path: Path) -> None:
+    formula = write(tmp_path, "f.formula", "$TargetDedicatedNodes = 1;\nx = stop();")
+    result = runner.invoke(app, ["eval", formula])
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: AutoScalingFormulaEvaluationError: Line 2, Col 5: Type mismatch: stop() has no value and must stand alone\n"
+    )
+    checked = runner.invoke(app, ["check", formula])
+    assert (
+        checked.exit_code == 1
+        and ":2:5: error AutoScalingFormulaEvaluationError Type mismatch: stop()" in checked.output
+    )
+
+
+def test_an_overflow_is_an_evaluation_error(tmp_path: Path) -> None:
+    formula = write(tmp_path, "f.formula", 'x = time("9999-12-31T00:00:00Z") + TimeInterval_Year;')
+    result = runner.invoke(app, ["eval", formula, "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"] == {
+        "code": "AutoScalingFormulaEvaluationError",
+        "message": "Line 1, Col 34: Timestamp out of range: results must lie between 0001-01-01 and 9999-12-31",
+    }

@@ -244,3 +244,75 @@ def test_evaluation_never_raises_and_targets_apply_cleanly(
     dedicated, spot = result.applied_targets()
     assert dedicated >= 0 and spot >= 0
     assert result.results.startswith("$TargetDedicatedNodes=")
+
+
+# -- time ranges: .NET's DateTime (0001–9999) and TimeSpan (64-bit ticks) -----------------------
+
+INTERVAL_RANGE = "Time interval out of range: results must lie within ±10675199 days"
+TIMESTAMP_RANGE = "Timestamp out of range: results must lie between 0001-01-01 and 9999-12-31"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("v = TimeInterval_Year * 100000000000;", f"Line 1, Col 23: {INTERVAL_RANGE}"),
+        ("v = 100000000000 * TimeInterval_Year;", f"Line 1, Col 18: {INTERVAL_RANGE}"),
+        ("v = TimeInterval_Second / 0.0000000000000000001;", f"Line 1, Col 25: {INTERVAL_RANGE}"),
+        ("v = TimeInterval_Year * 29227; w = v + v;", f"Line 1, Col 38: {INTERVAL_RANGE}"),
+        ("v = TimeInterval_Year * 29227; w = -v - v;", f"Line 1, Col 39: {INTERVAL_RANGE}"),
+        (f"v = TimeInterval_Second * ({'9' * 400} * 0);", f"Line 1, Col 25: {INTERVAL_RANGE}"),  # inf * 0: NaN
+        ('v = time("9999-12-31T00:00:00Z") + TimeInterval_Year;', f"Line 1, Col 34: {TIMESTAMP_RANGE}"),
+        ('v = TimeInterval_Day + time("9999-12-31T00:00:00Z");', f"Line 1, Col 22: {TIMESTAMP_RANGE}"),
+        ('v = time("0001-01-01T00:00:00Z") + (-TimeInterval_Day);', f"Line 1, Col 34: {TIMESTAMP_RANGE}"),
+        ('v = time("0001-01-01T00:00:00+01:00");', f"Line 1, Col 9: {TIMESTAMP_RANGE}"),
+        (
+            # timestamp - timeinterval is no operation at all (reference §3.3): add a negative interval
+            'v = time("0001-01-01T00:00:00Z") - TimeInterval_Day;',
+            "Line 1, Col 34: Type mismatch: operator - cannot be applied to timestamp and timeinterval",
+        ),
+    ],
+)
+def test_time_overflow_is_an_evaluation_error_at_the_operator(text: str, message: str) -> None:
+    result = run(f"$TargetDedicatedNodes = 2; {text}", target_dedicated_nodes=1)
+    assert result.error is not None and result.error.code == "AutoScalingFormulaEvaluationError"
+    where, detail = message.split(": ", 1)  # positions in `text`; the prefix adds 27 columns
+    line, column = where.replace("Line ", "").split(", Col ")
+    assert result.error.detail == f"Line {line}, Col {int(column) + 27}: {detail}"
+    assert result.target_dedicated_nodes == 1  # a failed run changes nothing
+    assert result.results.startswith("$TargetDedicatedNodes=2;")  # the state at the failure (§9.3)
+
+
+def test_the_edges_of_the_time_ranges_are_fine() -> None:
+    assert value('time("0001-01-01T00:00:00Z")') == "0001-01-01T00:00:00.000Z"
+    assert value('time("9999-12-31T23:59:59.9999999Z")') == "9999-12-31T23:59:59.999Z"
+    assert value("TimeInterval_Day * 10675199") == "10675199.00:00:00"
+    assert value('time("9999-12-30T00:00:00Z") + TimeInterval_Day') == "9999-12-31T00:00:00.000Z"
+
+
+def test_an_overflow_in_a_simulated_pool_is_an_autoscale_error_not_a_crash() -> None:
+    program = compile("$TargetDedicatedNodes = (time() + TimeInterval_Year * 10000).year;")
+    result = program.evaluate(EvalContext(now_tick=NOW, target_dedicated_nodes=3))
+    assert result.error is not None and result.applied_targets() == (3, 0)
+
+
+# -- stop(): one behaviour, in check and in eval (reference §6.3) --------------------------------
+
+
+@pytest.mark.parametrize("text", ["x = stop();", "x = 1 + stop();", "$TargetDedicatedNodes = max(1, stop());"])
+def test_stop_used_as_a_value_is_the_error_check_reports(text: str) -> None:
+    from batchsim.formula import check
+
+    (error,) = [d for d in check(text) if d.severity.value == "error"]
+    result = run(f"$TargetLowPriorityNodes = 2; {text}")
+    assert result.error is not None
+    assert result.error.detail == f"Line 1, Col {error.span.column + 29}: {error.message}"
+    assert result.results.startswith("$TargetDedicatedNodes=0;$TargetLowPriorityNodes=2;")
+
+
+@pytest.mark.parametrize("text", ["stop();", "1 ? stop() : 0;", "0 ? 1 : stop();", "1 ? (0 ? 1 : stop()) : 0;"])
+def test_stop_standing_alone_ends_the_run_successfully(text: str) -> None:
+    from batchsim.formula import check
+
+    assert not [d for d in check(text) if d.severity.value == "error"]
+    result = run(f"$TargetDedicatedNodes = 2; {text} $TargetDedicatedNodes = 9;")
+    assert result.error is None and result.applied_targets() == (2, 0)

@@ -1,0 +1,101 @@
+"""Lowered formula → one Python function, compiled once and called at every evaluation.
+
+Generating Python rather than a tree of closures keeps evaluation free of recursion (a deep
+formula runs as straight-line code, not as thousands of nested calls) and fast (one call per
+evaluation instead of one per node). The function has the shape
+
+    def _run(frame, ctx):
+        v0 = v1 = None            # one slot per assignment
+        s = 0                     # the statement running: what `results` shows after a failure
+        try:
+            s = 0
+            v0 = ...
+            ...
+            s = N
+        except _Stop:             # stop(): a successful end
+            pass
+        except _Failure as failure:
+            return s, failure, (v0, v1)
+        return s, None, (v0, v1)
+
+Blocks (lazy operands that need statements, see `lowering.py`) are written flat: each gets a
+guard variable combining its condition with its parent's (`_g2 = _g1 and (not _t5)`), and its
+statements run under `if _g2:`. So the source never nests deeper than `def`, `try`, `if`, whatever
+the formula's depth.
+
+Nothing of the formula's text reaches the source but through `repr` (string literals, error
+details, metric names) or as numbers: variables become slots `v0, v1, ...`, and positions, helpers
+and non-literal constants are names in the function's namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from batchsim.formula.lowering import Block, Item, Lowered
+from batchsim.formula.runtime import EvaluationFailure, Frame, Stop
+
+__all__ = ["Run", "build", "source"]
+
+# progress (statements completed), the failure if any, the slots' values
+Run = Callable[[Frame, Any], tuple[int, EvaluationFailure | None, tuple[Any, ...]]]
+_BODY = " " * 8
+
+
+def source(lowered: Lowered) -> str:
+    """The Python source of the formula's `_run` function."""
+    slots = [f"v{i}" for i in range(lowered.slots)]
+    returned = f"({', '.join(slots)},)" if slots else "()"
+    lines = ["def _run(frame, ctx):"]
+    if slots:
+        lines.append(f"    {' = '.join(slots)} = None")
+    lines += ["    s = 0", "    try:"]
+    guards = iter(range(1, 1 << 62))
+    for index, items in enumerate(lowered.statements):
+        lines.append(f"{_BODY}s = {index}")
+        _write(items, lines, guards)
+    lines += [
+        f"{_BODY}s = {len(lowered.statements)}",
+        "    except _Stop:",
+        "        pass",
+        "    except _Failure as failure:",
+        f"        return s, failure, {returned}",
+        f"    return s, None, {returned}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _write(items: list[Item], lines: list[str], guards: Iterator[int]) -> None:
+    """Items as flat statements, blocks under guards (explicit stack: blocks nest arbitrarily)."""
+    stack: list[tuple[Iterator[Item], str | None]] = [(iter(items), None)]
+    open_guard: str | None = None  # the guard of the `if` the last line sits in
+    while stack:
+        pending, guard = stack[-1]
+        item = next(pending, None)
+        if item is None:
+            stack.pop()
+            continue
+        if isinstance(item, Block):
+            name = f"_g{next(guards)}"
+            condition = item.condition if guard is None else f"{guard} and ({item.condition})"
+            lines.append(f"{_BODY}{name} = {condition}")
+            open_guard = None
+            stack.append((iter(item.items), name))
+        elif guard is None:
+            lines.append(f"{_BODY}{item}")
+            open_guard = None
+        else:
+            if open_guard != guard:
+                lines.append(f"{_BODY}if {guard}:")
+                open_guard = guard
+            lines.append(f"{_BODY}    {item}")
+
+
+def build(lowered: Lowered) -> Run:
+    """Compile the lowered formula into its `_run` function."""
+    namespace: dict[str, Any] = dict(lowered.namespace)
+    namespace["_Stop"] = Stop
+    namespace["_Failure"] = EvaluationFailure
+    exec(compile(source(lowered), "<formula>", "exec"), namespace)
+    return namespace["_run"]  # type: ignore[no-any-return]
