@@ -77,7 +77,7 @@ def load(path: Path, overrides: list[str]) -> Any:
 def run(scenario: Any, seed: int | None, description: str) -> Any:
     """Simulate, with a progress bar on stderr when it is a terminal; a bad formula or trace exits 1."""
     from batchsim.scenario import ScenarioError
-    from batchsim.simulate import simulate as simulate_scenario
+    from batchsim import simulate as simulate_scenario
 
     try:
         with progress(description, scenario.duration) as report:
