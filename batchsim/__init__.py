@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     # Everything loads on first use, so that `import batchsim` (and `batchsim check`, which needs
-    # only the formula parser and checker) stays fast: the engine pulls in simpy, pandas, numpy.
+    # only the formula parser and checker) stays fast: the engine pulls in pydantic, numpy and pandas.
     if name == "formula":
         import batchsim.formula
 
@@ -27,7 +27,7 @@ def __getattr__(name: str) -> Any:
 
         return load_scenario
     if name == "simulate":
-        from batchsim.simulate import simulate
+        from batchsim.pipeline import simulate
 
         return simulate
     raise AttributeError(f"module 'batchsim' has no attribute {name!r}")

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.scenario_errors import describe_errors, line_of
 from batchsim.sim.config import PoolConfig
@@ -22,6 +23,7 @@ from batchsim.workload.generators import WorkloadEntry
 __all__ = [
     "PRICES_HINT",
     "AutoscaleRunRecord",
+    "CalibrationEstimate",
     "Origin",
     "Prices",
     "Scenario",
@@ -45,16 +47,6 @@ class ScenarioError(ValueError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or [message]
-
-
-class Prices(BaseModel):
-    """Explicit prices per node-hour; absent: the shipped catalog's for `pool.vm_size`, `pool.region`, `pool.os`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    dedicated_per_hour: float = Field(ge=0)
-    spot_per_hour: float = Field(ge=0)
-    source: str = "scenario"
 
 
 class AutoscaleRunRecord(BaseModel):
@@ -88,6 +80,21 @@ class Origin(BaseModel):
     last_autoscale_run: AutoscaleRunRecord | None = None
 
 
+class CalibrationEstimate(BaseModel):
+    """An estimate `batchsim calibrate` made: value, 95 % interval, sample size and the file it came from.
+
+    Informational: the simulation never reads it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = Field(default=0, ge=0)
+    source: str
+
+
 class Scenario(BaseModel):
     """A whole scenario: what runs, on which pool, for how long, at what price."""
 
@@ -95,7 +102,7 @@ class Scenario(BaseModel):
 
     name: str = Field(default="scenario", description="The scenario's name, shown in summaries and reports.")
     description: str | None = Field(default=None, description="What the scenario is for, in a sentence or two.")
-    duration: DurationS = Field(description="How much time to simulate (the horizon), e.g. 24h or P7D.")
+    duration: DurationS = Field(gt=0, description="How much time to simulate (more than 0), e.g. 24h or P7D.")
     seed: int = Field(default=1, ge=0, description="Random seed (a whole number, 0 or more); --seed overrides it.")
     start: datetime = Field(
         default=datetime(2026, 1, 5, tzinfo=timezone.utc),
@@ -110,6 +117,9 @@ class Scenario(BaseModel):
     )
     origin: Origin | None = Field(
         default=None, description="Written by `batchsim pool pull`: the live pool this came from (informational)."
+    )
+    calibration: dict[str, CalibrationEstimate] | None = Field(
+        default=None, description="Written by `batchsim calibrate`: each estimate with its interval (informational)."
     )
     # The scenario file's folder, set by the loader; relative paths in the file are read from there.
     _base_dir: str | None = PrivateAttr(default=None)

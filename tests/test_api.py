@@ -29,8 +29,11 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         bs.no_such_thing  # noqa: B018
 
 
-def test_simulate_is_callable_after_its_module_was_imported() -> None:
-    import batchsim.simulate  # binds the package attribute to the module  # noqa: F401
+def test_simulate_and_load_scenario_are_the_functions_whatever_was_imported_first() -> None:
+    import batchsim.pipeline
+    import batchsim.scenario
 
+    assert bs.simulate is batchsim.pipeline.simulate
+    assert bs.load_scenario is batchsim.scenario.load_scenario
     scenario = bs.load_scenario("scenarios/default.yaml", overrides={"duration": "1h"})
     assert bs.simulate(scenario, seed=1).summary["seed"] == 1

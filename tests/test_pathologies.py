@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from batchsim.pipeline import simulate
 from batchsim.scenario import load_scenario
 from batchsim.sim.result import Result
-from batchsim.simulate import simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

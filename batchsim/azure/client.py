@@ -14,14 +14,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 __all__ = [
+    "CLOUDS",
     "ENV_ACCOUNT",
     "ENV_ENDPOINT",
     "ENV_KEY",
     "BatchSettings",
+    "Cloud",
     "SettingsError",
     "batch_client",
+    "cloud_of",
     "default_credential",
     "resolve_settings",
 ]
@@ -29,6 +33,55 @@ __all__ = [
 ENV_ENDPOINT = "AZURE_BATCH_ENDPOINT"
 ENV_ACCOUNT = "AZURE_BATCH_ACCOUNT"
 ENV_KEY = "AZURE_BATCH_ACCESS_KEY"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """An Azure cloud's names for what batchsim reaches: the Batch token scope, the Entra ID
+    authority, and the Azure Monitor metrics audience and host suffix."""
+
+    name: str
+    batch_scope: str
+    authority: str
+    metrics_audience: str
+    metrics_suffix: str
+
+
+# Batch resource endpoints per cloud (learn.microsoft.com/azure/batch/batch-aad-auth and its
+# docs.azure.cn copy); the public one keeps the SDK's own double slash (azure-sdk.md §2).
+CLOUDS = {
+    "public": Cloud(
+        "AzureCloud",
+        "https://batch.core.windows.net//.default",
+        "login.microsoftonline.com",
+        "https://metrics.monitor.azure.com",
+        "metrics.monitor.azure.com",
+    ),
+    "china": Cloud(
+        "AzureChinaCloud",
+        "https://batch.chinacloudapi.cn/.default",
+        "login.chinacloudapi.cn",
+        "https://metrics.monitor.azure.cn",
+        "metrics.monitor.azure.cn",
+    ),
+    "government": Cloud(
+        "AzureUSGovernment",
+        "https://batch.core.usgovcloudapi.net/.default",
+        "login.microsoftonline.us",
+        "https://metrics.monitor.azure.us",
+        "metrics.monitor.azure.us",
+    ),
+}
+
+
+def cloud_of(endpoint: str) -> Cloud:
+    """The cloud of a Batch endpoint: `*.batch.chinacloudapi.cn`, `*.batch.usgovcloudapi.net`, else public."""
+    host = (urlparse(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or "").lower()
+    if host.endswith(".chinacloudapi.cn"):
+        return CLOUDS["china"]
+    if host.endswith(".usgovcloudapi.net"):
+        return CLOUDS["government"]
+    return CLOUDS["public"]
 
 
 class SettingsError(ValueError):
@@ -98,27 +151,34 @@ def resolve_settings(
     return BatchSettings(endpoint, account_name if account_key else None, account_key, timeout_s, retries)
 
 
-def default_credential() -> Any:
-    """azure-identity's `DefaultAzureCredential` (environment, workload or managed identity, CLI, ...)."""
+def default_credential(cloud: Cloud | None = None) -> Any:
+    """azure-identity's `DefaultAzureCredential` (environment, workload or managed identity, CLI, ...),
+    signing in at the cloud's authority."""
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential()
+    if cloud is None or cloud is CLOUDS["public"]:
+        return DefaultAzureCredential()
+    return DefaultAzureCredential(authority=cloud.authority)
 
 
 def batch_client(settings: BatchSettings, credential: Any = None, **kwargs: Any) -> Any:
     """An azure-batch 15.x `BatchClient` for `settings`.
 
     credential: a `TokenCredential` to use instead of `DefaultAzureCredential` when there is no key.
-    kwargs: passed to the client (`transport`, ...); timeouts and retries come from `settings`.
+    kwargs: passed to the client (`transport`, `per_retry_policies`, ...); timeouts and retries come
+    from `settings`. A token is asked for the endpoint's cloud's Batch scope (sovereign clouds too).
     """
     from azure.batch import BatchClient
     from azure.core.credentials import AzureNamedKeyCredential
 
+    cloud = cloud_of(settings.endpoint)
     if settings.shared_key:
         assert settings.account_name is not None and settings.account_key is not None
         credential = AzureNamedKeyCredential(settings.account_name, settings.account_key)
-    elif credential is None:
-        credential = default_credential()
+    else:
+        if credential is None:
+            credential = default_credential(cloud)
+        kwargs.setdefault("credential_scopes", [cloud.batch_scope])
     kwargs.setdefault("connection_timeout", settings.timeout_s)
     kwargs.setdefault("read_timeout", settings.timeout_s)
     kwargs.setdefault("retry_total", settings.retries)

@@ -1,7 +1,8 @@
 """Push a formula to a live pool (DESIGN §2 `batchsim export`), or turn its autoscale off.
 
 Order, fixed: local check → get the pool → the service evaluates the new formula when autoscale is
-already on → diff of the current and new formula and results → enable (not with `dry_run`).
+already on → diff of the current and new formula and results → enable (not with `dry_run`), with
+the pool's ETag in `If-Match`, so that a pool changed since it was read is not overwritten (412).
 A formula with a check error never leaves the machine. Enable is refused by the service when
 called more than once per 30 s per pool (`TooManyEnableAutoScaleRequests`, 503): the exporter
 waits `enable_spacing_s` and tries once more, then explains.
@@ -61,6 +62,42 @@ class ExportResult:
     evaluated_by: str
     new_run: RunView | None
     enable_attempts: int
+    current: PoolView | None = None
+    interval_s: float | None = None
+
+    def document(self, formula: str | None) -> dict[str, Any]:
+        """The export as JSON (`export --format json`): the pool before, the new formula's run, what was done."""
+
+        def run(view: RunView | None) -> dict[str, Any] | None:
+            if view is None:
+                return None
+            error = (
+                None
+                if not view.failed
+                else {"code": view.error_code, "message": view.error_detail or view.error_message}
+            )
+            stamp = view.timestamp.isoformat() if view.timestamp else None
+            return {"timestamp": stamp, "results": view.results, "error": error}
+
+        current = self.current
+        return {
+            "pool_id": self.pool_id,
+            "enabled": self.enabled,
+            "dry_run": not self.enabled,
+            "evaluated_by": self.evaluated_by,
+            "enable_attempts": self.enable_attempts,
+            "current": None
+            if current is None
+            else {
+                "autoscale_enabled": current.autoscale_enabled,
+                "formula": current.formula,
+                "interval_s": current.interval_s,
+                "last_run": run(current.last_run),
+                "etag": current.etag,
+            },
+            "new": {"formula": formula, "interval_s": self.interval_s, "run": run(self.new_run)},
+            "formula_changed": current is None or (current.formula or "").strip() != (formula or "").strip(),
+        }
 
 
 def validate_interval(seconds: float) -> float:
@@ -188,13 +225,15 @@ def export_formula(
         echo(f"note: the local evaluation ends with {new_run.error_code}: {new_run.error_detail}")
     if dry_run:
         echo(f"dry run: pool '{pool_id}' was not changed")
-        return ExportResult(pool_id, False, evaluated_by, new_run, 0)
-    attempts = _enable(client, pool_id, text, interval_s, endpoint, echo, sleep or time.sleep, enable_spacing_s)
+        return ExportResult(pool_id, False, evaluated_by, new_run, 0, view, interval_s)
+    attempts = _enable(
+        client, pool_id, text, interval_s, endpoint, echo, sleep or time.sleep, enable_spacing_s, view.etag
+    )
     echo(
         f"autoscale enabled on pool '{pool_id}': the service evaluates the formula now and every "
         f"{format_duration(interval_s)}"
     )
-    return ExportResult(pool_id, True, evaluated_by, new_run, attempts)
+    return ExportResult(pool_id, True, evaluated_by, new_run, attempts, view, interval_s)
 
 
 def _enable(
@@ -206,8 +245,10 @@ def _enable(
     echo: Echo,
     sleep: Callable[[float], None],
     spacing_s: float,
+    etag: str | None = None,
 ) -> int:
     from azure.batch import models
+    from azure.core import MatchConditions
     from azure.core.exceptions import AzureError, HttpResponseError
 
     options = models.BatchPoolEnableAutoScaleOptions(
@@ -218,9 +259,20 @@ def _enable(
         try:
             # azure-core would retry a 503 on its own within a few seconds, which the 30 s rule
             # refuses again; this call retries itself, spaced.
-            client.enable_pool_auto_scale(pool_id, options, retry_total=0)
+            # If-Match the pool's ETag as read: a pool changed since (another export, the portal)
+            # is refused with 412 rather than overwritten.
+            condition = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+            client.enable_pool_auto_scale(pool_id, options, retry_total=0, **condition)
             return attempt
         except HttpResponseError as exc:
+            # With If-Match the SDK raises ResourceModifiedError for every non-2xx answer
+            # (BatchExceptionPolicy); only a 412 means the ETag no longer matches.
+            if exc.status_code == 412:
+                raise AzureIntegrationError(
+                    f"pool '{pool_id}' was changed after batchsim read it (its ETag {etag} no longer matches, "
+                    "HTTP 412), so autoscale was not enabled and the pool was not changed; run export again "
+                    "to see the diff against the pool as it is now"
+                ) from None
             error = service_error(exc)
             if attempt == 1 and error.status in _RETRY_ONCE_STATUS:
                 echo(

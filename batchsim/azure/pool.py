@@ -14,7 +14,9 @@ from urllib.parse import urlparse
 
 __all__ = ["PoolView", "RunView", "parse_results", "pool_view", "region_of", "run_view"]
 
-_BATCH_HOST = re.compile(r"^[^.]+\.([a-z0-9-]+)\.batch\.azure\.(?:com|cn|us)$", re.IGNORECASE)
+_BATCH_HOST = re.compile(
+    r"^[^.]+\.([a-z0-9-]+)\.batch\.(?:azure\.(?:com|cn|us)|chinacloudapi\.cn|usgovcloudapi\.net)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class PoolView:
     formula: str | None
     interval_s: float | None
     last_run: RunView | None
+    etag: str | None = None  # sent back as If-Match, so that a change made since is not overwritten
 
 
 def _text(value: Any) -> str:
@@ -100,6 +103,7 @@ def pool_view(pool: Any) -> PoolView:
         formula=getattr(pool, "auto_scale_formula", None),
         interval_s=interval.total_seconds() if interval is not None else None,
         last_run=run_view(getattr(pool, "auto_scale_run", None)),
+        etag=getattr(pool, "etag", None),
     )
 
 

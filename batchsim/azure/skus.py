@@ -1,8 +1,11 @@
 """`batchsim skus`: VM sizes of a region and the Batch account's core quotas, in the catalog format.
 
-Sizes come from azure-mgmt-compute `resource_skus.list(filter="location eq 'R'")`, keeping
-`virtualMachines` with their `vCPUs`, `MemoryGB` and `GPUs` capabilities (strings on the wire) and
-dropping sizes the subscription may not use in the region (a `Location` restriction). Quotas come
+Sizes come from the Batch service's own list of the VM sizes it supports in the region
+(azure-mgmt-batch `location.list_supported_virtual_machine_skus`, with each size's Batch
+end-of-life date), and where that list cannot be read, from azure-mgmt-compute
+`resource_skus.list(filter="location eq 'R'")`, keeping `virtualMachines` with their `vCPUs`,
+`MemoryGB` and `GPUs` capabilities (strings on the wire) and dropping sizes the subscription may
+not use in the region (a `Location` restriction). Quotas come
 from azure-mgmt-batch `batch_account.get(...).properties` (azure-sdk.md §7). The output is a
 `batchsim-price-catalog/1` document: one row per size and OS, prices null unless merged from a
 catalog file, and per row the `quota` mapping that `pool.quota` of a scenario takes as is.
@@ -26,6 +29,7 @@ __all__ = [
     "AccountQuota",
     "VmSize",
     "account_quota",
+    "batch_supported_sizes",
     "catalog_document",
     "fetch_skus",
     "list_vm_sizes",
@@ -50,6 +54,7 @@ class VmSize:
     memory_gib: float
     gpus: int
     low_priority_capable: bool | None
+    batch_support_end_of_life: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,32 @@ def vm_sizes_from_skus(skus: Iterable[Any], region: str) -> list[VmSize]:
     return [sizes[name] for name in sorted(sizes)]
 
 
+def batch_supported_sizes(batch_mgmt: Any, region: str) -> list[VmSize]:
+    """The sizes the Batch service supports in `region`, with their Batch end-of-life dates."""
+    sizes: dict[str, VmSize] = {}
+    for sku in batch_mgmt.location.list_supported_virtual_machine_skus(region):
+        capabilities = {str(c.name): c.value for c in (getattr(sku, "capabilities", None) or []) if c.name}
+        vcpus, memory = _number(capabilities.get("vCPUs")), _number(capabilities.get("MemoryGB"))
+        if not sku.name or vcpus is None or memory is None:
+            continue
+        capable = capabilities.get("LowPriorityCapable")
+        end: Any = getattr(sku, "batch_support_end_of_life", None)
+        sizes[sku.name] = VmSize(
+            name=sku.name,
+            family=getattr(sku, "family_name", None),
+            vcpus=int(vcpus),
+            memory_gib=memory,
+            gpus=int(_number(capabilities.get("GPUs")) or 0),
+            low_priority_capable=None if capable is None else str(capable).lower() == "true",
+            batch_support_end_of_life=None
+            if end is None
+            else end.isoformat()
+            if hasattr(end, "isoformat")
+            else str(end),
+        )
+    return [sizes[name] for name in sorted(sizes)]
+
+
 def list_vm_sizes(compute: Any, region: str) -> list[VmSize]:
     """`resource_skus.list` with the location filter, every page."""
     return vm_sizes_from_skus(compute.resource_skus.list(filter=f"location eq '{region}'"), region)
@@ -178,6 +209,7 @@ def _row(
         "source": f"{source}; prices: {price.get('source')}" if price else source,
         "date": str(price.get("date", stamp)) if price else stamp,
         "low_priority_capable": size.low_priority_capable,
+        "batch_support_end_of_life": size.batch_support_end_of_life,
         "quota": quota.for_family(size.family) if quota else None,
     }
 
@@ -205,7 +237,7 @@ def catalog_document(
     document: dict[str, Any] = {
         "format": CATALOG_FORMAT,
         "currency": "USD",
-        "note": "VM sizes from azure-mgmt-compute resource SKUs; prices null unless merged from a catalog "
+        "note": f"VM sizes from {source.split(',')[0]}; prices null unless merged from a catalog "
         "file; `quota` per row is the Batch account's core quota for that size, in `pool.quota` form.",
         "rows": rows,
     }
@@ -244,23 +276,35 @@ def fetch_skus(
     credential: a `TokenCredential` (the CLI passes `DefaultAzureCredential`). base_url: the
     Resource Manager endpoint; the public cloud's by default.
     """
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
     from azure.mgmt.batch import BatchManagementClient
     from azure.mgmt.compute import ComputeManagementClient
 
     options: dict[str, Any] = {"retry_total": retries, "connection_timeout": timeout_s, "read_timeout": timeout_s}
     endpoint = base_url or "https://management.azure.com"
+    sizes: list[VmSize] = []
+    origin = "Batch supported VM SKUs (azure-mgmt-batch)"
     try:
-        with ComputeManagementClient(credential, subscription_id, base_url=base_url, **options) as compute:
-            sizes = list_vm_sizes(compute, region)
-    except AzureError as exc:
-        raise explain(
-            exc,
-            endpoint=endpoint,
-            action="list resource SKUs",
-            subject=f"subscription '{subscription_id}'",
-            auth_hint=_ARM_AUTH_HINT,
-        ) from None
+        with BatchManagementClient(credential, subscription_id, base_url=base_url, **options) as batch_mgmt:
+            sizes = batch_supported_sizes(batch_mgmt, region)
+    except ClientAuthenticationError as exc:
+        if getattr(exc, "response", None) is None:  # no credential at all: the same for Compute
+            raise explain(exc, endpoint=endpoint, action="list VM sizes", auth_hint=_ARM_AUTH_HINT) from None
+    except AzureError:
+        sizes = []  # not available (an older API, a denied role): the Compute resource SKUs below
+    if not sizes:
+        origin = "azure-mgmt-compute resource SKUs"
+        try:
+            with ComputeManagementClient(credential, subscription_id, base_url=base_url, **options) as compute:
+                sizes = list_vm_sizes(compute, region)
+        except AzureError as exc:
+            raise explain(
+                exc,
+                endpoint=endpoint,
+                action="list resource SKUs",
+                subject=f"subscription '{subscription_id}'",
+                auth_hint=_ARM_AUTH_HINT,
+            ) from None
     quota = None
     if resource_group and account:
         try:
@@ -274,5 +318,5 @@ def fetch_skus(
                 subject=f"Batch account '{account}' in resource group '{resource_group}'",
                 auth_hint=_ARM_AUTH_HINT,
             ) from None
-    source = f"azure-mgmt-compute resource SKUs, subscription {subscription_id}, {date.today().isoformat()}"
+    source = f"{origin}, subscription {subscription_id}, {date.today().isoformat()}"
     return catalog_document(sizes, region, quota, price_rows=price_rows, source=source)

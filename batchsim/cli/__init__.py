@@ -34,6 +34,7 @@ __all__ = ["app", "load_commands", "main"]
 # Optional dependencies by the top-level module a command imports, and the extra that installs them.
 _EXTRA_OF_MODULE = {
     "azure": "azure",
+    "azure.monitor": "monitor",
     "optuna": "tune",
     "dask": "dask",
     "distributed": "dask",
@@ -90,7 +91,16 @@ def main() -> None:
     try:
         application()
     except ModuleNotFoundError as exc:
-        extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        parts = (exc.name or "").split(".")
+        # The longest known prefix: azure.monitor.querymetrics is the monitor extra, azure.batch azure.
+        extra = next(
+            (
+                _EXTRA_OF_MODULE[".".join(parts[:n])]
+                for n in range(len(parts), 0, -1)
+                if ".".join(parts[:n]) in _EXTRA_OF_MODULE
+            ),
+            None,
+        )
         if extra is None:
             raise
         typer.echo(

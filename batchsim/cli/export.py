@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from batchsim.cli._azure import ACCOUNT_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
+from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from batchsim.azure.client import BatchSettings
     from batchsim.azure.errors import ServiceFormulaError
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
 
 
 @app.command("export")
@@ -29,6 +35,10 @@ def export_command(
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    output_format: Format = typer.Option(
+        Format.text, "--format", help="text (the diff) or json (pool before, new results, what was done)."
+    ),
 ) -> None:
     """Enable a checked formula on a live pool, after a diff against the pool's current formula and results."""
     from batchsim.azure.client import SettingsError, resolve_settings
@@ -48,7 +58,7 @@ def export_command(
         settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-    _run(settings, pool, text, formula_file, interval_s, dry_run, strict)
+    _run(settings, pool, text, formula_file, interval_s, dry_run, strict, debug, output_format is Format.json)
 
 
 def _checked_formula(formula_file: Path, strict: bool) -> str:
@@ -81,22 +91,30 @@ def _run(
     interval_s: float,
     dry_run: bool,
     strict: bool,
+    debug: bool = False,
+    as_json: bool = False,
 ) -> None:
+    from batchsim import jsonio
     from batchsim.azure.client import batch_client
     from batchsim.azure.errors import AzureIntegrationError, ServiceFormulaError, redact
     from batchsim.azure.export import LocalCheckFailed, disable_autoscale, export_formula
+    from batchsim.azure.logging_setup import configure_azure_logging
 
     secrets = settings.secrets()
+    configure_azure_logging(debug, secrets)
 
     def echo(line: str) -> None:
-        typer.echo(redact(line, secrets))
+        # With --format json the diff goes to stderr, so that stdout is one JSON document.
+        typer.echo(redact(line, secrets), err=as_json)
 
     try:
         with batch_client(settings) as client:
             if text is None:
-                disable_autoscale(client, pool, endpoint=settings.endpoint, dry_run=dry_run, echo=echo)
+                disabled = disable_autoscale(client, pool, endpoint=settings.endpoint, dry_run=dry_run, echo=echo)
+                if as_json:
+                    typer.echo(jsonio.dumps({"pool_id": pool, "disabled": disabled, "dry_run": dry_run}))
             else:
-                export_formula(
+                result = export_formula(
                     client,
                     pool,
                     text,
@@ -107,6 +125,8 @@ def _run(
                     strict=strict,
                     echo=echo,
                 )
+                if as_json:
+                    typer.echo(redact(jsonio.dumps(result.document(text)), secrets))
     except ServiceFormulaError as exc:
         _report_service_formula_error(exc, formula_file, text or "")
     except LocalCheckFailed as exc:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
-from batchsim.cli._azure import ACCOUNT_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
+from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
 pool_app = typer.Typer(help="Live Batch pools: pull one into a scenario file.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
 
 
 @pool_app.command("pull")
@@ -28,11 +34,15 @@ def pull_command(
     account_key: str | None = typer.Option(None, "--account-key", help=KEY_HELP),
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    output_format: Format = typer.Option(Format.text, "--format", help="text or json (the files written, the pool)."),
 ) -> None:
     """Write a scenario skeleton from a live pool: size, region, slots, fill type, nodes, formula, last run."""
+    from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact
     from batchsim.azure.export import read_pool
+    from batchsim.azure.logging_setup import configure_azure_logging
     from batchsim.azure.pull import write_pulled_scenario
 
     if skus is not None and not skus.is_file():
@@ -41,6 +51,7 @@ def pull_command(
         settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
+    configure_azure_logging(debug, settings.secrets())
     try:
         with batch_client(settings) as client:
             view = read_pool(client, pool_id, endpoint=settings.endpoint)
@@ -51,6 +62,28 @@ def pull_command(
         fail(redact(str(exc), settings.secrets()))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
+    if output_format is Format.json:
+        run = view.last_run
+        summary = {
+            "pool_id": pool_id,
+            "scenario": str(written.scenario),
+            "formula": None if written.formula is None else str(written.formula),
+            "vm_size": view.vm_size,
+            "allocation_state": view.allocation_state,
+            "autoscale_enabled": view.autoscale_enabled,
+            "current": {"dedicated": view.current_dedicated, "spot": view.current_low_priority},
+            "target": {"dedicated": view.target_dedicated, "spot": view.target_low_priority},
+            "last_autoscale_run": None
+            if run is None
+            else {
+                "timestamp": None if run.timestamp is None else run.timestamp.isoformat(),
+                "results": run.results,
+                "error_code": run.error_code,
+                "error_message": run.error_detail or run.error_message,
+            },
+        }
+        typer.echo(jsonio.dumps(summary))
+        return
     typer.echo(f"scenario for pool '{pool_id}' written to {written.scenario}")
     if written.formula is not None:
         typer.echo(f"its autoscale formula written to {written.formula}")

@@ -35,7 +35,7 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
             f"{s['tasks_submitted']} / {s['tasks_completed']} / {s['tasks_failed']}",
         ),
         ("unfinished at the end (never started)", f"{unfinished} ({s.get('tasks_never_started', 0)})"),
-        ("wait mean / p95 / max", f"{s['wait_s_mean']:.0f} s / {s['wait_s_p95']:.0f} s / {s['wait_s_max']:.0f} s"),
+        ("wait mean / p95 / max", _waits(s)),
         ("deadlines met", f"{deadline:.1%}" if isinstance(deadline, (int, float)) and deadline == deadline else "-"),
         (
             "cost (dedicated + spot)",
@@ -49,6 +49,13 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _waits(s: dict[str, Any]) -> str:
+    """Mean / p95 / max wait; marked "≥" when some tasks never started (their waits are lower bounds)."""
+    at_least = "≥ " if s.get("wait_censored") else ""
+    figures = " / ".join(f"{at_least}{s[key]:.0f} s" for key in ("wait_s_mean", "wait_s_p95", "wait_s_max"))
+    return f"{figures} ({s.get('tasks_never_started', 0)} never started)" if at_least else figures
 
 
 def resolve_scenario_path(path: Path) -> Path:
@@ -76,8 +83,8 @@ def load(path: Path, overrides: list[str]) -> Any:
 
 def run(scenario: Any, seed: int | None, description: str) -> Any:
     """Simulate, with a progress bar on stderr when it is a terminal; a bad formula or trace exits 1."""
-    from batchsim.scenario import ScenarioError
     from batchsim import simulate as simulate_scenario
+    from batchsim.scenario import ScenarioError
 
     try:
         with progress(description, scenario.duration) as report:

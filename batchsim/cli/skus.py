@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 
 import typer
 
 from batchsim import jsonio
-from batchsim.cli._azure import RETRIES_HELP, TIMEOUT_HELP
+from batchsim.cli._azure import DEBUG_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
 
 
 @app.command("skus")
@@ -36,6 +42,12 @@ def skus_command(
     ),
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    output_format: Format = typer.Option(
+        Format.text,
+        "--format",
+        help="With --out: text (a line) or json (what was written); without, the catalog is JSON.",
+    ),
 ) -> None:
     """List a region's VM sizes (vCPUs, memory, GPUs) and the Batch account's core quotas, as catalog rows.
 
@@ -43,8 +55,10 @@ def skus_command(
     """
     from batchsim.azure.client import default_credential
     from batchsim.azure.errors import AzureIntegrationError
+    from batchsim.azure.logging_setup import configure_azure_logging
     from batchsim.azure.skus import fetch_skus, read_price_rows, write_catalog
 
+    configure_azure_logging(debug)
     subscription = subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
     resource_group = resource_group or os.environ.get("AZURE_BATCH_RESOURCE_GROUP")
     account_name = account_name or os.environ.get("AZURE_BATCH_ACCOUNT")
@@ -78,4 +92,8 @@ def skus_command(
         write_catalog(document, out)
     except OSError as exc:
         fail(f"skus: cannot write {out}: {exc.strerror}")
+    if output_format is Format.json:
+        summary = {"out": str(out), "region": region, "rows": len(document["rows"]), "quota": document.get("quota")}
+        typer.echo(jsonio.dumps(summary))
+        return
     typer.echo(f"{len(document['rows'])} VM size rows for {region} written to {out}")

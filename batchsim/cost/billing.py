@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import pandas as pd
+
+from batchsim.cost.prices import PriceLike
 
 __all__ = ["PROVISIONING_STATES", "Bill", "bill", "bill_seconds", "billed_seconds"]
 
 PROVISIONING_STATES = ("creating", "waitingforstarttask", "starttaskfailed")
-
-
-class PriceLike(Protocol):
-    dedicated_per_hour: float
-    spot_per_hour: float
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from batchsim.scenario import Prices
+from batchsim.cost.prices import Prices
 
-__all__ = ["CatalogError", "catalog_document", "catalog_rows", "describe_missing", "find", "lookup"]
+__all__ = ["CatalogError", "catalog_document", "catalog_rows", "describe_missing", "find", "lookup", "resolve_prices"]
 
 
 class CatalogError(KeyError):
@@ -65,6 +65,12 @@ def lookup(vm_size: str, region: str, os: str = "linux") -> Prices:
         spot_per_hour=row["spot_per_hour"],
         source=f"catalog: {row['source']} ({row['date']})",
     )
+
+
+def resolve_prices(explicit: Prices | None, vm_size: str, region: str, os: str = "linux") -> Prices:
+    """A run's prices: `explicit` (a scenario's `prices:`) when given, else the catalog's; `CatalogError`
+    when it has no row."""
+    return explicit if explicit is not None else lookup(vm_size, region, os)
 
 
 def describe_missing(vm_size: str, region: str, os: str) -> tuple[str, str]:

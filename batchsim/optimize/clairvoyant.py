@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
+from batchsim.pipeline import resolve_prices
 from batchsim.scenario import Scenario
-from batchsim.simulate import resolve_prices
 from batchsim.workload.generators import build_workload
 from batchsim.workload.spec import TaskSpec
 

@@ -32,8 +32,8 @@ class RunSpec:
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Simulate one run and return its summary (executes in a worker process)."""
+    from batchsim.pipeline import simulate
     from batchsim.scenario import load_scenario
-    from batchsim.simulate import simulate
 
     scenario = load_scenario(spec.scenario, list(spec.overrides))
     if spec.formula is not None:

@@ -1,1 +1,1 @@
-"""The discrete-event engine (simpy): pool, nodes, spot, scheduler, metrics, autoscale loop."""
+"""The discrete-event engine: pool, nodes, Spot, scheduler, metrics, autoscale loop (rooms: see `engine.py`)."""

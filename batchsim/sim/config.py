@@ -6,6 +6,7 @@ unknown keys are errors (`extra="forbid"`).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -14,13 +15,20 @@ from batchsim.dist import Constant, Distribution, DurationS, LogNormal
 
 __all__ = [
     "AutoscaleConfig",
+    "CapacityConfig",
     "ContainerConfig",
+    "DedicatedConfig",
+    "MassEviction",
     "MetricsConfig",
+    "NodeFaultConfig",
+    "Outage",
     "PoolConfig",
     "ProvisioningDelay",
     "QuotaConfig",
+    "ResizeWait",
     "SpotConfig",
     "StartTaskConfig",
+    "vcpus_of",
 ]
 
 
@@ -32,38 +40,109 @@ def _zero() -> Constant:
     return Constant(dist="constant", value=0.0)
 
 
-# Evidence: batch-behavior §2.4.
+def _lognormal(median_s: float, sigma: float) -> Distribution:
+    return LogNormal(dist="lognormal", median=median_s, sigma=sigma)
+
+
+# Evidence: batch-behavior §2.4 (`T_wait`).
+class ResizeWait(_Model):
+    """The wait a whole resize shares before any of its nodes starts creating, by node kind."""
+
+    dedicated: Distribution = Field(default_factory=lambda: _lognormal(240.0, 0.4))
+    spot: Distribution = Field(default_factory=lambda: _lognormal(288.0, 0.5))  # T_wait × 1.2, σ 0.5
+
+
+# Evidence: batch-behavior §2.4; with `resize_wait`, its four-part model (per node: T_spread + T_boot).
 class ProvisioningDelay(_Model):
     """How long a new node takes from allocation to idle (before its start task), per node kind.
 
-    One distribution per kind; the last `boot_billed_s` of each delay is billed (the VM exists and
-    boots), the time before it is the unbilled wait for a VM.
+    The last `boot_billed_s` of each delay is billed (the VM exists and boots), the time before it
+    is the unbilled wait for a VM. With `resize_wait`, each resize first waits one shared draw,
+    then each of its nodes its own delay.
     """
 
-    dedicated: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=360.0, sigma=0.35))
-    spot: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=420.0, sigma=0.5))
+    dedicated: Distribution = Field(default_factory=lambda: _lognormal(360.0, 0.35))
+    spot: Distribution = Field(default_factory=lambda: _lognormal(420.0, 0.5))
     boot_billed_s: DurationS = 90.0
+    resize_wait: ResizeWait | None = None
+
+
+def _four_part_delays() -> ProvisioningDelay:
+    """The default without a `provisioning_delay:` key: §2.4's model, one wait per resize (median 4 min,
+    Spot 4.8 min) then per node `T_spread + T_boot` (exponential 30 s plus lognormal 90 s σ 0.4, here
+    as one lognormal of median 119 s, σ 0.4): in all, median ≈ 6 min and p95 ≈ 10 min, as observed."""
+    per_node = _lognormal(119.0, 0.4)
+    return ProvisioningDelay(dedicated=per_node, spot=per_node, resize_wait=ResizeWait())
+
+
+class Outage(_Model):
+    """A window with no capacity for a kind of node: `start` after the simulation starts, for `duration`."""
+
+    start: DurationS = Field(ge=0)
+    duration: DurationS = Field(gt=0)
+
+
+# Evidence: batch-behavior §1.1, §3.4 (model 3).
+class CapacityConfig(_Model):
+    """Whether the region has nodes of a kind to give; shortages are off by default.
+
+    During a shortage (random: alternating exponential `available_mean`/`shortage_mean` periods;
+    scheduled: `outages`) allocations wait, and give up after `pool.resize_timeout` with
+    `AllocationTimedout`. `allocation_failure_probability`: each node of a resize fails to allocate
+    (`AllocationFailed`), and autoscale asks again at its next evaluation.
+    """
+
+    available_mean: DurationS | None = None  # None: capacity always available
+    shortage_mean: DurationS | None = None
+    outages: list[Outage] = Field(default_factory=list)
+    allocation_failure_probability: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _shortage_pair(self) -> CapacityConfig:
+        if (self.available_mean is None) != (self.shortage_mean is None):
+            raise ValueError("available_mean and shortage_mean go together")
+        return self
+
+
+class DedicatedConfig(CapacityConfig):
+    """Dedicated capacity: shortages, outages and allocation failures (all off by default)."""
+
+
+class MassEviction(_Model):
+    """At `at` after the simulation starts, `fraction` of the live Spot nodes are evicted at once."""
+
+    at: DurationS = Field(ge=0)
+    fraction: float = Field(gt=0, le=1)
 
 
 # Evidence: batch-behavior §3.4.
-class SpotConfig(_Model):
-    """Spot nodes: how often a running one is evicted, and when Spot capacity runs short."""
+class SpotConfig(CapacityConfig):
+    """Spot nodes: how often a running one is evicted, and when Spot capacity runs short (no restores then)."""
 
     eviction_rate_per_hour: float = Field(default=0.05, ge=0)
     reclaim_events_per_hour: float = Field(default=0.0, ge=0)
     reclaim_fraction_alpha: float = Field(default=2.0, gt=0)  # Beta(2, 5): mean ≈ 0.29
     reclaim_fraction_beta: float = Field(default=5.0, gt=0)
-    available_mean: DurationS | None = None  # None: capacity always available
-    shortage_mean: DurationS | None = None
+    mass_evictions: list[MassEviction] = Field(default_factory=list)
     restore_wait: Distribution = Field(default_factory=lambda: _exp(600.0))
     restore_give_up: DurationS = 48 * 3600.0
     preempted_count_reported: bool = True  # $PreemptedNodeCount reportedly returns 0 on some pools
 
-    @model_validator(mode="after")
-    def _shortage_pair(self) -> SpotConfig:
-        if (self.available_mean is None) != (self.shortage_mean is None):
-            raise ValueError("spot.available_mean and spot.shortage_mean go together")
-        return self
+
+# Evidence: batch-behavior §2.1 (fault-only states), §4.2 (recovery); the rates are assumptions.
+class NodeFaultConfig(_Model):
+    """Nodes that fail while usable; off by default.
+
+    Rates are per hour of a usable (idle or running) node. A node that becomes `unusable` or
+    reboots has its running tasks requeued (a recovery: counted neither as a retry nor as a
+    requeue). An unusable node stays so, billed, until a shrink removes it, or for `unusable_recovery`
+    when given; a rebooting node runs the start task again after `reboot_duration`.
+    """
+
+    unusable_rate_per_hour: float = Field(default=0.0, ge=0)
+    unusable_recovery: Distribution | None = None
+    reboot_rate_per_hour: float = Field(default=0.0, ge=0)
+    reboot_duration: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=120.0))
 
 
 def _exp(mean_s: float) -> Distribution:
@@ -80,8 +159,10 @@ class AutoscaleConfig(_Model):
     formula_file: str | None = None
     interval: DurationS = 900.0
     first_evaluation: Literal["on_enable", "after_interval"] = "on_enable"
-    resize_timeout: DurationS = 900.0
     strict: bool = False
+    # Each metric sample is missing with this probability, as when the service loses it (§5): the
+    # formula sees fewer samples. A stress hook, on its own random stream.
+    sample_loss_fraction: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _one_formula(self) -> AutoscaleConfig:
@@ -134,13 +215,20 @@ class PoolConfig(_Model):
     vcpus_per_node: int | None = Field(default=None, ge=1)
     task_slots_per_node: int = Field(default=1, ge=1, le=256)
     node_fill_type: Literal["spread", "pack"] = "spread"
+    # Among active jobs of equal priority: `none` spreads the pool evenly (round robin), `creationtime`
+    # serves older jobs first (the pool's jobDefaultOrder, batch-behavior §4.1).
+    job_default_order: Literal["none", "creationtime"] = "none"
     initial_dedicated: int = Field(default=0, ge=0)
     initial_spot: int = Field(default=0, ge=0)
-    provisioning_delay: ProvisioningDelay = Field(default_factory=ProvisioningDelay)
+    provisioning_delay: ProvisioningDelay = Field(default_factory=_four_part_delays)
     start_task: StartTaskConfig = Field(default_factory=StartTaskConfig)
+    dedicated: DedicatedConfig = Field(default_factory=DedicatedConfig)
     spot: SpotConfig = Field(default_factory=SpotConfig)
+    node_faults: NodeFaultConfig = Field(default_factory=NodeFaultConfig)
     autoscale: AutoscaleConfig | None = None
     node_deallocation_option: Literal["requeue", "terminate", "taskcompletion", "retaineddata"] = "requeue"
+    # The pool's `resizeTimeout` (REST; what `batchsim pool pull` reads): every resize, autoscale's too,
+    # gives up an allocation that finds no capacity after it (batch-behavior §1.2, §1.4 step 4, §8.1).
     resize_timeout: DurationS = 900.0
     removal_delay: DurationS = 30.0
     retention: DurationS = 7 * 86400.0
@@ -156,3 +244,11 @@ class PoolConfig(_Model):
         if value < 300:
             raise ValueError(f"resize_timeout must be at least 5m, got {value:g}s")
         return value
+
+
+def vcpus_of(pool: PoolConfig) -> int:
+    """vCPUs per node: explicit, else the number in the size name (`Standard_D4s_v5` → 4), else 1."""
+    if pool.vcpus_per_node:
+        return pool.vcpus_per_node
+    match = re.search(r"_[A-Z]+(\d+)", pool.vm_size)
+    return int(match.group(1)) if match else 1

@@ -1,136 +1,161 @@
-"""Runtime records of the engine: nodes, tasks, jobs (STYLE: records at the engine, DataFrames later).
+"""What a run leaves behind: one record type per table row, and the `Records` of a whole run.
 
-Slotted classes mutated in place by the engine; `Result` turns them into DataFrames once, at the end.
+STYLE: records at the engine, DataFrames at the boundary. The rooms append these rows to the lists
+of one `Records` object while the run goes; `Result` turns each list into a DataFrame once, the
+first time the table is read. A row type's fields are its table's columns, in order.
 """
 
 from __future__ import annotations
 
-from batchsim.workload.spec import JobSpec, TaskSpec
+from typing import TYPE_CHECKING, NamedTuple
 
-__all__ = ["BILLED_STATES", "LIVE_STATES", "Job", "Node", "Task"]
+if TYPE_CHECKING:
+    from batchsim.formula.context import SampleSeries
+    from batchsim.sim.entities import Task
+
+__all__ = [
+    "BILLED_STATES",
+    "LIVE_STATES",
+    "Attempt",
+    "Evaluation",
+    "NodeInterval",
+    "Records",
+    "ResizeError",
+    "TaskRow",
+]
 
 # batch-behavior §2.1 and §6.1: billed from `creating` until the node leaves, except while preempted.
 BILLED_STATES = frozenset(
-    {"creating", "waitingforstarttask", "starttaskfailed", "idle", "running", "leavingpool", "retaining"}
+    {
+        "creating",
+        "waitingforstarttask",
+        "starttaskfailed",
+        "idle",
+        "running",
+        "leavingpool",
+        "retaining",
+        "unusable",
+        "rebooting",
+    }
 )
 # States in which a Spot node can be evicted (batch-behavior §3.4: `creating` … `leavingpool`).
 LIVE_STATES = BILLED_STATES
 
 
-class Node:
-    """A compute node. `generation` invalidates scheduled events (eviction, readiness) on a change."""
+class NodeInterval(NamedTuple):
+    """A node in one state from `start_s` to `end_s` (the `nodes` table); `billed` per §6.1."""
+
+    node_id: str
+    kind: str
+    state: str
+    start_s: float
+    end_s: float
+    billed: bool
+
+
+class Attempt(NamedTuple):
+    """One attempt of a task on a node, or a job release run (outcome `jobrelease`, no slot)."""
+
+    task_id: str
+    job_id: str
+    node_id: str
+    kind: str
+    start_s: float
+    end_s: float
+    slots: int
+    outcome: str  # completed | failed | requeued | node_fault | killed | preparation_failed | jobrelease
+
+
+class Evaluation(NamedTuple):
+    """One autoscale evaluation: the results string, the targets applied, the error if any."""
+
+    time_s: float
+    results: str
+    target_dedicated: int
+    target_spot: int
+    node_deallocation_option: str
+    error_code: str | None
+    error_message: str | None
+
+
+class ResizeError(NamedTuple):
+    """A resize that fell short: quota reached, or no capacity within the resize timeout (§1.1)."""
+
+    time_s: float
+    kind: str
+    code: str
+
+
+class TaskRow(NamedTuple):
+    """A task at the end of the run (the `tasks` table); times are None when it never got there."""
+
+    task_id: str
+    job_id: str
+    submit_s: float
+    eligible_s: float | None
+    start_s: float | None
+    end_s: float | None
+    state: str
+    attempts: int  # attempts started: the first, retries, requeues and recoveries
+    retry_count: int  # failed attempts retried (executionInfo.retryCount)
+    requeue_count: int  # attempts killed and requeued by a shrink or an eviction (executionInfo.requeueCount)
+    required_slots: int
+    duration_s: float
+    deadline_s: float | None
+
+
+class Records:
+    """Everything one run recorded, handed to `Result` whole.
+
+    tasks: the live task objects, turned into `TaskRow`s at the end. samples: every sampled
+    metric's series (shared with the formula's context), taken at `sample_times`.
+    """
 
     __slots__ = (
-        "barred_jobs",
-        "busy_key",
-        "draining",
-        "generation",
-        "idle_key",
-        "images",
-        "index",
-        "kind",
-        "node_id",
-        "prep_ready_s",
-        "removal_option",
-        "restore_deadline_s",
-        "running",
-        "since_s",
-        "slots",
-        "state",
-        "used_slots",
-        "waiting_capacity",
-    )
-
-    def __init__(self, index: int, kind: str, slots: int, now_s: float) -> None:
-        self.index = index
-        self.node_id = f"tvm-{kind[0]}-{index:05d}"
-        self.kind = kind  # "dedicated" | "spot"
-        self.state = "pending"
-        self.idle_key = (kind, "idle")  # the engine's state counters' keys, built once
-        self.busy_key = (kind, "running")
-        self.since_s = now_s
-        self.slots = slots
-        self.used_slots = 0
-        self.running: set[Task] = set()
-        self.generation = 0
-        self.draining = False
-        self.removal_option = "requeue"
-        self.images: set[str] = set()
-        self.prep_ready_s: dict[str, float] = {}  # job id → when its preparation task is done here
-        self.barred_jobs: set[str] = set()
-        self.waiting_capacity = False
-        self.restore_deadline_s = 0.0
-
-    @property
-    def free_slots(self) -> int:
-        return self.slots - self.used_slots
-
-    @property
-    def schedulable(self) -> bool:
-        return self.state in ("idle", "running") and not self.draining
-
-    def __lt__(self, other: Node) -> bool:  # heap ties
-        return self.index < other.index
-
-
-class Job:
-    """A job: its spec, its tasks' progress, and its nodes with a finished preparation task."""
-
-    __slots__ = ("created_s", "done", "ended_s", "finished", "order", "outstanding", "scheduled", "spec", "tasks")
-
-    def __init__(self, spec: JobSpec, order: int, created_s: float) -> None:
-        self.spec = spec
-        self.order = order
-        self.created_s = created_s
-        self.outstanding = 0
-        self.finished = 0
-        self.scheduled = 0  # tasks a job-schedule occurrence will add; 0 for ordinary jobs
-        self.done = False
-        self.ended_s: float | None = None
-        self.tasks: list[Task] = []
-
-
-class Task:
-    """A task. `token` invalidates the scheduled end of an attempt that was killed."""
-
-    __slots__ = (
-        "attempt_start_s",
         "attempts",
-        "dependents",
-        "eligible_s",
-        "end_s",
-        "exit_code",
-        "first_start_s",
-        "index",
-        "job",
-        "node",
-        "placed_s",
-        "plain",
-        "remaining_deps",
+        "duration_s",
+        "evaluations",
+        "events",
+        "node_intervals",
+        "preemptions",
         "requeues",
-        "spec",
-        "state",
-        "token",
+        "resize_errors",
+        "sample_times",
+        "samples",
+        "seed",
+        "tasks",
     )
 
-    def __init__(self, spec: TaskSpec, index: int, job: Job) -> None:
-        self.spec = spec
-        self.index = index
-        self.job = job
-        self.state = "waiting"  # waiting (not submitted or blocked) | active | running | completed | failed
-        self.eligible_s: float | None = None
-        self.first_start_s: float | None = None
-        self.attempt_start_s = 0.0
-        self.end_s: float | None = None
-        self.attempts = 0
+    def __init__(self, duration_s: float, seed: int) -> None:
+        self.duration_s = duration_s
+        self.seed = seed
+        self.node_intervals: list[NodeInterval] = []
+        self.attempts: list[Attempt] = []
+        self.evaluations: list[Evaluation] = []
+        self.resize_errors: list[ResizeError] = []
+        self.tasks: list[Task] = []
+        self.sample_times: list[float] = []
+        self.samples: dict[str, SampleSeries] = {}
+        self.events = 0
+        self.preemptions = 0
         self.requeues = 0
-        self.node: Node | None = None
-        self.placed_s = 0.0
-        self.plain = False
-        self.remaining_deps = 0
-        self.dependents: list[Task] = []
-        self.token = 0
-        self.exit_code: int | None = None
 
-    def __lt__(self, other: Task) -> bool:  # heap ties
-        return self.index < other.index
+    def task_rows(self) -> list[TaskRow]:
+        return [
+            TaskRow(
+                t.spec.task_id,
+                t.job.spec.job_id,
+                t.spec.submit_s,
+                t.eligible_s,
+                t.first_start_s,
+                t.end_s,
+                t.state,
+                t.attempts,
+                t.retry_count,
+                t.requeue_count,
+                t.spec.required_slots,
+                t.spec.duration_s,
+                t.spec.deadline_s,
+            )
+            for t in self.tasks
+        ]

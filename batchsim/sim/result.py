@@ -5,21 +5,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from batchsim import jsonio
+from batchsim.sim.records import Attempt, Evaluation, NodeInterval, Records, ResizeError, TaskRow
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from matplotlib.axes import Axes
-
-    from batchsim.sim.engine import Engine, PriceLike
-
-__all__ = ["SUMMARY_KEYS", "Plots", "Result"]
+__all__ = ["SUMMARY_KEYS", "Result"]
 
 SUMMARY_KEYS = (
     "tasks_submitted",
@@ -43,88 +37,83 @@ SUMMARY_KEYS = (
     "wall_s",
     "seed",
 )
-# The fixed scenario defaults (DESIGN §4 example, batch-behavior §6.3) when no price is given.
-DEFAULT_DEDICATED_PER_HOUR = 0.096
-DEFAULT_SPOT_PER_HOUR = 0.0192
+"""The fixed summary keys (DESIGN §4). The cost and node-hour keys are the pipeline's, from the bill."""
 
+# The extensions after the fixed keys, in the order a summary lists them.
+_EXTENSION_KEYS = (
+    "tasks_active_at_end",
+    "tasks_running_at_end",
+    "tasks_never_started",
+    "wait_censored",
+    "autoscale_errors",
+    "deadline_met_fraction",
+    "cost_idle_usd",
+    "cost_provisioning_usd",
+    "cost_per_completed_task_usd",
+    "cost_per_core_hour_usd",
+    "price_dedicated_per_hour",
+    "price_spot_per_hour",
+)
+_KEY_RANK = {key: rank for rank, key in enumerate((*SUMMARY_KEYS, *_EXTENSION_KEYS))}
 
-_TASK_COLUMNS = [
-    "task_id",
-    "job_id",
-    "submit_s",
-    "eligible_s",
-    "start_s",
-    "end_s",
-    "state",
-    "attempts",
-    "requeues",
-    "required_slots",
-    "duration_s",
-    "deadline_s",
-]
-_NODE_COLUMNS = ["node_id", "kind", "state", "start_s", "end_s", "billed"]
-_EVALUATION_COLUMNS = [
-    "time_s",
-    "results",
-    "target_dedicated",
-    "target_spot",
-    "node_deallocation_option",
-    "error_code",
-    "error_message",
-]
-_ATTEMPT_COLUMNS = ["task_id", "job_id", "node_id", "kind", "start_s", "end_s", "slots", "outcome"]
-
-
-class Plots:
-    """`Result.plot`: the functions of `batchsim.report.plots` bound to one run; each takes `ax=`."""
-
-    def __init__(self, result: Result) -> None:
-        self._result = result
-
-    def _draw(self, name: str, ax: Axes | None) -> Axes:
-        from batchsim.report import plots
-        from batchsim.report.runs import Run
-
-        r = self._result
-        run = Run(str(r.summary.get("scenario", "run")), r.summary, r.tasks, r.nodes, r.evaluations, r.metrics)
-        draw: Callable[..., Axes] = getattr(plots, name)
-        return draw(run, ax=ax)
-
-    def nodes(self, ax: Axes | None = None) -> Axes:
-        return self._draw("nodes_over_time", ax)
-
-    def queue(self, ax: Axes | None = None) -> Axes:
-        return self._draw("queue_length", ax)
-
-    def waits(self, ax: Axes | None = None) -> Axes:
-        return self._draw("wait_distribution", ax)
-
-    def cost(self, ax: Axes | None = None) -> Axes:
-        return self._draw("cost_breakdown", ax)
-
-    def preemptions(self, ax: Axes | None = None) -> Axes:
-        return self._draw("preemptions", ax)
+_METRIC_COLUMNS = ["time_s", "name", "value"]
 
 
 class Result:
     """A simulation's records.
 
-    summary: the DESIGN §4 keys, plus extensions (`tasks_active_at_end`, `deadline_met_fraction`, ...).
+    summary: the DESIGN §4 keys, plus extensions (`tasks_never_started`, `wait_censored`: the wait
+    figures are lower bounds because some tasks never started, `deadline_met_fraction`, ...).
     tasks: one row per task. nodes: node-state intervals. evaluations: autoscale runs.
-    metrics: every sampled variable, long format (time_s, name, value).
+    metrics: every sampled variable, long format (time_s, name, value). attempts: one row per
+    attempt. resize_errors: resizes that fell short.
 
-    The summary is computed from the engine's plain records; each table becomes a DataFrame the
-    first time it is read, since a sweep or an optimizer trial reads only the summary.
+    The engine fills the summary's task, wait and event keys from its records; the pipeline
+    (`batchsim.simulate`) adds the cost keys from the bill and binds `plot`. Each table becomes a
+    DataFrame the first time it is read, since a sweep or an optimizer trial reads only the summary.
     """
 
-    def __init__(self, summary: dict[str, Any], records: dict[str, tuple[list[Any], list[str]]]) -> None:
+    def __init__(self, summary: dict[str, Any], records: Records) -> None:
         self.summary = summary
-        self._records = records
+        self.records = records
         self._frames: dict[str, pd.DataFrame] = {}
+        self._plot: Any = None
+
+    @classmethod
+    def from_records(cls, records: Records, *, wall_s: float) -> Result:
+        return cls(_engine_summary(records, wall_s), records)
+
+    def add_to_summary(self, values: dict[str, Any]) -> None:
+        """Merge `values` into the summary, keeping the documented key order (others last)."""
+        merged = {**self.summary, **values}
+        order = {key: i for i, key in enumerate(merged)}
+        self.summary = dict(
+            sorted(merged.items(), key=lambda item: (_KEY_RANK.get(item[0], len(_KEY_RANK)), order[item[0]]))
+        )
+
+    def _rows(self, name: str) -> tuple[list[Any], list[str]]:
+        records = self.records
+        if name == "tasks":
+            return records.task_rows(), list(TaskRow._fields)
+        if name == "nodes":
+            return records.node_intervals, list(NodeInterval._fields)
+        if name == "evaluations":
+            return records.evaluations, list(Evaluation._fields)
+        if name == "resize_errors":
+            return records.resize_errors, list(ResizeError._fields)
+        if name == "attempts":
+            return records.attempts, list(Attempt._fields)
+        times = records.sample_times
+        rows = [
+            (time_s, metric, float(value))
+            for metric, series in records.samples.items()
+            for time_s, value in zip(times, series.values[: len(times)], strict=True)
+        ]
+        return rows, _METRIC_COLUMNS
 
     def _frame(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
-            rows, columns = self._records[name]
+            rows, columns = self._rows(name)
             self._frames[name] = _finish_frame(name, pd.DataFrame(rows, columns=columns))
         return self._frames[name]
 
@@ -153,44 +142,18 @@ class Result:
         return self._frame("attempts")
 
     @property
-    def plot(self) -> Plots:
-        """The report's plots of this run: `res.plot.nodes(ax=ax)`, `.queue`, `.waits`, `.cost`, `.preemptions`."""
-        return Plots(self)
+    def plot(self) -> Any:
+        """The report's plots of this run: `res.plot.nodes(ax=ax)`, `.queue`, `.waits`, `.cost`, `.preemptions`.
 
-    @classmethod
-    def from_engine(cls, engine: Engine, *, prices: PriceLike | None, wall_s: float) -> Result:
-        task_rows = [
-            (
-                t.spec.task_id,
-                t.job.spec.job_id,
-                t.spec.submit_s,
-                t.eligible_s,
-                t.first_start_s,
-                t.end_s,
-                t.state,
-                t.attempts,
-                t.requeues,
-                t.spec.required_slots,
-                t.spec.duration_s,
-                t.spec.deadline_s,
-            )
-            for t in engine.tasks
-        ]
-        times = list(engine.sample_times)
-        metric_rows = [
-            (time_s, name, float(value))
-            for name, series in engine.samples.items()
-            for time_s, value in zip(times, series.values[: len(times)], strict=True)
-        ]
-        records: dict[str, tuple[list[Any], list[str]]] = {
-            "tasks": (task_rows, _TASK_COLUMNS),
-            "nodes": (engine.node_intervals, _NODE_COLUMNS),
-            "evaluations": (engine.evaluations, _EVALUATION_COLUMNS),
-            "metrics": (metric_rows, ["time_s", "name", "value"]),
-            "resize_errors": (engine.resize_errors, ["time_s", "kind", "code"]),
-            "attempts": (engine.attempt_log, _ATTEMPT_COLUMNS),
-        }
-        return cls(_summary(engine, task_rows, prices, wall_s), records)
+        Bound by the pipeline (`batchsim.simulate`), since the engine does not import the report.
+        """
+        if self._plot is None:
+            raise AttributeError("plot: a Result from batchsim.simulate(...) has plots; this one came from the engine")
+        return self._plot
+
+    @plot.setter
+    def plot(self, plots: Any) -> None:
+        self._plot = plots
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -235,55 +198,63 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _summary(
-    engine: Engine, task_rows: list[tuple[Any, ...]], prices: PriceLike | None, wall_s: float
-) -> dict[str, Any]:
-    from batchsim.cost.billing import bill_seconds, billed_seconds
-    from batchsim.scenario import Prices
+def _waits(records: Records) -> tuple[np.ndarray, bool]:
+    """Every eligible task's wait (DESIGN §4: from eligibility to its first start), and whether
+    some are censored.
 
-    # Row positions in _TASK_COLUMNS.
-    eligible, start, end, state, deadline = 3, 4, 5, 6, 11
-    waits = np.array([r[start] - r[eligible] for r in task_rows if r[start] is not None and r[eligible] is not None])
-    states = Counter(r[state] for r in task_rows)
-    with_deadline = [r for r in task_rows if r[deadline] is not None]
-    met = sum(1 for r in with_deadline if r[state] == "completed" and r[end] <= r[deadline])
-    completed = states["completed"]
-    dedicated_price = prices.dedicated_per_hour if prices is not None else DEFAULT_DEDICATED_PER_HOUR
-    spot_price = prices.spot_per_hour if prices is not None else DEFAULT_SPOT_PER_HOUR
-    seconds = billed_seconds((k, st, s0, s1, b) for _, k, st, s0, s1, b in engine.node_intervals)
-    costs = bill_seconds(seconds, Prices(dedicated_per_hour=dedicated_price, spot_per_hour=spot_price))
-    summary: dict[str, Any] = {
-        "tasks_submitted": len(task_rows),
-        "tasks_completed": completed,
+    A task that never started counts with the wait it had: until it failed unstarted (its job
+    ended), or until the end of the run if it is still queued. The latter is only a lower bound,
+    so the statistics are too (`wait_censored`): a queue that never drained reports the time its
+    tasks have waited so far, not 0.
+    """
+    horizon_s = records.duration_s
+    waits = []
+    censored = False
+    for t in records.tasks:
+        if t.eligible_s is None:
+            continue  # never eligible (dependencies unmet, or its job ended first): no wait
+        if t.first_start_s is not None:
+            waits.append(t.first_start_s - t.eligible_s)
+        elif t.end_s is not None:
+            waits.append(t.end_s - t.eligible_s)
+        else:
+            waits.append(horizon_s - t.eligible_s)
+            censored = True
+    return np.array(waits), censored
+
+
+def _engine_summary(records: Records, wall_s: float) -> dict[str, Any]:
+    """The summary keys that come from the engine's own records (the cost keys come from the bill)."""
+    tasks = records.tasks
+    waits, censored = _waits(records)
+    states = Counter(t.state for t in tasks)
+    deadlines = [(t.state, t.end_s, t.spec.deadline_s) for t in tasks if t.spec.deadline_s is not None]
+    met = sum(
+        1
+        for state, end_s, deadline_s in deadlines
+        if state == "completed" and end_s is not None and end_s <= deadline_s
+    )
+    return {
+        "tasks_submitted": len(tasks),
+        "tasks_completed": states["completed"],
         "tasks_failed": states["failed"],
         "wait_s_mean": float(waits.mean()) if waits.size else 0.0,
         "wait_s_p50": _percentile(waits, 50),
         "wait_s_p95": _percentile(waits, 95),
         "wait_s_p99": _percentile(waits, 99),
         "wait_s_max": float(waits.max()) if waits.size else 0.0,
-        "cost_usd": costs.dedicated_usd + costs.spot_usd,
-        "cost_dedicated_usd": costs.dedicated_usd,
-        "cost_spot_usd": costs.spot_usd,
-        "node_hours_dedicated": costs.node_hours_dedicated,
-        "node_hours_spot": costs.node_hours_spot,
-        "preemptions": engine.preemptions,
-        "task_requeues": engine.requeues,
-        "autoscale_evaluations": len(engine.evaluations),
-        "simulated_s": engine.duration_s,
-        "events": engine.events,
+        "preemptions": records.preemptions,
+        "task_requeues": records.requeues,
+        "autoscale_evaluations": len(records.evaluations),
+        "simulated_s": records.duration_s,
+        "events": records.events,
         "wall_s": wall_s,
-        "seed": engine.seed,
+        "seed": records.seed,
         # Extensions.
         "tasks_active_at_end": states["active"] + states["waiting"],
         "tasks_running_at_end": states["running"],
-        "tasks_never_started": sum(1 for r in task_rows if r[start] is None),
-        "autoscale_errors": int(sum(1 for e in engine.evaluations if e[5] is not None)),
-        "deadline_met_fraction": met / len(with_deadline) if with_deadline else math.nan,
-        "cost_idle_usd": costs.idle_usd,
-        "cost_provisioning_usd": costs.provisioning_usd,
-        "cost_per_completed_task_usd": costs.per_completed_task_usd(completed),
-        "cost_per_core_hour_usd": costs.per_core_hour_usd(engine.vcpus),
-        "price_dedicated_per_hour": dedicated_price,
-        "price_spot_per_hour": spot_price,
+        "tasks_never_started": sum(1 for t in tasks if t.first_start_s is None),
+        "wait_censored": censored,
+        "autoscale_errors": sum(1 for e in records.evaluations if e.error_code is not None),
+        "deadline_met_fraction": met / len(deadlines) if deadlines else math.nan,
     }
-    return summary

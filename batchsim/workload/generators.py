@@ -17,9 +17,13 @@ from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskSpec
 
 __all__ = [
     "Bursts",
+    "DependsOn",
     "Diurnal",
+    "IdRange",
     "JobSchedule",
+    "ListedTask",
     "Poisson",
+    "TaskList",
     "Trace",
     "WorkloadEntry",
     "build_workload",
@@ -90,6 +94,8 @@ class Diurnal(_Entry):
     """A daily cycle: 24 hourly rates (UTC hours from the scenario start), or a sinusoid.
 
     sinusoid: rate(t) = mean_per_hour × (1 + amplitude × cos(2π (hour − peak_hour) / 24)).
+    weekday_factors: 7 multipliers of the rate, one per day from the scenario start (day 0 is the
+    start's day), as `batchsim calibrate` fits them from a recorded week.
     """
 
     kind: Literal["diurnal"]
@@ -97,6 +103,7 @@ class Diurnal(_Entry):
     mean_per_hour: float | None = Field(default=None, ge=0)
     amplitude: float = Field(default=0.8, ge=0, le=1)
     peak_hour: float = Field(default=14.0, ge=0, lt=24)
+    weekday_factors: list[float] | None = Field(default=None, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _one_shape(self) -> Diurnal:
@@ -104,15 +111,20 @@ class Diurnal(_Entry):
             raise ValueError("give exactly one of hourly_rates_per_hour and mean_per_hour")
         if self.hourly_rates_per_hour is not None and min(self.hourly_rates_per_hour) < 0:
             raise ValueError("hourly rates cannot be negative")
+        if self.weekday_factors is not None and min(self.weekday_factors) < 0:
+            raise ValueError("weekday factors cannot be negative")
         return self
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         hour = (t / 3600) % 24
         if self.hourly_rates_per_hour is not None:
             rates: np.ndarray = np.asarray(self.hourly_rates_per_hour)[hour.astype(int)]
-            return rates
-        assert self.mean_per_hour is not None
-        return self.mean_per_hour * (1 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / 24))
+        else:
+            assert self.mean_per_hour is not None
+            rates = self.mean_per_hour * (1 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / 24))
+        if self.weekday_factors is not None:
+            rates = rates * np.asarray(self.weekday_factors)[((t / 86400) % 7).astype(int)]
+        return rates
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         # Thinning (Lewis–Shedler) against the peak rate.
@@ -121,6 +133,8 @@ class Diurnal(_Entry):
         else:
             assert self.mean_per_hour is not None
             peak = self.mean_per_hour * (1 + self.amplitude)
+        if self.weekday_factors is not None:
+            peak *= max(self.weekday_factors)
         candidates = _poisson_times(peak, self.start, end, rng)
         keep = rng.uniform(0, peak, len(candidates)) < self.rate_at(candidates) if peak > 0 else np.zeros(0, bool)
         return self.tasks_at(candidates[keep], rng, index)
@@ -200,11 +214,13 @@ class JobSchedule(_Entry):
 
 
 class Trace(BaseModel):
-    """Tasks replayed from a trace file: CSV (`submit_s,duration_s[,slots][,job]`) or SWF v2.2.
+    """Tasks replayed from a trace file: CSV (`submit_s,duration_s[,slots][,job][,priority]`) or SWF v2.2.
 
     SWF fields used (1-based): 2 submit time, 4 run time, 5 allocated processors (8, requested, when
     5 is -1); jobs with a run time of -1 are skipped. Processors become required slots, capped at
     `max_required_slots`. `time_scale` stretches or compresses time (0.5: twice as fast).
+    A CSV's `priority` column is its job's priority (the first row of a job gives it); every
+    replayed attempt fails with `failure_probability` and is retried up to `max_retry_count` times.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -217,32 +233,208 @@ class Trace(BaseModel):
     job: str | None = None
     deadline: DurationS | None = None
     limit: int | None = Field(default=None, ge=1)
+    failure_probability: float = Field(default=0.0, ge=0, le=1)
+    max_retry_count: int = Field(default=0, ge=-1)
+    origin: Literal["first", "zero"] = "first"  # zero: submit_s is already from the scenario start
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
+        return self.generate_with_jobs(end, rng, index)[0]
+
+    def generate_with_jobs(
+        self, end: float, rng: np.random.Generator, index: int
+    ) -> tuple[list[TaskSpec], dict[str, int]]:
+        """The replayed tasks and the priority of each job they name."""
         from batchsim.workload.traces import read_csv_trace, read_swf_trace
 
-        rows = read_swf_trace(self.path) if self.format == "swf" else read_csv_trace(self.path)
-        if rows:
-            origin = min(r[0] for r in rows)
+        rows = [(*row, 0) for row in read_swf_trace(self.path)] if self.format == "swf" else read_csv_trace(self.path)
+        origin = min(r[0] for r in rows) if rows and self.origin == "first" else 0.0
         tasks: list[TaskSpec] = []
-        for k, (submit, duration, slots, job) in enumerate(rows[: self.limit]):
+        priorities: dict[str, int] = {}
+        for k, (submit, duration, slots, job, priority) in enumerate(rows[: self.limit]):
             t = (submit - origin) * self.time_scale
             if t >= end:
                 continue
+            job_id = self.job or job or f"job-{index}"
+            priorities.setdefault(job_id, priority)
             tasks.append(
                 TaskSpec(
                     task_id=f"w{index}-{k}",
-                    job_id=self.job or job or f"job-{index}",
+                    job_id=job_id,
                     submit_s=t,
                     duration_s=duration * self.time_scale,
                     required_slots=min(max(slots, 1), self.max_required_slots),
+                    max_retry_count=self.max_retry_count,
+                    failure_probability=self.failure_probability,
                     deadline_s=None if self.deadline is None else t + self.deadline,
                 )
             )
-        return tasks
+        return tasks, priorities
 
 
-WorkloadEntry = Annotated[Poisson | Diurnal | Bursts | JobSchedule | Trace, Field(discriminator="kind")]
+class IdRange(BaseModel):
+    """Integer task ids from `start` to `end`, both included (the REST API's `taskIdRanges` item)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int
+    end: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IdRange:
+        if self.end < self.start:
+            raise ValueError(f"an id range needs start <= end, got {self.start}..{self.end}")
+        return self
+
+    def ids(self) -> list[str]:
+        return [str(i) for i in range(self.start, self.end + 1)]
+
+
+class DependsOn(BaseModel):
+    """What a task waits for: ids and id ranges of tasks of the same job (the REST API's `dependsOn`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_ids: list[str] = Field(default_factory=list)
+    task_id_ranges: list[IdRange] = Field(default_factory=list)
+
+
+class ListedTask(BaseModel):
+    """One task of a `task_list` (`id`), or several with consecutive integer ids (`ids`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    ids: IdRange | None = None
+    duration: Distribution | None = None  # default: the entry's task_duration
+    submit: DurationS = Field(default=0.0, ge=0)  # after the entry's start
+    required_slots: int | None = Field(default=None, ge=1)
+    depends_on: DependsOn | None = None
+
+    @model_validator(mode="after")
+    def _one_id(self) -> ListedTask:
+        if (self.id is None) == (self.ids is None):
+            raise ValueError("give exactly one of id and ids")
+        return self
+
+    def task_ids(self) -> list[str]:
+        return [self.id] if self.id is not None else self.ids.ids()  # type: ignore[union-attr]
+
+
+# The service's limit on a task's dependency ids, in characters (batch-behavior §4.3).
+_MAX_DEPENDENCY_ID_CHARS = 64_000
+
+
+# Evidence: batch-behavior §4.3.
+class TaskList(_Entry):
+    """A job's tasks listed one by one, with task dependencies as the REST API has them.
+
+    Each task's id (or `ids` range), duration, submission offset and `depends_on` (`task_ids`,
+    `task_id_ranges`: integer ids, both ends included). A task starts once every task it depends
+    on has succeeded; one that failed blocks it (dependencyAction block). Dependencies need
+    `uses_task_dependencies: true`, as the service requires (else `TaskDependenciesNotSpecifiedOnJob`).
+    """
+
+    kind: Literal["task_list"]
+    uses_task_dependencies: bool = False
+    tasks: list[ListedTask] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dependencies_resolve(self) -> TaskList:
+        ids = [task_id for task in self.tasks for task_id in task.task_ids()]
+        known = set(ids)
+        if len(known) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"task ids must be unique in a job; repeated: {', '.join(repeated[:5])}")
+        edges: dict[str, list[str]] = {}
+        for position, task in enumerate(self.tasks):
+            if task.depends_on is None:
+                continue
+            where = f"tasks.{position}.depends_on"
+            if not self.uses_task_dependencies:
+                raise ValueError(
+                    f"{where}: the job must set uses_task_dependencies: true"
+                    " (the service refuses dependencies otherwise: TaskDependenciesNotSpecifiedOnJob)"
+                )
+            wanted = list(task.depends_on.task_ids)
+            if sum(len(i) for i in wanted) > _MAX_DEPENDENCY_ID_CHARS:
+                raise ValueError(f"{where}.task_ids: more than 64,000 characters (TaskDependencyListTooLong)")
+            for id_range in task.depends_on.task_id_ranges:
+                wanted += id_range.ids()
+            unknown = sorted(set(wanted) - known)
+            if unknown:
+                raise ValueError(f"{where}: no task of this job has id {', '.join(repr(i) for i in unknown[:5])}")
+            for task_id in task.task_ids():
+                if task_id in wanted:
+                    raise ValueError(f"{where}: task {task_id!r} depends on itself")
+                edges[task_id] = wanted
+        cycle = _cycle(edges)
+        if cycle:
+            raise ValueError(f"the dependencies form a cycle, which would never run: {' -> '.join(cycle)}")
+        return self
+
+    def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
+        job = self.job_id(index)
+        specs: list[TaskSpec] = []
+        for task in self.tasks:
+            submit_s = self.start + task.submit
+            ids = task.task_ids()
+            dist = task.duration or self.task_duration
+            durations = np.atleast_1d(dist.sample(rng, len(ids)))
+            if submit_s >= end:
+                continue
+            depends = task.depends_on or DependsOn()
+            for task_id, duration in zip(ids, durations, strict=True):
+                specs.append(
+                    TaskSpec(
+                        task_id=task_id,
+                        job_id=job,
+                        submit_s=submit_s,
+                        duration_s=float(duration),
+                        required_slots=task.required_slots or self.required_slots,
+                        depends_on=tuple(depends.task_ids),
+                        depends_on_ranges=tuple((r.start, r.end) for r in depends.task_id_ranges),
+                        max_retry_count=self.max_retry_count,
+                        max_wall_clock_s=self.max_wall_clock,
+                        failure_probability=self.failure_probability,
+                        container_image=self.container_image,
+                        input_bytes=self.input_bytes,
+                        output_bytes=self.output_bytes,
+                        deadline_s=None if self.deadline is None else submit_s + self.deadline,
+                    )
+                )
+        return sorted(specs, key=lambda t: t.submit_s)  # stable: listed order among equal times
+
+
+def _cycle(edges: dict[str, list[str]]) -> list[str]:
+    """A dependency cycle (task → what it depends on) as a list of ids, or [] (iterative DFS)."""
+    done: set[str] = set()
+    for root in edges:
+        if root in done:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                if node in on_path:
+                    return [*path[path.index(node) :], node]
+                if node in done:
+                    continue
+                path.append(node)
+                on_path.add(node)
+            children = edges.get(node, [])
+            if i < len(children):
+                stack.append((node, i + 1))
+                stack.append((children[i], 0))
+            else:
+                done.add(node)
+                on_path.discard(node)
+                path.pop()
+    return []
+
+
+WorkloadEntry = Annotated[Poisson | Diurnal | Bursts | JobSchedule | Trace | TaskList, Field(discriminator="kind")]
 
 
 def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -> Workload:
@@ -256,10 +448,23 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
         if isinstance(entry, JobSchedule):
             workload.schedules.append(entry.schedule(end, rng, index))
             continue
+        if isinstance(entry, Trace):
+            tasks, priorities = entry.generate_with_jobs(end, rng, index)
+            workload.tasks.extend(tasks)
+            known = {job.job_id for job in workload.jobs}
+            workload.jobs.extend(
+                JobSpec(job_id=job_id, priority=priority)
+                for job_id, priority in priorities.items()
+                if job_id not in known and priority != 0
+            )
+            continue
         tasks = entry.generate(end, rng, index)
         workload.tasks.extend(tasks)
         if isinstance(entry, _Entry):
             job_id = entry.job_id(index)
             if all(job.job_id != job_id for job in workload.jobs):
-                workload.jobs.append(JobSpec(job_id=job_id, priority=entry.priority))
+                dependencies = isinstance(entry, TaskList) and entry.uses_task_dependencies
+                workload.jobs.append(
+                    JobSpec(job_id=job_id, priority=entry.priority, uses_task_dependencies=dependencies)
+                )
     return workload

@@ -21,7 +21,7 @@ class TaskSpec:
     duration_s: run time of one attempt on a node, excluding image pull and staging.
     depends_on / depends_on_ranges: task ids, and inclusive integer id ranges, in the same job
         (the job must use task dependencies).
-    failure_probability: chance that an attempt exits non-zero (exit code `failure_exit_code`).
+    failure_probability: chance that an attempt exits non-zero.
     deadline_s: absolute time by which the task should complete (for deadline objectives), or None.
     """
 
@@ -35,7 +35,6 @@ class TaskSpec:
     max_retry_count: int = 0
     max_wall_clock_s: float | None = None
     failure_probability: float = 0.0
-    failure_exit_code: int = 1
     container_image: str | None = None
     input_bytes: float = 0.0
     output_bytes: float = 0.0
@@ -72,8 +71,6 @@ class JobSpec:
     priority: int = 0
     max_wall_clock_s: float | None = None
     uses_task_dependencies: bool = False
-    on_all_tasks_complete: str = "noaction"
-    on_task_failure: str = "noaction"
     preparation: PrepTaskSpec | None = None
     release: PrepTaskSpec | None = None
 

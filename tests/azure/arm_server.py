@@ -6,7 +6,8 @@ plain http (azure-sdk.md §8 B). Serving TLS on 127.0.0.1 with a certificate mad
 authentication policy and transport untouched, and lets `DefaultAzureCredential` itself fetch the
 token, from an App Service managed-identity endpoint on the same server.
 
-Routes: resource SKUs (paged through `nextLink`), Batch account get, and the managed-identity token.
+Routes: resource SKUs (paged through `nextLink`), the Batch supported VM SKUs of a location (when
+`batch_skus` is set), Batch account get, and the managed-identity token.
 Every ARM request must carry `Authorization: Bearer <token>` and the client's api-version.
 """
 
@@ -161,6 +162,7 @@ class FakeArm:
     requests: list[tuple[str, str, dict[str, list[str]], dict[str, str]]] = field(default_factory=list)
     tokens_issued: int = 0
     url: str = ""
+    batch_skus: list[dict[str, Any]] | None = None  # None: the Batch SKU list is not served (404)
 
     def arm_requests(self) -> list[tuple[str, str, dict[str, list[str]], dict[str, str]]]:
         return [r for r in self.requests if not r[1].startswith("/msi/")]
@@ -199,6 +201,13 @@ class FakeArm:
                     f"?api-version={COMPUTE_API}&$filter={location}&$skiptoken={page + 1}"
                 )
             return 200, answer
+        supported = re.fullmatch(
+            r"/subscriptions/([^/]+)/providers/Microsoft\.Batch/locations/([^/]+)/virtualMachineSkus", path
+        )
+        if supported and self.batch_skus is not None:
+            if params.get("api-version") != [BATCH_MGMT_API]:
+                return 400, {"error": {"code": "InvalidApiVersionParameter", "message": f"api-version {params}"}}
+            return 200, {"value": self.batch_skus}
         account = re.fullmatch(
             r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Batch/batchAccounts/([^/]+)", path
         )

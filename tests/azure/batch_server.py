@@ -4,11 +4,20 @@ A stdlib `http.server` on 127.0.0.1: every request must carry `api-version=2025-
 SharedKey signature (§5.2, implemented here from the reference, not from the SDK); pools are kept as
 REST JSON; errors have the service's body shape; every request is recorded. The service's clock is a
 number the test can advance, so the 30 s enable rule is checked without sleeping.
+
+List endpoints (`GET /jobs`, `/jobs/{id}/tasks`, `/jobs/{id}/taskcounts`, `/pools`,
+`/pools/{id}/nodes`) page as the service does: at most `maxresults` (≤ 1000) items in `value`, and
+an `odata.nextLink` carrying the query and a `$skiptoken`. `$filter` takes the OData subset the
+service documents for these lists (property paths compared with eq/ne/gt/ge/lt/le to
+`DateTime'…'`, strings, numbers; `and`/`or`; parentheses), anything else is the service's 400;
+`$select` keeps the named top-level properties. Throttling answers chosen requests with
+429 and `Retry-After` (the error body of `TooManyRequests`), and records when each request came.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -16,11 +25,11 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 API_VERSION = "2025-06-01"
 SIGNED_HEADERS = (
@@ -169,6 +178,17 @@ class FakeBatchService:
     bearer_token: str | None = None  # an Entra ID token the service accepts, for https tests
     bearer_requests: int = 0
     url: str = ""
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    nodes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    throttle: set[int] = field(default_factory=set)  # 1-based numbers of list requests answered 429
+    retry_after_s: int = 1
+    list_requests: int = 0
+    arrival_s: list[float] = field(default_factory=list)  # wall-clock time of every request
+    on_list: Callable[[int], None] | None = None  # called with each list request's number (tests pause here)
+    busy_s: float = 0.0  # time spent answering (for benchmarks: what is the service's, not the client's)
+    change_after_get: bool = False  # someone else changes the pool right after each GET (a new ETag)
+    etag_counter: int = 0
 
     def advance(self, seconds: float) -> None:
         """The fake clock: what `sleep` does in the tests."""
@@ -185,8 +205,11 @@ class FakeBatchService:
             parsed_body = json.loads(body.decode("utf-8"))
         record = Recorded(method, unquote(raw_path), parse_qs(query), headers, parsed_body)
         self.requests.append(record)
+        began = time.monotonic()
+        self.arrival_s.append(began)
         status, answer = self._answer(method, unquote(raw_path), query, raw_path, headers, parsed_body)
         record.status = status
+        self.busy_s += time.monotonic() - began
         return status, answer
 
     def _answer(
@@ -204,6 +227,9 @@ class FakeBatchService:
                 return refused
         if self.delay_s:
             time.sleep(self.delay_s)
+        listed = self._list(method, path, query)
+        if listed is not None:
+            return listed
         match = re.fullmatch(r"/pools/([^/]+)(?:/(\w+))?", path)
         if not match:
             return 404, error_body("InvalidUri", f"The requested URI does not represent any resource: {path}")
@@ -212,8 +238,16 @@ class FakeBatchService:
         if pool is None:
             return 404, error_body("PoolNotFound", "The specified pool does not exist.")
         if method == "GET" and action is None:
-            return 200, pool
+            answer = json.loads(json.dumps(pool))
+            if self.change_after_get:
+                self._touch(pool)
+            return 200, answer
         if method == "POST" and action == "enableautoscale":
+            wanted = {k.lower(): v for k, v in headers.items()}.get("if-match")
+            if wanted is not None and wanted.strip('"') not in (pool["eTag"], "*"):  # azure-core quotes it
+                return 412, error_body(
+                    "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."
+                )
             return self._enable(pool, body or {})
         if method == "POST" and action == "evaluateautoscale":
             return self._evaluate(pool, body or {})
@@ -223,6 +257,85 @@ class FakeBatchService:
                 pool.pop(key, None)
             return 200, None
         return 400, error_body("UnsupportedOperation", f"{method} {path} is not supported here.")
+
+    # --- list endpoints ------------------------------------------------------------------------
+
+    def _list(self, method: str, path: str, query: str) -> tuple[int, Any] | None:
+        """The answer to a list request, or None when `path` is not one."""
+        if method != "GET":
+            return None
+        counts = re.fullmatch(r"/jobs/([^/]+)/taskcounts", path)
+        if counts:
+            job_id = counts.group(1)
+            if job_id not in self.jobs:
+                return 404, error_body("JobNotFound", "The specified job does not exist.")
+            states = [t.get("state", "active") for t in self.tasks.get(job_id, [])]
+            task_counts = {
+                "active": states.count("active"),
+                "running": states.count("running") + states.count("preparing"),
+                "completed": states.count("completed"),
+                "succeeded": sum(
+                    1
+                    for t in self.tasks.get(job_id, [])
+                    if t.get("state") == "completed" and (t.get("executionInfo") or {}).get("exitCode") == 0
+                ),
+            }
+            task_counts["failed"] = task_counts["completed"] - task_counts["succeeded"]
+            return 200, {"taskCounts": task_counts, "taskSlotCounts": task_counts}
+        items: list[dict[str, Any]] | None = None
+        if path == "/jobs":
+            items = list(self.jobs.values())
+        elif path == "/pools":
+            items = list(self.pools.values())
+        else:
+            tasks = re.fullmatch(r"/jobs/([^/]+)/tasks", path)
+            nodes = re.fullmatch(r"/pools/([^/]+)/nodes", path)
+            if tasks:
+                if tasks.group(1) not in self.jobs:
+                    return 404, error_body("JobNotFound", "The specified job does not exist.")
+                items = self.tasks.get(tasks.group(1), [])
+            elif nodes:
+                if nodes.group(1) not in self.pools:
+                    return 404, error_body("PoolNotFound", "The specified pool does not exist.")
+                items = self.nodes.get(nodes.group(1), [])
+        if items is None:
+            return None
+        self.list_requests += 1
+        if self.on_list is not None:
+            self.on_list(self.list_requests)
+        if self.list_requests in self.throttle:
+            return 429, error_body("TooManyRequests", "The server is busy; retry after the interval given.")
+        params = {name: values[0] for name, values in parse_qs(query).items()}
+        try:
+            keep = parse_filter(params.get("$filter", ""))
+        except ValueError as exc:
+            return 400, error_body(
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid.",
+                [("QueryParameterName", "$filter"), ("Reason", str(exc))],
+            )
+        size = int(params.get("maxresults", "1000"))
+        if not 1 <= size <= 1000:
+            return 400, error_body("InvalidQueryParameterValue", "maxresults must be between 1 and 1000")
+        matching = [item for item in items if keep(item)]
+        start = int(params.get("$skiptoken", "0"))
+        page = matching[start : start + size]
+        select = [name.strip() for name in params.get("$select", "").split(",") if name.strip()]
+        if select:
+            page = [{k: v for k, v in item.items() if k in select} for item in page]
+        answer: dict[str, Any] = {"odata.metadata": f"{self.url}/$metadata#list", "value": page}
+        if start + size < len(matching):
+            rest = {k: v for k, v in params.items() if k not in ("api-version", "$skiptoken", "timeOut")}
+            rest["$skiptoken"] = str(start + size)
+            answer["odata.nextLink"] = f"{self.url}{path}?" + "&".join(
+                f"{k}={quote(v, safe='')}" for k, v in rest.items()
+            )
+        return 200, answer
+
+    def _touch(self, pool: dict[str, Any]) -> None:
+        """A change to the pool: a new ETag, as the service gives every update."""
+        self.etag_counter += 1
+        pool["eTag"] = f"0x8DDB1E5A1C2F{self.etag_counter:04X}"
 
     def _check_shared_key(
         self, method: str, raw_path: str, query: str, headers: dict[str, str], lower: dict[str, str]
@@ -285,6 +398,7 @@ class FakeBatchService:
         pool["autoScaleFormula"] = formula or pool.get("autoScaleFormula")
         pool.pop("autoScaleRun", None)  # the first run appears a moment after enable (reference R2)
         self.last_enable_s[pool["id"]] = self.clock_s
+        self._touch(pool)
         return 200, None
 
     def _evaluate(self, pool: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
@@ -300,6 +414,123 @@ class FakeBatchService:
         if self.evaluate_error is not None:
             run["error"] = self.evaluate_error
         return 200, run
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<datetime>DateTime'[^']*')|(?P<string>'(?:[^']|'')*')"
+    r"|(?P<number>-?\d+(?:\.\d+)?)|(?P<word>[A-Za-z_][\w/]*))"
+)
+_COMPARE = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a is not None and a > b,
+    "ge": lambda a, b: a is not None and a >= b,
+    "lt": lambda a, b: a is not None and a < b,
+    "le": lambda a, b: a is not None and a <= b,
+}
+
+
+@functools.lru_cache(maxsize=1 << 20)
+def _instant(text: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time (7 fractional digits as the service writes them)."""
+    import pandas as pd
+
+    stamp = pd.Timestamp(text)
+    return float((stamp if stamp.tzinfo else stamp.tz_localize("UTC")).timestamp())
+
+
+def _property(item: dict[str, Any], path: str) -> Any:
+    value: Any = item
+    for part in path.split("/"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
+    """The OData `$filter` subset of the Batch list APIs as a predicate; ValueError on anything else."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise ValueError(f"cannot parse $filter at {text[position:]!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    if not tokens:
+        return lambda item: True
+    index = 0
+
+    def peek() -> tuple[str, str] | None:
+        return tokens[index] if index < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal index
+        if index >= len(tokens):
+            raise ValueError("unexpected end of $filter")
+        index += 1
+        return tokens[index - 1]
+
+    def literal(token: tuple[str, str]) -> Any:
+        kind, value = token
+        if kind == "datetime":
+            return ("time", _instant(value[len("DateTime'") : -1]))
+        if kind == "string":
+            return ("text", value[1:-1].replace("''", "'").lower())
+        if kind == "number":
+            return ("number", float(value))
+        if kind == "word" and value in ("true", "false"):
+            return ("bool", value == "true")
+        raise ValueError(f"expected a value, found {value!r}")
+
+    def comparison() -> Callable[[dict[str, Any]], bool]:
+        token = take()
+        if token[0] == "open":
+            inner = disjunction()
+            if take()[0] != "close":
+                raise ValueError("unbalanced parentheses in $filter")
+            return inner
+        if token[0] != "word":
+            raise ValueError(f"expected a property, found {token[1]!r}")
+        operator = take()[1]
+        if operator not in _COMPARE:
+            raise ValueError(f"unsupported operator {operator!r}")
+        kind, expected = literal(take())
+        path, compare = token[1], _COMPARE[operator]
+
+        def test(item: dict[str, Any]) -> bool:
+            value = _property(item, path)
+            if value is None:
+                return operator == "ne"
+            if kind == "time":
+                value = _instant(str(value))
+            elif kind == "text":
+                value = str(value).lower()
+            elif kind == "number":
+                value = float(value)
+            return bool(compare(value, expected))
+
+        return test
+
+    def conjunction() -> Callable[[dict[str, Any]], bool]:
+        parts = [comparison()]
+        while peek() == ("word", "and"):
+            take()
+            parts.append(comparison())
+        return lambda item: all(part(item) for part in parts)
+
+    def disjunction() -> Callable[[dict[str, Any]], bool]:
+        parts = [conjunction()]
+        while peek() == ("word", "or"):
+            take()
+            parts.append(conjunction())
+        return lambda item: any(part(item) for part in parts)
+
+    predicate = disjunction()
+    if index != len(tokens):
+        raise ValueError(f"unexpected {tokens[index][1]!r} in $filter")
+    return predicate
 
 
 @dataclass
@@ -326,6 +557,8 @@ def serve(service: FakeBatchService, tls: ssl.SSLContext | None = None) -> Itera
                 self.send_header("request-id", "00000000-0000-0000-0000-000000000001")
                 if status == 200 and isinstance(answer, dict) and "eTag" in answer:
                     self.send_header("ETag", answer["eTag"])
+                if status == 429:
+                    self.send_header("Retry-After", str(service.retry_after_s))
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from arm_server import FakeArm, serve_https
 from batch_server import FakeBatchService, Running, make_pool, serve
-from typer.testing import CliRunner
-
-from batchsim.cli import app
+from cli_runner import Cli
 
 ENV_VARS = (
     "AZURE_BATCH_ENDPOINT",
@@ -41,32 +39,6 @@ def formula(tmp_path: Path) -> Path:
     path = tmp_path / "scale.formula"
     path.write_text("$TargetDedicatedNodes = max(1, $CurrentDedicatedNodes);\n", encoding="utf-8")
     return path
-
-
-class Cli:
-    """`batchsim ...` against a running local service, shared-key flags filled in."""
-
-    def __init__(self, running: Running) -> None:
-        self.running = running
-        self.runner = CliRunner()
-
-    def flags(self, key: str | None = None) -> list[str]:
-        service = self.running.service
-        return [
-            "--endpoint",
-            self.running.url,
-            "--account-name",
-            service.account,
-            "--account-key",
-            key or service.key,
-            "--retries",
-            "0",
-        ]
-
-    def __call__(self, *args: str, key: str | None = None) -> tuple[int, str]:
-        result = self.runner.invoke(app, [*args, *self.flags(key)])
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-        return result.exit_code, result.output
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from arm_server import IDENTITY_SECRET, TOKEN, FakeArm
 from batch_server import FakeBatchService, Running, autoscale_on, iso_duration_s, make_pool, serve
-from conftest import Cli
+from cli_runner import Cli
 
 from batchsim.azure.client import BatchSettings, SettingsError, batch_client, resolve_settings
 from batchsim.azure.errors import AzureIntegrationError, ServiceFormulaError

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from batch_server import Running, autoscale_on
-from conftest import Cli
+from cli_runner import Cli
 
 from batchsim.scenario import load_scenario
 
@@ -40,7 +40,7 @@ def test_pull_an_autoscale_pool(cli: Cli, batch: Running, tmp_path: Path) -> Non
 
 
 def test_pulled_scenario_simulates(cli: Cli, batch: Running, tmp_path: Path) -> None:
-    from batchsim.simulate import simulate
+    from batchsim import simulate
 
     batch.service.pools["render"].update(autoscale_on("$TargetDedicatedNodes = 1;", RESULTS))
     out = tmp_path / "render.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from arm_server import IDENTITY_SECRET, TOKEN, FakeArm
 from batch_server import Running
-from conftest import Cli
+from cli_runner import Cli
 from typer.testing import CliRunner
 
 from batchsim.azure.errors import AzureIntegrationError
@@ -60,7 +60,7 @@ def test_sizes_and_quotas(arm: FakeArm) -> None:
     assert isinstance(quota, dict)
     assert (quota["dedicated_cores"], quota["spot_cores"], quota["pool_allocation_mode"]) == (500, 100, "BatchService")
     assert quota["dedicated_cores_per_family_enforced"] is True
-    requests = arm.arm_requests()
+    requests = [r for r in arm.arm_requests() if "Microsoft.Compute" in r[1]]
     assert [r[2].get("$skiptoken") for r in requests[:2]] == [None, ["1"]]
     assert all(r[2]["$filter"] == ["location eq 'eastus'"] for r in requests[:2])
     assert all(r[3]["authorization"] == f"Bearer {TOKEN}" for r in requests)

@@ -23,17 +23,36 @@ main()
 @pytest.mark.parametrize(
     ("module", "argv", "extra"),
     [
-        ("optuna", ["optimize", "scenarios/default.yaml", "--template", "spot-share", "--budget", "1", "--out", "{tmp}"], "tune"),
-        ("azure", ["export", "formulas/pending-tasks.formula", "--pool", "p", "--endpoint", "http://127.0.0.1:9"], "azure"),
-        ("azure", ["pool", "pull", "p", "--out", "{tmp}/s.yaml", "--endpoint", "http://127.0.0.1:9", "--account-name", "a", "--account-key", "a2V5"], "azure"),
-        ("azure", ["skus", "--region", "eastus", "--subscription", "00000000-0000-0000-0000-000000000000", "--management-endpoint", "http://127.0.0.1:9"], "azure"),
+        (
+            "optuna",
+            ["optimize", "scenarios/default.yaml", "--template", "spot-share", "--budget", "1", "--out", "{tmp}"],
+            "tune",
+        ),
+        (
+            "azure",
+            ["export", "formulas/pending-tasks.formula", "--pool", "p", "--endpoint", "http://127.0.0.1:9"],
+            "azure",
+        ),
+        (
+            "azure",
+            ["pool", "pull", "p", "--out", "{tmp}/s.yaml", "--endpoint", "http://127.0.0.1:9", "--account-name", "a"],
+            "azure",
+        ),
+        (
+            "azure",
+            ["skus", "--region", "eastus", "--subscription", "0", "--management-endpoint", "http://127.0.0.1:9"],
+            "azure",
+        ),
     ],
 )
 def test_missing_extra_is_named(module: str, argv: list[str], extra: str, tmp_path: Path) -> None:
     argv = [a.replace("{tmp}", str(tmp_path / "out")) for a in argv]
     done = subprocess.run(
         [sys.executable, "-c", WITHOUT.format(module=module, argv=argv)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2, done.stderr
     assert f"pip install 'batchsim[{extra}]'" in done.stderr

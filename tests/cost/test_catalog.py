@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from batchsim.cost.catalog import CatalogError, catalog_document, catalog_rows, find, lookup
+from batchsim.pipeline import resolve_prices
 from batchsim.scenario import ScenarioError, load_scenario
-from batchsim.simulate import resolve_prices
 
 ROWS = catalog_rows()
 BY_KEY = {(r["vm_size"], r["region"], r["os"]): r for r in ROWS}

@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -246,7 +245,3 @@ class Session:
             self.call(self.client.stop())
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(5)
-
-
-def uri_of(path: Path) -> str:
-    return path.resolve().as_uri()

@@ -13,8 +13,8 @@ from batchsim.formula import check
 from batchsim.formula.diagnostics import Severity
 from batchsim.optimize.clairvoyant import busy_slot_s, clairvoyant_cost_usd, demand_nodes
 from batchsim.optimize.search import _pareto
+from batchsim.pipeline import simulate
 from batchsim.scenario import load_scenario
-from batchsim.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 

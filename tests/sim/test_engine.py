@@ -95,7 +95,7 @@ def test_spot_eviction_requeues_running_tasks_and_stops_billing() -> None:
     assert result.summary["preemptions"] > 0 and result.summary["task_requeues"] > 0
     preempted = result.nodes[result.nodes["state"] == "preempted"]
     assert len(preempted) and not preempted["billed"].any()
-    assert (result.tasks["requeues"] > 0).any()
+    assert (result.tasks["requeue_count"] > 0).any()
 
 
 @pytest.mark.parametrize(
@@ -178,3 +178,45 @@ def test_job_release_runs_at_job_end_on_prepared_nodes() -> None:
     releases = result.attempts[result.attempts["outcome"] == "jobrelease"]
     assert len(releases) == 1
     assert releases.iloc[0]["start_s"] == 110 and releases.iloc[0]["end_s"] == 130
+
+
+@pytest.mark.parametrize("timeout_s", [300.0, 900.0])
+def test_allocation_without_capacity_ends_after_the_resize_timeout(timeout_s: float) -> None:
+    # Spot capacity runs short at once and stays short: each allocation gives up after the pool's
+    # resizeTimeout with AllocationTimedout (batch-behavior §1.2), and the pool asks again.
+    text = "$TargetLowPriorityNodes = 2;"
+    p = pool(
+        resize_timeout=timeout_s,
+        spot={"eviction_rate_per_hour": 0.0, "available_mean": 1e-9, "shortage_mean": 1e12},
+        autoscale={"formula": text, "interval": "5m"},
+    )
+    result = run(p, Workload(), 3 * timeout_s, 1, formula=compile(text))
+    errors = result.resize_errors
+    assert set(errors["code"]) == {"AllocationTimedout"}
+    assert errors["time_s"].min() == pytest.approx(0.1 + timeout_s)  # the first evaluation's allocation
+    assert not result.nodes["state"].isin(["creating", "idle"]).any()
+
+
+def test_the_resize_timeout_is_one_pool_setting() -> None:
+    with pytest.raises(ValueError, match="resize_timeout"):
+        PoolConfig.model_validate({"autoscale": {"formula": "$TargetDedicatedNodes = 1;", "resize_timeout": "10m"}})
+    with pytest.raises(ValueError, match="at least 5m"):
+        PoolConfig.model_validate({"resize_timeout": "4m"})
+
+
+def test_the_engine_leaves_the_workload_it_is_given_unchanged() -> None:
+    # An optimizer reuses one workload per seed across candidates (pipeline.simulate(workload=...)).
+    import copy
+
+    from batchsim.pipeline import scenario_workload, simulate
+    from batchsim.scenario import load_scenario
+
+    scenario = load_scenario("scenarios/hourly-schedule.yaml", ["duration=3h"])
+    workload = scenario_workload(scenario, 2)
+    before = copy.deepcopy(workload)
+    first = simulate(scenario, 2, workload=workload)
+    assert workload == before
+    second = simulate(scenario, 2)
+    assert {k: v for k, v in first.summary.items() if k != "wall_s"} == {
+        k: v for k, v in second.summary.items() if k != "wall_s"
+    }

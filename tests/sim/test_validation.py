@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from batchsim.cost.prices import DEFAULT_PRICES
 from batchsim.formula import compile
+from batchsim.pipeline import add_costs
 from batchsim.sim.config import PoolConfig
 from batchsim.sim.engine import run
 from batchsim.sim.records import BILLED_STATES
@@ -156,6 +158,7 @@ def test_invariants_of_random_small_pools(case: tuple[PoolConfig, Workload, bool
     assert (nodes["end_s"] >= nodes["start_s"]).all()
     billed = nodes[nodes["billed"].astype(bool)]
     billed_hours = (billed["end_s"] - billed["start_s"]).sum() / 3600
+    add_costs(result, DEFAULT_PRICES, 2)
     assert math.isclose(
         billed_hours, result.summary["node_hours_dedicated"] + result.summary["node_hours_spot"], rel_tol=1e-9
     )
@@ -177,8 +180,8 @@ def spot_within_target(result) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_same_scenario_and_seed_give_identical_results() -> None:
+    from batchsim.pipeline import simulate
     from batchsim.scenario import load_scenario
-    from batchsim.simulate import simulate
 
     scenario = load_scenario("scenarios/default.yaml", ["duration=6h"])
     a, b = simulate(scenario, 4), simulate(scenario, 4)
@@ -194,7 +197,7 @@ _DIGEST = """
 import hashlib, sys
 junk = [[object() for _ in range(i % 7)] for i in range(int(sys.argv[1]))]  # other addresses
 from batchsim.scenario import load_scenario
-from batchsim.simulate import simulate
+from batchsim.pipeline import simulate
 r = simulate(load_scenario("scenarios/spot-first.yaml"), 5)
 h = hashlib.sha256(repr(sorted((k, v) for k, v in r.summary.items() if k != "wall_s")).encode())
 for name, table in r.tables().items():
@@ -210,7 +213,11 @@ def test_identical_results_across_processes() -> None:
 
     digests = {
         subprocess.run(
-            [sys.executable, "-c", _DIGEST, junk], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": seed}
+            [sys.executable, "-c", _DIGEST, junk],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed},
         ).stdout
         for seed, junk in (("1", "0"), ("2", "1001"), ("3", "50003"))
     }

@@ -1,0 +1,69 @@
+"""`batchsim backtest HISTORY_DIR [--scenario S] [--seeds K] [--out DIR]` (DESIGN §7, fixed)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from batchsim.cli.app import app
+from batchsim.cli.errors import EXIT_USAGE, fail
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command("backtest")
+def backtest_command(
+    history_dir: Path = typer.Argument(..., help="A history directory (from `batchsim history pull` or `import`)."),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="The scenario to replay the window with (default: calibrate's, from the history)."
+    ),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Simulations of the window, seeds from the scenario's on."),
+    out: Path | None = typer.Option(None, "--out", help="Directory for backtest.json and an HTML report."),
+    keep_workload: bool = typer.Option(
+        False, "--keep-workload", help="Simulate the scenario's own workload instead of the recorded arrivals."
+    ),
+    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
+) -> None:
+    """Replay the recorded window and say how well a scenario reproduces what the pool really did."""
+    from batchsim import jsonio
+    from batchsim.history.backtest import backtest, score_rows
+    from batchsim.history.directory import HistoryError, read_history
+    from batchsim.scenario import ScenarioError, load_scenario
+
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out} exists and is not a directory", EXIT_USAGE)
+    try:
+        history = read_history(history_dir)
+        chosen = load_scenario(scenario) if scenario is not None else None
+        result = backtest(history, chosen, seeds=seeds, keep_workload=keep_workload)
+    except (HistoryError, ScenarioError) as exc:
+        fail(str(exc))
+    document = result.document
+    if out is not None:
+        from batchsim.files import write_atomically
+        from batchsim.history.backtest_report import write_report
+
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            write_atomically(out / "backtest.json", jsonio.dumps(document) + "\n")
+            write_report(result, out)
+        except OSError as exc:
+            typer.echo(jsonio.dumps(document))
+            fail(f"cannot write {out}: {exc.strerror}; the scores are above")
+    if output_format is Format.json:
+        typer.echo(jsonio.dumps(document))
+        return
+    window = document["window"]
+    typer.echo(f"backtest of {history.pool_id}, {window['start']} .. {window['end']}, scenario {document['scenario']}")
+    typer.echo(f"  {'metric':<20} {'recorded':>12} {'simulated':>12}")
+    for metric, recorded, simulated in score_rows(document):
+        typer.echo(f"  {metric:<20} {recorded:>12} {simulated:>12}")
+    for key, why in document["unavailable"].items():
+        typer.echo(f"  not computed: {key}: {why}")
+    if out is not None:
+        typer.echo(f"report written to {out / 'report.html'}")

@@ -1,0 +1,306 @@
+"""`batchsim backtest`: replay a history's window with a scenario and score it against the record.
+
+The window is simulated from the recorded node counts at its start, with the recorded arrivals
+(every task of tasks.csv, as `calibrate --workload trace` replays them), under the scenario's pool,
+formula, delays and Spot behaviour; by default the scenario is `calibrate`'s. The JSON keys are
+fixed (DESIGN §7); a metric the history cannot support is null and named under `unavailable`.
+
+Definitions (docs/history.md): node counts are compared once a minute (nodes that exist: not
+pending, not gone; Spot preempted included); node-hours are billed ones (preempted time excluded);
+waits are those of tasks that ran once (no retry, no requeue), creation to start, since the
+record's start time is the last attempt's; `wait_ks` is the two-sample Kolmogorov–Smirnov
+statistic; `targets_mae` pairs each recorded evaluation with the nearest simulated one.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from batchsim.azure.pool import parse_results
+from batchsim.history.calibrate import calibrate
+from batchsim.history.directory import History, iso
+from batchsim.history.scenario_file import write_calibration
+
+if TYPE_CHECKING:
+    from batchsim.scenario import Scenario
+    from batchsim.sim.result import Result
+
+__all__ = ["Backtest", "Recorded", "backtest", "recorded_series", "simulated_counts"]
+
+_EXISTS = (
+    "creating",
+    "waitingforstarttask",
+    "starttaskfailed",
+    "idle",
+    "running",
+    "preempted",
+    "leavingpool",
+    "retaining",
+)
+_GRID_S = 60.0
+
+
+@dataclass
+class Recorded:
+    """The record on the comparison grid: node counts, targets, waits, queue."""
+
+    grid_s: np.ndarray
+    dedicated: np.ndarray | None
+    spot: np.ndarray | None
+    node_hours_dedicated: float | None
+    node_hours_spot: float | None
+    target_times_s: np.ndarray
+    targets: np.ndarray  # (evaluations, 2): dedicated, spot
+    waits_s: np.ndarray
+    queued: np.ndarray  # tasks created and not yet started, on the grid
+    running: np.ndarray
+
+
+@dataclass
+class Backtest:
+    """A backtest's fixed-key document, the runs, and the record, for the report."""
+
+    document: dict[str, Any]
+    runs: list[Result]
+    recorded: Recorded
+    scenario: Scenario
+    history: History
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def _step(times_s: np.ndarray, values: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+    """The last sample at or before each grid time (the first sample before any)."""
+    order = np.argsort(times_s, kind="stable")
+    position = np.searchsorted(times_s[order], grid_s, side="right") - 1
+    stepped: np.ndarray = values[order][np.clip(position, 0, None)]
+    return stepped
+
+
+def _targets_of(results: pd.Series) -> np.ndarray:
+    rows = []
+    for text in results.fillna(""):
+        values = parse_results(str(text))
+        row = []
+        for name in ("$TargetDedicatedNodes", "$TargetLowPriorityNodes"):
+            try:
+                row.append(float(values.get(name, "nan")))
+            except ValueError:
+                row.append(math.nan)
+        rows.append(row)
+    return np.array(rows, dtype=float).reshape(-1, 2)
+
+
+def recorded_series(history: History) -> Recorded:
+    """The record on a one-minute grid over the window."""
+    grid = np.arange(0.0, history.window_s + 1e-9, _GRID_S)
+    dedicated = spot = None
+    hours_dedicated = hours_spot = None
+    counts = history.node_counts
+    if counts is not None and len(counts):
+        times = history.seconds(counts["time"])
+        dedicated = _step(times, counts["dedicated"].to_numpy(float), grid)
+        spot_all = counts["spot"].to_numpy(float)
+        spot = _step(times, spot_all, grid)
+        preempted = _step(times, counts["preempted"].fillna(0).to_numpy(float), grid)
+        step_h = _GRID_S / 3600
+        hours_dedicated = float(dedicated[:-1].sum() * step_h)
+        hours_spot = float((spot - preempted)[:-1].sum() * step_h)
+    target_times = np.empty(0)
+    targets = np.empty((0, 2))
+    if history.autoscale is not None and len(history.autoscale):
+        frame = history.autoscale.dropna(subset=["time"])
+        target_times = history.seconds(frame["time"])
+        targets = _targets_of(frame["results"])
+        keep = ~np.isnan(targets).all(axis=1)
+        target_times, targets = target_times[keep], np.nan_to_num(targets[keep])
+    tasks = history.tasks
+    created = history.seconds(tasks["created"])
+    started = history.seconds(tasks["started"])
+    ended = history.seconds(tasks["ended"])
+    once = (tasks["retry_count"].fillna(0).to_numpy() == 0) & (tasks["requeue_count"].fillna(0).to_numpy() == 0)
+    waits = (started - created)[once & ~np.isnan(started) & ~np.isnan(created)]
+    never = np.where(np.isnan(started), np.inf, started)
+    finish = np.where(np.isnan(ended), np.inf, ended)
+    arrived = np.where(np.isnan(created), never, created)
+    queued = np.searchsorted(np.sort(arrived), grid, side="right") - np.searchsorted(np.sort(never), grid, side="right")
+    running = np.searchsorted(np.sort(never), grid, side="right") - np.searchsorted(np.sort(finish), grid, side="right")
+    return Recorded(
+        grid, dedicated, spot, hours_dedicated, hours_spot, target_times, targets, waits[waits >= 0], queued, running
+    )
+
+
+def simulated_counts(result: Result, grid_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dedicated and Spot nodes that exist at each grid time, counted as node_counts.csv counts them."""
+    nodes = result.nodes[result.nodes["state"].isin(_EXISTS)]
+    out = []
+    for kind in ("dedicated", "spot"):
+        part = nodes[nodes["kind"] == kind]
+        starts = np.sort(part["start_s"].to_numpy(float))
+        ends = np.sort(part["end_s"].to_numpy(float))
+        out.append(np.searchsorted(starts, grid_s, side="right") - np.searchsorted(ends, grid_s, side="right"))
+    return out[0].astype(float), out[1].astype(float)
+
+
+def _simulated_waits(result: Result) -> np.ndarray:
+    tasks = result.tasks
+    requeues = tasks["requeue_count"] if "requeue_count" in tasks else tasks["requeues"]
+    once = (tasks["attempts"] <= 1) & (requeues == 0)
+    waits: np.ndarray = (tasks["start_s"] - tasks["submit_s"])[once].dropna().to_numpy(float)
+    return waits
+
+
+def _nearest_targets(result: Result, times_s: np.ndarray) -> np.ndarray:
+    evaluations = result.evaluations
+    if not len(evaluations) or not len(times_s):
+        return np.full((len(times_s), 2), np.nan)
+    sim_times = evaluations["time_s"].to_numpy(float)
+    sim_targets = evaluations[["target_dedicated", "target_spot"]].to_numpy(float)
+    position = np.clip(np.searchsorted(sim_times, times_s), 1, len(sim_times) - 1) if len(sim_times) > 1 else None
+    if position is None:
+        return np.repeat(sim_targets[:1], len(times_s), axis=0)
+    left = sim_times[position - 1]
+    right = sim_times[position]
+    nearest = np.where(np.abs(times_s - left) <= np.abs(right - times_s), position - 1, position)
+    picked: np.ndarray = sim_targets[nearest]
+    return picked
+
+
+def _pair(recorded: float | None, simulated: list[float]) -> dict[str, float | None]:
+    values = [v for v in simulated if v is not None and math.isfinite(v)]
+    return {"recorded": recorded, "simulated": float(np.mean(values)) if values else None}
+
+
+def _prepare(history: History, scenario: Scenario | None, keep_workload: bool, workdir: Path) -> Scenario:
+    """The scenario to replay the window with: the window's start, length and first node counts, the
+    recorded arrivals (unless `keep_workload`)."""
+    from batchsim.scenario import load_scenario
+
+    cal = calibrate(history, workload="trace", trace_path="recorded.trace.csv")
+    files = write_calibration(cal, workdir / "recorded.yaml", history.path, force=True)
+    calibrated = load_scenario(files.scenario)
+    if scenario is None:
+        return calibrated
+    pool = scenario.pool.model_copy(
+        update={
+            "initial_dedicated": calibrated.pool.initial_dedicated,
+            "initial_spot": calibrated.pool.initial_spot,
+        }
+    )
+    update: dict[str, Any] = {"pool": pool, "start": calibrated.start, "duration": calibrated.duration}
+    if not keep_workload:
+        entry = calibrated.workload[0] if calibrated.workload else None
+        if entry is not None:
+            entry = entry.model_copy(update={"path": str(files.trace)})
+        update["workload"] = [] if entry is None else [entry]
+    return scenario.model_copy(update=update)
+
+
+def backtest(
+    history: History,
+    scenario: Scenario | None = None,
+    *,
+    seeds: int = 1,
+    keep_workload: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backtest:
+    """Simulate the recorded window `seeds` times and compare each run with the record."""
+    from scipy import stats
+
+    import batchsim
+
+    api: Any = batchsim  # batchsim.simulate (DESIGN §5), whichever module holds the pipeline
+    recorded = recorded_series(history)
+    unavailable: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="batchsim-backtest-") as workdir:
+        replay = _prepare(history, scenario, keep_workload, Path(workdir))
+        runs = []
+        for k in range(seeds):
+            runs.append(api.simulate(replay, seed=replay.seed + k))
+            if progress is not None:
+                progress(k + 1, seeds)
+    # The prices the runs were billed at (summary extensions), for the record's cost too.
+    price_dedicated = float(runs[0].summary["price_dedicated_per_hour"])
+    price_spot = float(runs[0].summary["price_spot_per_hour"])
+    dedicated_mae: list[float] = []
+    spot_mae: list[float] = []
+    targets_mae: list[float] = []
+    sim_waits = []
+    for run in runs:
+        sim_dedicated, sim_spot = simulated_counts(run, recorded.grid_s)
+        if recorded.dedicated is not None and recorded.spot is not None:
+            dedicated_mae.append(float(np.mean(np.abs(sim_dedicated - recorded.dedicated))))
+            spot_mae.append(float(np.mean(np.abs(sim_spot - recorded.spot))))
+        if len(recorded.target_times_s):
+            nearest = _nearest_targets(run, recorded.target_times_s)
+            targets_mae.append(float(np.nanmean(np.abs(nearest - recorded.targets).sum(axis=1))))
+        sim_waits.append(_simulated_waits(run))
+    if recorded.dedicated is None:
+        unavailable["nodes_dedicated_mae"] = "no node_counts.csv (pull with --resource-id)"
+        unavailable["nodes_spot_mae"] = unavailable["nodes_dedicated_mae"]
+        unavailable["node_hours"] = unavailable["nodes_dedicated_mae"]
+        unavailable["cost_usd"] = unavailable["nodes_dedicated_mae"]
+    if not len(recorded.target_times_s):
+        unavailable["targets_mae"] = "no autoscale.csv with results"
+    all_waits = np.concatenate(sim_waits) if sim_waits else np.empty(0)
+    if not len(recorded.waits_s):
+        unavailable["wait_s"] = "no task with both a creation and a start time"
+    recorded_hours = (
+        None
+        if recorded.node_hours_dedicated is None or recorded.node_hours_spot is None
+        else recorded.node_hours_dedicated + recorded.node_hours_spot
+    )
+    recorded_cost = (
+        None
+        if recorded.node_hours_dedicated is None or recorded.node_hours_spot is None
+        else recorded.node_hours_dedicated * price_dedicated + recorded.node_hours_spot * price_spot
+    )
+
+    def quantile(values: np.ndarray, q: float) -> float | None:
+        return float(np.percentile(values, q)) if len(values) else None
+
+    document: dict[str, Any] = {
+        "window": {"start": iso(history.window_start), "end": iso(history.window_end)},
+        "nodes_dedicated_mae": float(np.mean(dedicated_mae)) if dedicated_mae else None,
+        "nodes_spot_mae": float(np.mean(spot_mae)) if spot_mae else None,
+        "node_hours": _pair(
+            recorded_hours, [r.summary["node_hours_dedicated"] + r.summary["node_hours_spot"] for r in runs]
+        ),
+        "wait_s_p50": _pair(quantile(recorded.waits_s, 50), [quantile(w, 50) or math.nan for w in sim_waits]),
+        "wait_s_p95": _pair(quantile(recorded.waits_s, 95), [quantile(w, 95) or math.nan for w in sim_waits]),
+        "wait_ks": float(stats.ks_2samp(recorded.waits_s, all_waits).statistic)
+        if len(recorded.waits_s) and len(all_waits)
+        else None,
+        "targets_mae": float(np.mean(targets_mae)) if targets_mae else None,
+        "cost_usd": _pair(recorded_cost, [r.summary["cost_usd"] for r in runs]),
+        # Extensions.
+        "scenario": replay.name,
+        "seeds": seeds,
+        "tasks": {
+            "recorded": len(history.tasks),
+            "simulated": float(np.mean([r.summary["tasks_submitted"] for r in runs])),
+        },
+        "unavailable": unavailable,
+    }
+    return Backtest(document, runs, recorded, replay, history, unavailable)
+
+
+def score_rows(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, recorded, simulated) rows for the text table."""
+
+    def text(value: Any) -> str:
+        return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    rows = []
+    for key in ("nodes_dedicated_mae", "nodes_spot_mae", "wait_ks", "targets_mae"):
+        rows.append((key, "", text(document[key])))
+    for key in ("node_hours", "wait_s_p50", "wait_s_p95", "cost_usd"):
+        rows.append((key, text(document[key]["recorded"]), text(document[key]["simulated"])))
+    return rows

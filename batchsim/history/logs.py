@@ -1,0 +1,540 @@
+"""Batch service log events → a history directory (`batchsim history import`).
+
+Two shapes users have (record shapes and their sources in docs/history.md):
+
+- **Azure Monitor resource logs archived to a storage account**: blobs `PT1H.json` under
+  `insights-logs-servicelog/resourceId=/SUBSCRIPTIONS/.../BATCHACCOUNTS/NAME/y=/m=/d=/h=/m=00/`,
+  one record per line (JSON lines; before November 2018 one `{"records": [...]}` document), each
+  in the common top-level schema (`time`, `resourceId`, `category` "ServiceLog", `operationName`,
+  `operationVersion`, ...) with the event body in `properties`.
+- **A Log Analytics export** of the `AzureDiagnostics` table: the portal's CSV, the JSON rows
+  `az monitor log-analytics query` prints, or the query API's `{"tables": [...]}`; the body is
+  flattened into columns named by path and type (`executionInfo_startTime_t`, `nodeInfo_poolId_s`,
+  `currentDedicatedNodes_d`), beside `TimeGenerated` and `OperationName`.
+
+Events used: PoolResizeStartEvent, PoolResizeCompleteEvent, PoolAutoScaleEvent, PoolCreateEvent,
+TaskStartEvent, TaskCompleteEvent, TaskFailEvent, TaskRequeueEvent. Other documented events are
+counted as ignored, unknown ones as skipped; a line that is not JSON is skipped and counted with
+its file and line. Service logs carry no task creation time or job priority: those cells stay empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from batchsim.history.directory import (
+    AUTOSCALE_COLUMNS,
+    RESIZE_COLUMNS,
+    TASK_COLUMNS,
+    HistoryError,
+    finish_directory,
+    iso,
+    partial_path,
+    write_frame,
+    write_json,
+)
+
+__all__ = ["USED_EVENTS", "Event", "ImportReport", "import_logs", "read_events"]
+
+USED_EVENTS = frozenset(
+    {
+        "PoolCreateEvent",
+        "PoolResizeStartEvent",
+        "PoolResizeCompleteEvent",
+        "PoolAutoScaleEvent",
+        "TaskStartEvent",
+        "TaskCompleteEvent",
+        "TaskFailEvent",
+        "TaskRequeueEvent",
+    }
+)
+# Documented service log events (monitor-batch-reference) that a history does not need.
+IGNORED_EVENTS = frozenset(
+    {"PoolDeleteStartEvent", "PoolDeleteCompleteEvent", "TaskScheduleFailEvent", "SpecialTaskEvent"}
+)
+_TYPE_SUFFIX = re.compile(r"_(s|d|b|t|g|l|i|r)$")
+_LA_META = {
+    "TenantId",
+    "SourceSystem",
+    "TimeGenerated",
+    "ResourceId",
+    "Category",
+    "OperationName",
+    "Type",
+    "_ResourceId",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One service log event: its name, the record's time, and the event body."""
+
+    name: str
+    time: pd.Timestamp | None
+    body: dict[str, Any]
+
+
+@dataclass
+class ImportReport:
+    """What an import read and what it skipped, for the summary line and history.json."""
+
+    files: int = 0
+    records: int = 0
+    used: Counter[str] = field(default_factory=Counter)
+    ignored: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+    not_json: int = 0
+    first_bad_line: str | None = None
+    other_pools: Counter[str] = field(default_factory=Counter)
+    no_execution_info: int = 0
+    pool_id: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "records": self.records,
+            "used": dict(self.used),
+            "ignored": dict(self.ignored),
+            "unknown_event_types": dict(self.unknown),
+            "lines_not_json": self.not_json,
+            "first_line_not_json": self.first_bad_line,
+            "events_of_other_pools": dict(self.other_pools),
+            "task_events_without_execution_info": self.no_execution_info,
+        }
+
+
+def _time(value: Any) -> pd.Timestamp | None:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        stamp = pd.Timestamp(str(value).strip())
+    except ValueError:
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+# --- the storage shape -----------------------------------------------------------------------------
+
+
+def _from_resource_log(record: dict[str, Any]) -> Event | None:
+    name = record.get("operationName")
+    if not isinstance(name, str):
+        return None
+    body = record.get("properties")
+    if isinstance(body, str):  # some pipelines write the body as a JSON string
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError:
+            body = None
+    return Event(name, _time(record.get("time")), body if isinstance(body, dict) else {})
+
+
+# --- the Log Analytics shape -----------------------------------------------------------------------
+
+
+def _value(column: str, raw: Any) -> Any:
+    suffix = _TYPE_SUFFIX.search(column)
+    kind = suffix.group(1) if suffix else "s"
+    if raw is None or raw == "" or (isinstance(raw, float) and math.isnan(raw)):
+        return None
+    if kind in ("d", "l", "i", "r"):
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            return raw
+        return int(number) if number.is_integer() else number
+    if kind == "b":
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() == "true"
+    if isinstance(raw, str) and raw[:1] in "[{":
+        # A list in the body (an autoscale error's `values`) is stored as its JSON text.
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _from_diagnostics_row(row: dict[str, Any]) -> Event | None:
+    """An AzureDiagnostics row → an event, unflattening `a_b_c_s` columns into {"a": {"b": {"c": ...}}}."""
+    keys = {key.split(" [")[0]: value for key, value in row.items()}  # the portal writes "TimeGenerated [UTC]"
+    name = keys.get("OperationName")
+    if not isinstance(name, str) or not name:
+        return None
+    body: dict[str, Any] = {}
+    extra = keys.get("AdditionalFields")
+    if isinstance(extra, str) and extra.strip().startswith("{"):
+        with contextlib.suppress(json.JSONDecodeError):
+            keys = {**json.loads(extra), **keys}
+    elif isinstance(extra, dict):
+        keys = {**extra, **keys}
+    for column, raw in keys.items():
+        if column in _LA_META or column == "AdditionalFields" or not _TYPE_SUFFIX.search(column):
+            continue
+        value = _value(column, raw)
+        if value is None:
+            continue
+        path = _TYPE_SUFFIX.sub("", column).split("_")
+        node = body
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[path[-1]] = value
+    return Event(name, _time(keys.get("TimeGenerated")), body)
+
+
+def _api_rows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for table in document.get("tables") or []:
+        names = [str(c.get("name")) for c in table.get("columns") or []]
+        for values in table.get("rows") or []:
+            yield dict(zip(names, values, strict=False))
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+
+def _document_events(document: Any) -> Iterator[Event | None]:
+    if isinstance(document, dict) and "tables" in document:
+        for row in _api_rows(document):
+            yield _from_diagnostics_row(row)
+    elif isinstance(document, dict) and "records" in document:
+        for record in document["records"] or []:
+            yield _from_resource_log(record) if isinstance(record, dict) else None
+    elif isinstance(document, list):
+        for item in document:
+            yield _from_record(item)
+    else:
+        yield _from_record(document)
+
+
+def _from_record(item: Any) -> Event | None:
+    if not isinstance(item, dict):
+        return None
+    if "operationName" in item:
+        return _from_resource_log(item)
+    return _from_diagnostics_row(item)
+
+
+def _file_events(path: Path, report: ImportReport) -> Iterator[Event | None]:
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            for row in csv.DictReader(stream):
+                yield _from_diagnostics_row(row)
+        return
+    with path.open(encoding="utf-8-sig") as stream:
+        head = stream.read(1 << 16)
+        stream.seek(0)
+        stripped = head.lstrip()
+        if stripped.startswith("[") or (
+            stripped.startswith("{") and ('"records"' in head[:200] or '"tables"' in head[:200])
+        ):
+            try:
+                document = json.load(stream)
+            except json.JSONDecodeError as exc:
+                report.not_json += 1
+                report.first_bad_line = report.first_bad_line or f"{path}:{exc.lineno}: {exc.msg}"
+                return
+            yield from _document_events(document)
+            return
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                report.not_json += 1
+                report.first_bad_line = report.first_bad_line or f"{path}:{number}: not JSON ({exc.msg})"
+                continue
+            yield _from_record(record)
+
+
+def _log_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".json", ".csv", ".jsonl"))
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise HistoryError(f"{path}: no such file or directory")
+    if not files:
+        raise HistoryError(f"no log files (*.json, *.jsonl, *.csv) in {', '.join(str(p) for p in paths)}")
+    return files
+
+
+def read_events(paths: Iterable[Path], report: ImportReport) -> list[Event]:
+    """Every Batch service log event in `paths` (files, or directories searched for *.json/*.csv)."""
+    events: list[Event] = []
+    for file in _log_files(list(paths)):
+        report.files += 1
+        try:
+            for event in _file_events(file, report):
+                report.records += 1
+                if event is None:
+                    report.unknown["(not a service log record)"] += 1
+                    continue
+                events.append(event)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HistoryError(f"{file}: cannot read: {exc}") from None
+    return events
+
+
+# --- events → history --------------------------------------------------------------------------------
+
+
+def _pool_of(event: Event) -> str | None:
+    value = event.body.get("id") if event.name.startswith("Pool") else (event.body.get("nodeInfo") or {}).get("poolId")
+    return str(value) if value else None
+
+
+def _choose_pool(events: list[Event], pool_id: str | None) -> str:
+    pools = Counter(p for p in (_pool_of(e) for e in events if e.name in USED_EVENTS) if p)
+    if pool_id is not None:
+        if pool_id not in pools:
+            listed = ", ".join(f"{p} ({n} events)" for p, n in pools.most_common(10)) or "none"
+            raise HistoryError(f"the logs have no event of pool '{pool_id}'; pools in them: {listed}")
+        return pool_id
+    if not pools:
+        raise HistoryError("the logs hold no pool or task event of the Batch service (ServiceLog)")
+    if len(pools) > 1:
+        listed = ", ".join(f"{p} ({n} events)" for p, n in pools.most_common(10))
+        raise HistoryError(f"the logs hold events of several pools; choose one with --pool: {listed}")
+    return next(iter(pools))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None or value == "" else int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _tasks(events: list[Event], report: ImportReport) -> pd.DataFrame:
+    tasks: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in sorted((e for e in events if e.name.startswith("Task")), key=lambda e: (e.time is None, e.time)):
+        body = event.body
+        key = (str(body.get("jobId") or ""), str(body.get("id") or ""))
+        if not all(key):
+            report.unknown[f"{event.name} without jobId/id"] += 1
+            continue
+        info = body.get("executionInfo")
+        if not isinstance(info, dict):
+            report.no_execution_info += 1
+            continue
+        row = tasks.setdefault(key, {"job_id": key[0], "task_id": key[1], "state": "active"})
+        node = (body.get("nodeInfo") or {}).get("nodeId")
+        slots = _int(body.get("requiredSlots"))
+        if slots is not None:
+            row["required_slots"] = slots
+        for name in ("retry_count", "requeue_count"):
+            value = _int(info.get("retryCount" if name == "retry_count" else "requeueCount"))
+            if value is not None:
+                row[name] = max(value, row.get(name, 0))
+        if event.name == "TaskStartEvent":
+            if row["state"] != "completed":
+                row.update(state="running", started=event.time, ended=None, node_id=node)
+                row.setdefault("first_start", event.time)
+        elif event.name in ("TaskCompleteEvent", "TaskFailEvent"):
+            row.update(
+                state="completed",
+                started=_time(info.get("startTime")) or row.get("started"),
+                ended=_time(info.get("endTime")) or event.time,
+                exit_code=_int(info.get("exitCode")),
+                node_id=node or row.get("node_id"),
+            )
+            row.setdefault("first_start", row["started"])
+        elif event.name == "TaskRequeueEvent" and row["state"] != "completed":
+            row.update(state="active", started=None, ended=None)
+    frame = pd.DataFrame(list(tasks.values()))
+    if not len(frame):
+        return pd.DataFrame(columns=TASK_COLUMNS)
+    frame["created"] = pd.NaT
+    for column in ("started", "ended"):
+        if column not in frame:
+            frame[column] = pd.NaT
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    for column in ("exit_code", "required_slots", "retry_count", "requeue_count"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _resizes(events: list[Event]) -> pd.DataFrame:
+    starts = sorted(
+        ((e.time, e.body) for e in events if e.name == "PoolResizeStartEvent" and e.time is not None),
+        key=lambda item: item[0],
+    )
+    rows = []
+    for event in events:
+        if event.name != "PoolResizeCompleteEvent":
+            continue
+        body = event.body
+        start, end = _time(body.get("startTime")), _time(body.get("endTime")) or event.time
+        if start is None or end is None:
+            continue
+        # The start event of this resize: the last one at most a minute after the complete event's startTime.
+        before = [b for t, b in starts if t <= start + pd.Timedelta(minutes=1)]
+        origin = before[-1] if before else {}
+        rows.append(
+            {
+                "start": start,
+                "end": end,
+                "target_dedicated": _int(body.get("targetDedicatedNodes")),
+                "target_spot": _int(body.get("targetLowPriorityNodes")),
+                "current_dedicated": _int(body.get("currentDedicatedNodes")),
+                "current_spot": _int(body.get("currentLowPriorityNodes")),
+                "result_code": body.get("resultCode"),
+                "from_dedicated": _int(origin.get("currentDedicatedNodes")),
+                "from_spot": _int(origin.get("currentLowPriorityNodes")),
+            }
+        )
+    return pd.DataFrame(rows, columns=RESIZE_COLUMNS)
+
+
+def _autoscale(events: list[Event]) -> pd.DataFrame:
+    rows = []
+    for event in events:
+        if event.name != "PoolAutoScaleEvent":
+            continue
+        body = event.body
+        raw_error = body.get("error")
+        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+        values = error.get("values") or []
+        detail = next((v.get("value") for v in values if isinstance(v, dict) and v.get("name") == "Message"), None)
+        rows.append(
+            {
+                "time": _time(body.get("timestamp")) or event.time,
+                "results": body.get("results"),
+                "error_code": error.get("code"),
+                "error_message": detail or error.get("message"),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=AUTOSCALE_COLUMNS)
+    return frame.sort_values("time", kind="stable") if len(frame) else frame
+
+
+def _pool_json(events: list[Event], pool_id: str, base: dict[str, Any] | None, region: str | None) -> dict[str, Any]:
+    """pool.json from what the logs say: a pool create event, the last autoscale formula, resize targets."""
+    pool: dict[str, Any] = {"id": pool_id}
+    created = [e.body for e in events if e.name == "PoolCreateEvent"]
+    if created:
+        body = created[-1]
+        for key in ("vmSize", "taskSlotsPerNode", "targetDedicatedNodes", "targetLowPriorityNodes", "enableAutoScale"):
+            if body.get(key) is not None:
+                pool[key] = body[key]
+        if body.get("vmFillType"):
+            pool["taskSchedulingPolicy"] = {"nodeFillType": str(body["vmFillType"]).lower()}
+        timeout_ms = _int(body.get("resizeTimeout"))  # the event writes milliseconds ("300000")
+        if timeout_ms:
+            minutes, seconds = divmod(timeout_ms // 1000, 60)
+            pool["resizeTimeout"] = f"PT{minutes}M{seconds}S" if seconds else f"PT{minutes}M"
+        agent = (body.get("virtualMachineConfiguration") or {}).get("nodeAgentId")
+        if agent:
+            pool["virtualMachineConfiguration"] = {"nodeAgentSKUId": agent}
+    formulas = [e for e in events if e.name == "PoolAutoScaleEvent" and e.body.get("formula")]
+    if formulas:
+        pool["enableAutoScale"] = True
+        pool["autoScaleFormula"] = formulas[-1].body["formula"]
+        times = sorted(t for t in (_time(e.body.get("timestamp")) or e.time for e in formulas) if t is not None)
+        if len(times) >= 3:
+            gaps = pd.Series(times).diff().dt.total_seconds().dropna()
+            minutes = max(5, round(float(gaps.median()) / 60))
+            pool["autoScaleEvaluationInterval"] = f"PT{minutes}M"
+    resizes = [e.body for e in events if e.name == "PoolResizeCompleteEvent"]
+    if resizes:
+        pool.setdefault("enableAutoScale", bool(resizes[-1].get("enableAutoScale")))
+        pool.setdefault("targetDedicatedNodes", resizes[-1].get("targetDedicatedNodes"))
+        pool.setdefault("targetLowPriorityNodes", resizes[-1].get("targetLowPriorityNodes"))
+    if base:
+        pool = {**pool, **base, "id": pool_id}
+    if region:
+        pool["location"] = region
+    return pool
+
+
+def import_logs(
+    paths: list[Path],
+    out: Path,
+    *,
+    pool_id: str | None = None,
+    pool_json: dict[str, Any] | None = None,
+    region: str | None = None,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    force: bool = False,
+) -> ImportReport:
+    """Read the logs, keep one pool's events in the window, write the history to `out` (whole)."""
+    if out.exists() and not force:
+        raise HistoryError(f"{out} already exists; give --force to replace it")
+    report = ImportReport()
+    events = read_events(paths, report)
+    if not events and report.not_json:
+        raise HistoryError(f"no line of the logs is JSON (first: {report.first_bad_line})")
+    for event in events:
+        if event.name not in USED_EVENTS:
+            (report.ignored if event.name in IGNORED_EVENTS else report.unknown)[event.name] += 1
+    known = [e for e in events if e.name in USED_EVENTS]
+    chosen = _choose_pool(known, pool_id)
+    report.pool_id = chosen
+    mine = []
+    for event in known:
+        owner = _pool_of(event)
+        if owner != chosen:
+            report.other_pools[owner or "(none)"] += 1
+            continue
+        if event.time is not None and (
+            (since is not None and event.time < since) or (until is not None and event.time > until)
+        ):
+            continue
+        mine.append(event)
+        report.used[event.name] += 1
+    if not mine:
+        raise HistoryError(f"no event of pool '{chosen}' in the window asked for")
+    tasks = _tasks(mine, report)
+    times = [e.time for e in mine if e.time is not None]
+    start = since if since is not None else min(times)
+    end = until if until is not None else max(times)
+    partial = partial_path(out)
+    if partial.exists():
+        import shutil
+
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    write_json(partial, "pool.json", _pool_json(mine, chosen, pool_json, region))
+    write_frame(partial, "tasks.csv", tasks, TASK_COLUMNS)
+    autoscale = _autoscale(mine)
+    if len(autoscale):
+        write_frame(partial, "autoscale.csv", autoscale, AUTOSCALE_COLUMNS)
+    resizes = _resizes(mine)
+    if len(resizes):
+        write_frame(partial, "resizes.csv", resizes, RESIZE_COLUMNS)
+    write_json(
+        partial,
+        "history.json",
+        {
+            "format": "batchsim-history/1",
+            "source": "batch service logs",
+            "pool_id": chosen,
+            "window": {"start": iso(start), "end": iso(end)},
+            "import": report.as_dict(),
+        },
+    )
+    finish_directory(partial, out, force=force)
+    return report

@@ -1,0 +1,293 @@
+"""The task scheduler: the queue, placement on nodes, attempts, retries, and the end of a task.
+
+batch-behavior §4.1–4.2: higher job priority first; among jobs of equal priority the pool's
+`jobDefaultOrder`: `none` (the default) shares the pool evenly between them, `creationtime`
+serves older jobs first; within a job, the order tasks became eligible. Spread picks the node with
+the most free slots, pack the fullest that still fits, ties to the lowest index; a task that fits
+nowhere does not block smaller ones. An attempt ends completed, failed (retried while
+`max_retry_count` lasts: a retry budget that requeues do not use), or killed (requeued by a
+shrink or an eviction, recovered after a node fault, or failed by a shrink with `terminate` or a
+job's wall clock).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import numpy as np
+
+from batchsim.sim.entities import Job, Node, Task
+from batchsim.sim.records import Attempt
+from batchsim.sim.state import READY_STATES, PoolState
+from batchsim.sim.streams import Streams
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler:
+    """Queue and placement. `queue` holds (-priority, key, task index, task) entries, where key
+    orders equal-priority tasks (`_queue_key`); `open_heap` holds (key, node index, node) for nodes
+    with free slots, key ordered by fill type. Both keep stale entries, dropped when they surface."""
+
+    __slots__ = (
+        "_append_attempt",
+        "_end_job",
+        "_leave",
+        "_preparation",
+        "_round",
+        "at",
+        "by_creation",
+        "calendar",
+        "config",
+        "latency_s",
+        "open_heap",
+        "outcome_entropy",
+        "queue",
+        "records",
+        "retention_s",
+        "spread",
+        "state",
+    )
+    _preparation: Callable[[Node, Job], float]
+    _end_job: Callable[[Job], None]
+    _leave: Callable[[Node], None]
+
+    def __init__(self, state: PoolState, streams: Streams) -> None:
+        self.state = state
+        self.calendar = state.calendar
+        self.at = state.calendar.at
+        self.config = state.config
+        self.records = state.records
+        self._append_attempt = state.records.attempts.append
+        self.spread = state.config.node_fill_type == "spread"
+        self.by_creation = state.config.job_default_order == "creationtime"
+        self.latency_s = float(state.config.scheduler_latency)
+        self.retention_s = float(state.config.retention)
+        self.outcome_entropy = streams.outcome_entropy
+        self._round: dict[int, int] = {}  # priority → the highest queue tag started (jobDefaultOrder none)
+        self.queue: list[tuple[int, int, int, Task]] = []
+        self.open_heap: list[tuple[int, int, Node]] = []
+
+    def connect(
+        self,
+        *,
+        preparation: Callable[[Node, Job], float],
+        end_job: Callable[[Job], None],
+        leave: Callable[[Node], None],
+    ) -> None:
+        """What this room calls back in the jobs and nodes rooms (which call it): when a job's
+        preparation is done on a node, a job's end, a drained node's leaving."""
+        self._preparation = preparation
+        self._end_job = end_job
+        self._leave = leave
+
+    # -- the queue ------------------------------------------------------------------------------
+    def make_eligible(self, task: Task) -> None:
+        """Queue a task: submitted with its dependencies met, retried, or requeued (in its old place)."""
+        if task.eligible_s is None:
+            task.eligible_s = self.calendar.now
+        task.state = "active"
+        self.state.active_count += 1
+        key = task.queue_key
+        if key is None:
+            key = task.queue_key = self._queue_key(task)
+        heapq.heappush(self.queue, (-task.job.spec.priority, key[0], key[1], task))
+
+    def _queue_key(self, task: Task) -> tuple[int, int]:
+        """Where a newly eligible task goes among the tasks of equal priority.
+
+        creationtime: its job's creation order, then its own. none: round robin between the jobs,
+        as start-time fair queueing with one unit per task: a job's next task is tagged one more
+        than its previous task's tag, or than the tag last started at this priority when the job
+        was idle, so that a job joining late shares the pool from then on instead of overtaking
+        (or waiting behind) the others' backlog; equal tags go to the older job.
+        """
+        job = task.job
+        if self.by_creation:
+            return job.order, task.index
+        tag = max(job.last_tag, self._round.get(job.spec.priority, 0)) + 1
+        job.last_tag = tag
+        return tag, job.order
+
+    def push_open(self, node: Node) -> None:
+        """Offer a node's free slots to the queue (a ready node with room that is not draining)."""
+        free = node.slots - node.used_slots
+        if free > 0 and not node.draining and node.state in READY_STATES:
+            heapq.heappush(self.open_heap, (-free if self.spread else free, node.index, node))
+
+    def _pick_node(self, slots: int, job_id: str) -> Node | None:
+        """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on ties."""
+        heap = self.open_heap
+        spread = self.spread
+        skipped: list[tuple[int, int, Node]] = []
+        chosen = None
+        while heap:
+            key, _, node = heap[0]
+            free = node.slots - node.used_slots
+            if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
+                heapq.heappop(heap)  # stale entry
+                continue
+            if free >= slots and job_id not in node.barred_jobs:
+                chosen = node
+                break
+            skipped.append(heapq.heappop(heap))
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return chosen
+
+    def dispatch(self) -> None:
+        """Start queued tasks while some node has room; a task that fits nowhere does not block others."""
+        queue = self.queue
+        if not queue or not self.open_heap:
+            return
+        blocked: list[tuple[int, int, int, Task]] = []
+        while queue and self.open_heap:
+            entry = heapq.heappop(queue)
+            task = entry[3]
+            if task.state != "active":
+                continue
+            node = self._pick_node(task.spec.required_slots, task.job.spec.job_id)
+            if node is None:
+                blocked.append(entry)
+                if task.spec.required_slots == 1:
+                    break
+                continue
+            if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
+                self._round[-entry[0]] = entry[1]  # the round robin has reached this tag
+            self._start_attempt(task, node)
+        for entry in blocked:
+            heapq.heappush(queue, entry)
+
+    # -- attempts ---------------------------------------------------------------------------------
+    def _start_attempt(self, task: Task, node: Node) -> None:
+        spec = task.spec
+        state = self.state
+        now = self.calendar.now
+        state.active_count -= 1
+        state.running_count += 1
+        task.state = "running"
+        task.node = node
+        task.attempts += 1
+        task.token += 1
+        task.placed_s = now
+        node.used_slots += spec.required_slots
+        state.ready_used += spec.required_slots  # the node is idle or running: ready
+        node.running.add(task)
+        if node.state == "idle":
+            state.flip_busy(node, "running")
+        self.push_open(node)
+        start_s = now + self.latency_s
+        job = task.job
+        if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
+            if task.first_start_s is None:
+                task.first_start_s = start_s
+            self.at(start_s + spec.duration_s - now, self._attempt_ended, task, task.token, "completed")
+            return
+        if job.spec.preparation is not None:
+            start_s = max(start_s, self._preparation(node, job))
+            if job.spec.job_id in node.barred_jobs:  # preparation failed: back to the queue
+                self.at(start_s - now, self._prep_failed, task, task.token)
+                return
+        if spec.container_image is not None and spec.container_image not in node.images:
+            node.images.add(spec.container_image)
+            start_s += float(self.config.container.image_pull.sample(self.task_rng(task, 1)))
+        bandwidth = self.config.storage_bandwidth_bytes_per_s
+        start_s += spec.input_bytes / bandwidth
+        if task.first_start_s is None:
+            task.first_start_s = start_s
+        run_s = spec.duration_s
+        failed = spec.failure_probability > 0 and self.task_rng(task, 0).random() < spec.failure_probability
+        timeout = spec.max_wall_clock_s is not None and run_s > spec.max_wall_clock_s
+        if timeout:
+            run_s = spec.max_wall_clock_s  # type: ignore[assignment]
+        end_s = start_s + run_s + (0.0 if timeout else spec.output_bytes / bandwidth)
+        outcome = "failed" if failed or timeout else "completed"
+        self.at(end_s - now, self._attempt_ended, task, task.token, outcome)
+
+    def task_rng(self, task: Task, purpose: int) -> np.random.Generator:
+        """A stream for one task attempt's own draws, independent of the simulation's history."""
+        return np.random.default_rng([self.outcome_entropy, task.index, task.attempts, purpose])
+
+    def _prep_failed(self, task: Task, token: int) -> None:
+        if task.token == token and task.state == "running":
+            self._release_slot(task, "preparation_failed")
+            self.state.running_count -= 1
+            task.attempts -= 1  # the task itself never started
+            self.make_eligible(task)
+            self.dispatch()
+
+    def _attempt_ended(self, task: Task, token: int, outcome: str) -> None:
+        if task.token != token or task.state != "running":
+            return
+        node = self._release_slot(task, outcome)
+        self.state.running_count -= 1
+        if outcome == "completed":
+            self.finish(task, "completed")
+        elif task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count:
+            task.retry_count += 1
+            self.make_eligible(task)  # retry (§4.2)
+        else:
+            self.finish(task, "failed")
+        if node is not None and node.draining and not node.running and node.state == "leavingpool":
+            self._leave(node)
+        self.dispatch()
+
+    def _release_slot(self, task: Task, outcome: str) -> Node | None:
+        node = task.node
+        task.node = None
+        if node is None:
+            return None
+        self._append_attempt(
+            Attempt(
+                task.spec.task_id,
+                task.job.spec.job_id,
+                node.node_id,
+                node.kind,
+                task.placed_s,
+                self.calendar.now,
+                task.spec.required_slots,
+                outcome,
+            )
+        )
+        node.running.discard(task)
+        node.retain_until_s = self.calendar.now + self.retention_s  # retaineddata keeps every task's data
+        slots = task.spec.required_slots
+        node.used_slots -= slots
+        if node.state in READY_STATES:
+            self.state.ready_used -= slots
+            if not node.running and node.state == "running" and not node.draining:
+                self.state.flip_busy(node, "idle")
+        self.push_open(node)
+        return node
+
+    def kill(self, task: Task, outcome: str) -> None:
+        """End a running attempt now. `requeued` (a shrink with requeue, an eviction: `requeue_count`
+        + 1), `node_fault` (requeued too, but a recovery that counts nowhere, §4.2), `killed` (failed)."""
+        task.token += 1
+        self._release_slot(task, outcome)
+        self.state.running_count -= 1
+        if outcome == "killed":
+            self.finish(task, "failed")
+            return
+        if outcome == "requeued":
+            task.requeue_count += 1
+            self.records.requeues += 1
+        self.make_eligible(task)
+
+    def finish(self, task: Task, state: str) -> None:
+        """A task is done (`completed` or `failed`): its dependents and its job learn of it."""
+        task.state = state
+        task.end_s = self.calendar.now
+        if state == "completed":
+            self.state.succeeded_count += 1
+            for dependent in task.dependents or ():
+                dependent.remaining_deps -= 1
+                if dependent.remaining_deps == 0 and dependent.state == "waiting":
+                    self.make_eligible(dependent)
+        else:
+            self.state.failed_count += 1  # dependents stay blocked (dependencyAction block, §4.2)
+        job = task.job
+        job.finished += 1
+        if job.scheduled and job.finished >= job.scheduled and not job.done:
+            self._end_job(job)
