@@ -46,7 +46,7 @@ def report(
             typer.echo(f"error: {exc}; skipped", err=True)
     if not runs:
         fail("no run directory could be read; nothing was written")
-    write = write_report if output_format is ReportFormat.html else write_markdown
+    write = write_markdown if output_format is ReportFormat.md else write_report
     try:
         path = write(runs, target)
     except OSError as exc:
