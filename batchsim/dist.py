@@ -12,14 +12,24 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from batchsim.units import parse_duration_s
+from batchsim.units import DURATION_FORMS, DURATION_PATTERN, parse_duration_s
 
 __all__ = ["Constant", "Distribution", "DurationS", "Exponential", "LogNormal", "Uniform"]
 
-DurationS = Annotated[float, BeforeValidator(parse_duration_s)]
-"""A duration in seconds, accepting "90s", "15m", "24h", "7d" or a number of seconds."""
+DurationS = Annotated[
+    float,
+    BeforeValidator(parse_duration_s),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+            "description": f"A duration: {DURATION_FORMS}.",
+        },
+        mode="validation",
+    ),
+]
+"""A duration in seconds, accepting "90s", "15m", "24h", "7d", ISO 8601 ("PT15M") or a number of seconds."""
 
 
 class _Dist(BaseModel):

@@ -16,8 +16,8 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: str | Path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+def write_atomically(path: str | Path, text: str | bytes) -> Path:
+    """Write `text` (or bytes) to a temporary file beside `path`, then rename it over `path`.
 
     A rename within one directory is atomic, so readers (a resumed sweep, a catalog lookup) see the
     old file or the new one, never a part; the temporary file is removed when writing fails.
@@ -26,11 +26,19 @@ def write_atomically(path: str | Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as binary:
+                binary.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
         # mkstemp creates the file 0600; a result file gets the mode any other new file would.
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        # The failure is the target's to report, not the temporary file's (which is already gone).
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -164,3 +164,6 @@ class Plots:
 
     def preemptions(self, ax: Axes | None = None) -> Axes:
         return self._draw("preemptions", ax)
+
+    def cost_rate(self, ax: Axes | None = None) -> Axes:
+        return self._draw("cost_rate", ax)

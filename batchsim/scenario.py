@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
+from batchsim.scenario_errors import describe_errors, line_of
 from batchsim.sim.config import PoolConfig
 from batchsim.stress.spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
@@ -39,7 +40,14 @@ PRICES_HINT = "; or give prices: {dedicated_per_hour: ..., spot_per_hour: ...}"
 
 
 class ScenarioError(ValueError):
-    """A scenario that cannot be used; the message says where (file:line, key) and what."""
+    """A scenario that cannot be used; the message says where (file:line, key) and what.
+
+    `problems` holds one line per mistake when the file has several (the message is those lines).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class AutoscaleRunRecord(BaseModel):
@@ -74,7 +82,10 @@ class Origin(BaseModel):
 
 
 class CalibrationEstimate(BaseModel):
-    """One estimate `batchsim calibrate` made (DESIGN §7, fixed shape); informational, never simulated."""
+    """An estimate `batchsim calibrate` made: value, 95 % interval, sample size and the file it came from.
+
+    Informational: the simulation never reads it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -90,18 +101,42 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = "scenario"
-    description: str | None = None
-    duration: DurationS = Field(gt=0)  # a horizon of 0 or less is an error naming `duration`
-    seed: int = 1
-    start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)
-    pool: PoolConfig = Field(default_factory=PoolConfig)
-    prices: Prices | None = None
-    stresses: list[StressSpec] = Field(default_factory=list)  # the user's own, beside the named ones
-    workload: list[WorkloadEntry] = Field(default_factory=list)
-    origin: Origin | None = None
-    calibration: dict[str, CalibrationEstimate] | None = None
-    base_dir: str | None = Field(default=None, exclude=True, description="set by the loader")
+    name: str = Field(default="scenario", description="The scenario's name, shown in summaries and reports.")
+    description: str | None = Field(default=None, description="What the scenario is for, in a sentence or two.")
+    duration: DurationS = Field(gt=0, description="How much time to simulate (more than 0), e.g. 24h or P7D.")
+    seed: int = Field(default=1, ge=0, description="Random seed (a whole number, 0 or more); --seed overrides it.")
+    start: datetime = Field(
+        default=datetime(2026, 1, 5, tzinfo=timezone.utc),
+        description="Clock time (ISO 8601, UTC) at which the simulation starts; formulas read it with time().",
+    )
+    pool: PoolConfig = Field(default_factory=PoolConfig, description="The Batch pool and its autoscale formula.")
+    prices: Prices | None = Field(
+        default=None, description="Prices per node-hour; absent: the shipped catalog's for the pool's size and region."
+    )
+    stresses: list[StressSpec] = Field(
+        default_factory=list,
+        description="Your own stresses for `batchsim stress` and `optimize --robust`, beside the named ones.",
+    )
+    workload: list[WorkloadEntry] = Field(
+        default_factory=list, description="Where tasks come from: one entry per arrival process, schedule or trace."
+    )
+    origin: Origin | None = Field(
+        default=None, description="Written by `batchsim pool pull`: the live pool this came from (informational)."
+    )
+    calibration: dict[str, CalibrationEstimate] | None = Field(
+        default=None, description="Written by `batchsim calibrate`: each estimate with its interval (informational)."
+    )
+    # The scenario file's folder, set by the loader; relative paths in the file are read from there.
+    _base_dir: str | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> str | None:
+        """The folder of the scenario file (None for a scenario built in code)."""
+        return self._base_dir
+
+    @base_dir.setter
+    def base_dir(self, value: str | None) -> None:
+        self._base_dir = value
 
     def formula_path(self) -> Path | None:
         """`pool.autoscale.formula_file`, relative to the scenario file; None for an inline formula."""
@@ -127,8 +162,9 @@ class Scenario(BaseModel):
 
 
 def scenario_json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files."""
-    return Scenario.model_json_schema()
+    """The JSON Schema (draft 2020-12) of scenario files, for editors and CI validation."""
+    schema = Scenario.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "batchsim scenario"}
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -170,52 +206,6 @@ def _index(part: str, key: str, items: list[Any]) -> int:
     return int(part)
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at pydantic error location `loc`, or of its nearest parent."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                if isinstance(part, str) and part in _UNION_TAGS:
-                    continue  # a union member's name in the location, not a key in the file
-                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
-                return key_node.start_mark.line + 1 if key_node is not None else line
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            continue  # a discriminator tag or a union member name: stay on this node
-        line = node.start_mark.line + 1
-    return line
-
-
-def _describe(error: Any) -> str:
-    loc = tuple(error["loc"])
-    key = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in _UNION_TAGS))
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif error["type"] == "union_tag_invalid":
-        message = f"unknown kind; allowed: {error.get('ctx', {}).get('expected_tags', '')}"
-    return f"key '{key}': {message}"
-
-
-_UNION_TAGS = {
-    "poisson",
-    "diurnal",
-    "bursts",
-    "schedule",
-    "trace",
-    "task_list",
-    "constant",
-    "exponential",
-    "uniform",
-    "lognormal",
-}
-
-
 def load_scenario(
     path: str | Path, overrides: dict[str, Any] | list[str] | None = None, *, text: str | None = None
 ) -> Scenario:
@@ -248,12 +238,8 @@ def load_scenario(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        dotted = ".".join(str(p) for p in error["loc"])
-        if any(dotted.startswith(k) for k in overridden):
-            raise ScenarioError(f"{path}: --set {_describe(error)}") from None
-        line = _line_of(root, tuple(error["loc"]))
-        raise ScenarioError(f"{path}:{line}: {_describe(error)}") from None
+        problems = describe_errors(exc, Scenario, data, root, str(path), overridden)
+        raise ScenarioError("\n".join(problems), problems) from None
     if scenario.prices is None:
         _check_catalog(path, root, scenario, overridden)
     scenario.base_dir = str(path.resolve().parent)
@@ -271,5 +257,5 @@ def _check_catalog(path: Path, root: yaml.Node | None, scenario: Scenario, overr
         hint = PRICES_HINT
         if exc.key in overridden:
             raise ScenarioError(f"{path}: --set key '{exc.key}': {exc.message}{hint}") from None
-        line = _line_of(root, tuple(exc.key.split(".")))
+        line = line_of(root, exc.key.split("."))
         raise ScenarioError(f"{path}:{line}: key '{exc.key}': {exc.message}{hint}") from None

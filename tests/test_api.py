@@ -18,7 +18,14 @@ def test_the_notebook_api_end_to_end() -> None:
     scenario = bs.load_scenario("scenarios/default.yaml", overrides={"pool.initial_spot": 4, "duration": "2h"})
     result = bs.simulate(scenario, seed=3)
     assert result.summary["seed"] == 3 and result.summary["simulated_s"] == 7200
-    for draw in (result.plot.nodes, result.plot.queue, result.plot.waits, result.plot.cost, result.plot.preemptions):
+    for draw in (
+        result.plot.nodes,
+        result.plot.queue,
+        result.plot.waits,
+        result.plot.cost,
+        result.plot.preemptions,
+        result.plot.cost_rate,
+    ):
         fig, ax = plt.subplots()
         assert draw(ax=ax) is ax
         plt.close(fig)

@@ -38,7 +38,6 @@ _EXTRA_OF_MODULE = {
     "optuna": "tune",
     "dask": "dask",
     "distributed": "dask",
-    "pyarrow": "parquet",
     "pygls": "lsp",
     "lsprotocol": "lsp",
 }

@@ -1,103 +1,65 @@
-"""Shared pieces of the sweep, stress, compare and optimize commands.
-
-`check_out_dir` runs before any work, so that a long search never ends in a traceback about its
-output folder; `interrupt_once` makes Ctrl-C stop a command cleanly.
-"""
+"""Where commands write: output locations checked before the work starts, progress bars on stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
-from enum import Enum
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from batchsim.cli.errors import EXIT_USAGE, fail
-from batchsim.optimize.text import format_table, plus_minus
 
-__all__ = [
-    "EXIT_INTERRUPTED",
-    "ExecutorChoice",
-    "OutputFormat",
-    "check_out_dir",
-    "format_table",
-    "interrupt_once",
-    "plus_minus",
-    "read_formulas",
-    "slug",
-]
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+__all__ = ["check_out_dir", "check_out_file", "progress"]
 
 
-class OutputFormat(str, Enum):
-    """--format of the sweep, stress, compare and optimize commands."""
-
-    text = "text"
-    json = "json"
-
-
-class ExecutorChoice(str, Enum):
-    """--executor: a local process pool or a Dask cluster."""
-
-    local = "local"
-    dask = "dask"
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
-def interrupt_once() -> None:
-    """The first Ctrl-C raises KeyboardInterrupt; later ones are ignored while the command winds down.
-
-    A user who presses twice (0.2 s apart is common) must still get the saved runs and the
-    "interrupted" line, not a second KeyboardInterrupt while they are written or while the
-    interpreter shuts down (which resets Python-level handlers, so only SIG_IGN holds there).
-    """
-
-    def handler(_signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-
-
-def check_out_dir(path: Path, option: str = "--out") -> None:
-    """Create `path` as a directory, or fail (exit 2) naming why it cannot hold results."""
-    if path.exists() and not path.is_dir():
-        fail(f"{option} {path}: exists and is not a directory", EXIT_USAGE)
+def _probe(directory: Path, flag: str, target: Path) -> None:
+    """Create and remove a file in `directory`: the one sure test of writing (root ignores modes)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=directory, prefix=".batchsim-probe-")
     except OSError as exc:
-        fail(f"{option} {path}: cannot create the directory: {exc.strerror}", EXIT_USAGE)
-    if not os.access(path, os.W_OK | os.X_OK):
-        fail(f"{option} {path}: not writable", EXIT_USAGE)
+        fail(f"{flag} {target}: cannot write in {directory}: {exc.strerror}", EXIT_USAGE)
+    os.close(handle)
+    os.unlink(name)
 
 
-def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
-    """Label → formula text (None: the scenario's own); a formula that does not compile is bad input."""
-    from batchsim.formula.compiler import FormulaError, compile
-    from batchsim.scenario import Scenario, ScenarioError
+def check_out_dir(out: Path, flag: str = "--out") -> None:
+    """Fail (usage error, exit 2) unless `out` is a directory batchsim can create or write in.
 
-    assert isinstance(loaded, Scenario)
-    if not files:
-        if loaded.pool.autoscale is None:
-            return {"initial sizes (no autoscale)": None}
-        return {"scenario's formula": None}
-    if loaded.pool.autoscale is None:
-        raise ScenarioError("the scenario has no pool.autoscale section to put a --formula in")
-    texts: dict[str, str | None] = {}
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            compile(text, strict=loaded.pool.autoscale.strict)
-        except FormulaError as exc:
-            first = exc.diagnostics[0]
-            raise ScenarioError(
-                f"{path}:{first.span.line}:{first.span.column}: {first.code}: {first.message}"
-            ) from None
-        texts[str(path)] = text
-    return texts
+    Called before a simulation starts, so that a mistyped `--out` costs nothing; creates nothing.
+    """
+    if out.exists() and not out.is_dir():
+        fail(f"{flag} {out}: exists and is not a directory", EXIT_USAGE)
+    existing = _nearest_existing(out)
+    if not existing.is_dir():
+        fail(f"{flag} {out}: {existing} is a file, not a directory", EXIT_USAGE)
+    _probe(existing, flag, out)
 
 
-def slug(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(label).name).strip("-") or "formula"
+def check_out_file(out: Path, flag: str = "--out") -> None:
+    """Fail (usage error, exit 2) unless `out` is a file batchsim can write (its folder may be new)."""
+    if out.is_dir():
+        fail(f"{flag} {out}: is a directory; give a file name such as {out / 'report.html'}", EXIT_USAGE)
+    check_out_dir(out.parent, flag)
+
+
+@contextlib.contextmanager
+def progress(description: str, total_s: float) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on stderr when it is a terminal (results stay alone on stdout); else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total_s)
+        yield lambda t: bar.update(task, completed=t)

@@ -13,7 +13,7 @@ app = typer.Typer(
     name="batchsim",
     help="An offline twin of an Azure Batch pool: check, simulate, price and optimize autoscale formulas.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

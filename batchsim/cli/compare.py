@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._output import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -33,7 +33,8 @@ def compare(
     not noise between workloads.
     """
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir, interrupt_once, read_formulas, slug
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once, read_formulas, slug
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import METRICS
@@ -61,13 +62,18 @@ def compare(
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
     if out is not None:
+        from batchsim.optimize.runs import with_formula
         from batchsim.report import write_report
+        from batchsim.report.runs import run_info, write_run
 
         try:
             first_seed = []
             for label, measured in result.measured.items():
+                variant = with_formula(loaded, texts[label])
                 for seed, run in zip(measured.seeds, measured.results, strict=True):
-                    run.write(out / "runs" / slug(label) / f"seed-{seed}")
+                    info = run_info(variant, run.summary, scenario_file=scenario)
+                    info["formula"]["file"] = label  # the reports label runs by their formula files
+                    write_run(run, out / "runs" / slug(label) / f"seed-{seed}", info)
                 first_seed.append(out / "runs" / slug(label) / f"seed-{measured.seeds[0]}")
             write_report(first_seed, out / "report.html")
         except OSError as exc:

@@ -1,52 +1,46 @@
-"""`batchsim demo`: the embedded default scenario, a summary table, records and a report (DESIGN §2)."""
+"""`batchsim demo`: the shipped default scenario, a summary table, records and a report."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import typer
 
+from batchsim.cli._output import check_out_dir
 from batchsim.cli.app import app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, fail
 
 DEMO_DIR = Path("batchsim-demo")
 
 
 @app.command()
 def demo(
-    out: Path = typer.Option(DEMO_DIR, "--out", help="Where to write the records and the report."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
+    out: Path = typer.Option(DEMO_DIR, "--out", help="Directory for the records, the scenario and report.html."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Random seed, 0 or more (default: the scenario's)."),
 ) -> None:
-    """Run the embedded default scenario (a working day, mixed dedicated/Spot pool); no arguments needed."""
-    import sys
-
+    """Run the shipped default scenario (a working day, mixed dedicated/Spot pool); no arguments needed."""
     from rich.console import Console
 
-    from batchsim.cli.simulate import summary_table
-    from batchsim.pipeline import simulate
-    from batchsim.scenario import ScenarioError, load_scenario
+    from batchsim.cli.simulate import load, run, summary_table, write_or_explain
+    from batchsim.data import DEFAULT_SCENARIO, find_scenario
+    from batchsim.files import write_atomically
+    from batchsim.report.runs import run_info
 
-    text = resources.files("batchsim.data").joinpath("default.yaml").read_text(encoding="utf-8")
-    try:
-        scenario = load_scenario("<embedded default.yaml>", text=text)
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            with Progress(transient=True) as bar:
-                task = bar.add_task("simulating a working day", total=scenario.duration)
-                result = simulate(scenario, seed, progress=lambda t: bar.update(task, completed=t))
-        else:
-            result = simulate(scenario, seed)
-    except ScenarioError as exc:
-        fail(str(exc))
-    result.write(out)
-    (out / "scenario.yaml").write_text(text, encoding="utf-8")
+    path = find_scenario(DEFAULT_SCENARIO)
+    if path is None:
+        fail(f"the shipped scenario {DEFAULT_SCENARIO}.yaml is missing from this installation")
+    scenario = load(path, [])
+    check_out_dir(out)
+    result = run(scenario, seed, "simulating a working day")
+    problem = write_or_explain(result, out, run_info(scenario, result.summary, {}, path))
     Console().print(summary_table(result.summary, f"batchsim demo: {scenario.name}"))
+    if problem is not None:
+        fail(f"{problem}; the summary above is all that was kept", EXIT_BAD_INPUT)
     try:
+        write_atomically(out / "scenario.yaml", path.read_text(encoding="utf-8"))
         from batchsim.report.html import write_report
 
         report = write_report([out], out / "report.html")
-        typer.echo(f"records and report written to {out}/ (open {report})")
-    except ImportError:
-        typer.echo(f"records written to {out}/")
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or out}: {exc.strerror}; the records in {out}/ are kept", EXIT_BAD_INPUT)
+    typer.echo(f"records and report written to {out}/ (open {report})")

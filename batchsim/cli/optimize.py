@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._output import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -88,7 +88,8 @@ def optimize(
     import numpy as np
 
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir, interrupt_once
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.optimize.clairvoyant import clairvoyant_cost_usd

@@ -1,30 +1,56 @@
-"""`batchsim report RUN_DIR... [--out report.html]` (DESIGN §2)."""
+"""`batchsim report RUN_DIR... [--out report.html] [--format html|md]`."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
+from batchsim.cli._output import check_out_file
 from batchsim.cli.app import app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, fail
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    md = "md"
 
 
 @app.command()
 def report(
-    run_dirs: list[Path] = typer.Argument(..., help="Run directories written by `batchsim simulate --out`."),
-    out: Path | None = typer.Option(None, "--out", help="The file to write (default report.html or report.md)."),
-    output_format: str = typer.Option("html", "--format", help="html (one self-contained file) or md (with PNGs)."),
+    run_dirs: list[Path] = typer.Argument(
+        ..., metavar="RUN_DIR...", help="Run directories written by `batchsim simulate --out` or `batchsim demo`."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="The file to write; its folder is created. Default: report.html or report.md here."
+    ),
+    output_format: ReportFormat = typer.Option(
+        ReportFormat.html, "--format", help="html: one self-contained file; md: Markdown with PNG figures beside it."
+    ),
 ) -> None:
-    """Write a cost report for one or more runs, side by side."""
-    from batchsim.report import RunDirError, write_report
-    from batchsim.report.markdown import write_markdown
+    """Write a cost report for one or more runs, side by side, labelled by what differs between them.
 
-    if output_format not in ("html", "md"):
-        fail(f"--format must be html or md, not {output_format!r}", 2)
-    target = out or Path(f"report.{output_format}")
+    A run directory that cannot be read (a damaged summary.json, a missing table) is named and
+    skipped; the report covers the others, and the exit status is 1.
+    """
+    from batchsim.report import RunDirError, load_run, write_markdown, write_report
+
+    target = out or Path(f"report.{output_format.value}")
+    check_out_file(target)
+    runs = []
+    for directory in run_dirs:
+        try:
+            runs.append(load_run(directory))
+        except RunDirError as exc:
+            typer.echo(f"error: {exc}; skipped", err=True)
+    if not runs:
+        fail("no run directory could be read; nothing was written")
+    write = write_markdown if output_format is ReportFormat.md else write_report
     try:
-        path = write_report(run_dirs, target) if output_format == "html" else write_markdown(run_dirs, target)
-    except RunDirError as exc:
-        fail(str(exc))
-    typer.echo(f"report written to {path}")
+        path = write(runs, target)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or target}: {exc.strerror}")
+    typer.echo(f"report written to {path} ({len(runs)} of {len(run_dirs)} runs)")
+    if len(runs) < len(run_dirs):
+        raise typer.Exit(EXIT_BAD_INPUT)

@@ -1,4 +1,4 @@
-"""`batchsim simulate SCENARIO.yaml [--seed N] [--set k=v ...] [--out DIR] [--format text|json]` (DESIGN §2)."""
+"""`batchsim simulate SCENARIO.yaml [--seed N] [--set k=v ...] [--out DIR] [--format text|json]`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import typer
 
 from batchsim import jsonio
+from batchsim.cli._output import check_out_dir, progress
 from batchsim.cli.app import app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, fail
 
 
 class SummaryFormat(str, Enum):
@@ -26,12 +27,16 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
     table.add_column("figure")
     table.add_column("value", justify="right")
     s = summary
+    unfinished = s.get("tasks_active_at_end", 0) + s.get("tasks_running_at_end", 0)
+    deadline = s.get("deadline_met_fraction")
     rows = [
         (
             "tasks submitted / completed / failed",
             f"{s['tasks_submitted']} / {s['tasks_completed']} / {s['tasks_failed']}",
         ),
+        ("unfinished at the end (never started)", f"{unfinished} ({s.get('tasks_never_started', 0)})"),
         ("wait mean / p95 / max", _waits(s)),
+        ("deadlines met", f"{deadline:.1%}" if isinstance(deadline, (int, float)) and deadline == deadline else "-"),
         (
             "cost (dedicated + spot)",
             f"${s['cost_usd']:.2f} (${s['cost_dedicated_usd']:.2f} + ${s['cost_spot_usd']:.2f})",
@@ -53,43 +58,89 @@ def _waits(s: dict[str, Any]) -> str:
     return f"{figures} ({s.get('tasks_never_started', 0)} never started)" if at_least else figures
 
 
-def run_scenario(path: Path, seed: int | None, overrides: list[str], show_progress: bool) -> Any:
-    """Load and simulate, turning every bad input into one clear message."""
-    from batchsim.pipeline import simulate
+def resolve_scenario_path(path: Path) -> Path:
+    """`path` itself, or the shipped scenario of that name when no such file exists (`default`)."""
+    if path.exists() or path.suffix:
+        return path
+    from batchsim.data import find_scenario
+
+    return find_scenario(str(path)) or path
+
+
+def load(path: Path, overrides: list[str]) -> Any:
+    """The scenario at `path` with `--set` overrides; a bad one is one clear message per mistake, exit 1."""
     from batchsim.scenario import ScenarioError, load_scenario
 
     try:
-        scenario = load_scenario(path, overrides)
-        if not show_progress:
-            return scenario, simulate(scenario, seed)
-        from rich.progress import Progress
+        return load_scenario(resolve_scenario_path(path), overrides)
+    except ScenarioError as exc:
+        if "no such file" in str(exc) and not path.suffix:
+            from batchsim.data import shipped_scenarios
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"simulating {scenario.name}", total=scenario.duration)
-            return scenario, simulate(scenario, seed, progress=lambda t: bar.update(task, completed=t))
+            fail(f"{exc}; shipped scenarios: {', '.join(shipped_scenarios())}")
+        fail(str(exc))
+
+
+def run(scenario: Any, seed: int | None, description: str) -> Any:
+    """Simulate, with a progress bar on stderr when it is a terminal; a bad formula or trace exits 1."""
+    from batchsim import simulate as simulate_scenario
+    from batchsim.scenario import ScenarioError
+
+    try:
+        with progress(description, scenario.duration) as report:
+            return simulate_scenario(scenario, seed, progress=report)
     except ScenarioError as exc:
         fail(str(exc))
 
 
+def write_or_explain(result: Any, out: Path, info: dict[str, Any]) -> str | None:
+    """Write the run directory; on failure, the message saying what was not written (None: all written)."""
+    from batchsim.report.runs import write_run
+
+    try:
+        write_run(result, out, info)
+    except OSError as exc:
+        where = exc.filename or out
+        return f"cannot write {where}: {exc.strerror or exc}"
+    return None
+
+
 @app.command()
 def simulate(
-    scenario_path: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (default: the scenario's)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a key: --set pool.initial_dedicated=20."),
-    out: Path | None = typer.Option(None, "--out", help="Write summary.json and the record tables here."),
-    output_format: SummaryFormat = typer.Option(SummaryFormat.text, "--format", help="Summary format."),
+    scenario_path: Path = typer.Argument(
+        ..., metavar="SCENARIO.yaml", help="Scenario file, or a shipped scenario's name (`batchsim scenario list`)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Random seed, 0 or more (default: the scenario's)."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a scenario key, e.g. --set pool.initial_dedicated=20 (repeatable)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory for summary.json, run.json and the record tables (Parquet)."
+    ),
+    output_format: SummaryFormat = typer.Option(
+        SummaryFormat.text, "--format", help="text: a table; json: the summary object, alone on stdout."
+    ),
 ) -> None:
     """Simulate a scenario and print its cost and wait summary."""
-    import sys
-
     from rich.console import Console
 
-    _, result = run_scenario(scenario_path, seed, overrides, show_progress=sys.stderr.isatty())
+    from batchsim.scenario import parse_overrides
+
+    scenario = load(scenario_path, overrides)
     if out is not None:
-        result.write(out)
+        check_out_dir(out)
+    result = run(scenario, seed, f"simulating {scenario.name}")
+    problem = None
+    if out is not None:
+        from batchsim.report.runs import run_info
+
+        info = run_info(scenario, result.summary, parse_overrides(overrides), resolve_scenario_path(scenario_path))
+        problem = write_or_explain(result, out, info)
     if output_format is SummaryFormat.json:
         typer.echo(jsonio.dumps(result.summary))
     else:
         Console().print(summary_table(result.summary, f"batchsim simulate {scenario_path}"))
-        if out is not None:
+        if out is not None and problem is None:
             typer.echo(f"records written to {out}/")
+    if problem is not None:
+        fail(f"{problem}; the summary on stdout is all that was kept", EXIT_BAD_INPUT)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._output import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -41,7 +41,8 @@ def stress(
     across seeds, and the paired change against the same formula's baseline.
     """
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir, interrupt_once, read_formulas, slug
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once, read_formulas, slug
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import Cell, measure
     from batchsim.optimize.runs import resolved_json
@@ -78,11 +79,13 @@ def stress(
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
     if out is not None:
+        from batchsim.report.runs import run_info, write_run
         from batchsim.stress.report import write_stress_report
 
         try:
             for (formula, name), result in results.items():
-                result.write(out / "runs" / slug(formula) / name)
+                info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
+                write_run(result, out / "runs" / slug(formula) / name, info)
             write_stress_report(table, results, out / "report.html", loaded.name)
         except OSError as exc:
             fail(f"{out}: cannot write the report: {exc}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._output import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -36,10 +36,12 @@ def sweep(
     import sys
 
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir, format_table, interrupt_once, plus_minus
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
+    from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
     if not scenario.is_file():

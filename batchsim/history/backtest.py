@@ -26,7 +26,7 @@ import pandas as pd
 
 from batchsim.azure.pool import parse_results
 from batchsim.history.calibrate import calibrate
-from batchsim.history.directory import History, iso
+from batchsim.history.directory import IN_POOL_STATES, History, iso
 from batchsim.history.scenario_file import write_calibration
 
 if TYPE_CHECKING:
@@ -35,16 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Backtest", "Recorded", "backtest", "recorded_series", "simulated_counts"]
 
-_EXISTS = (
-    "creating",
-    "waitingforstarttask",
-    "starttaskfailed",
-    "idle",
-    "running",
-    "preempted",
-    "leavingpool",
-    "retaining",
-)
+_EXISTS = IN_POOL_STATES
 _GRID_S = 60.0
 
 

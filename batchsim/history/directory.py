@@ -26,6 +26,7 @@ from batchsim.files import write_atomically
 
 __all__ = [
     "AUTOSCALE_COLUMNS",
+    "IN_POOL_STATES",
     "NODE_COLUMNS",
     "NODE_COUNT_COLUMNS",
     "RESIZE_COLUMNS",
@@ -41,6 +42,19 @@ __all__ = [
     "write_frame",
     "write_json",
 ]
+
+# Node states in which a node counts in the pool's node counts ($CurrentDedicatedNodes and
+# $CurrentLowPriorityNodes count a node from its allocation until it has left, preempted included).
+IN_POOL_STATES = (
+    "creating",
+    "waitingforstarttask",
+    "starttaskfailed",
+    "idle",
+    "running",
+    "preempted",
+    "leavingpool",
+    "retaining",
+)
 
 TASK_COLUMNS = [
     "job_id",
@@ -196,6 +210,8 @@ def finish_directory(partial: Path, out: Path, *, force: bool) -> Path:
     return out
 
 
+# The optional files of a history directory (DESIGN §7), read when present.
+_OPTIONAL_FILES = ("autoscale.csv", "resizes.csv", "node_counts.csv", "nodes.csv")
 _NUMERIC = {
     "tasks.csv": ("required_slots", "exit_code", "retry_count", "requeue_count", "job_priority"),
     "resizes.csv": (
@@ -317,20 +333,8 @@ def read_history(path: str | Path) -> History:
         if column not in tasks:
             tasks[column] = np.nan
     history = History(root, pool, tasks)
-    numeric_columns: dict[str, tuple[str, ...]] = {
-        "autoscale.csv": (),
-        "resizes.csv": (
-            "target_dedicated",
-            "target_spot",
-            "current_dedicated",
-            "current_spot",
-            "from_dedicated",
-            "from_spot",
-        ),
-        "node_counts.csv": ("dedicated", "spot", "preempted", "idle", "running", "starting", "unusable"),
-        "nodes.csv": (),
-    }
-    for name, numeric in numeric_columns.items():
+    for name in _OPTIONAL_FILES:
+        numeric = _NUMERIC.get(name, ())
         file = root / name
         if not file.is_file():
             continue

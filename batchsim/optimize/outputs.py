@@ -4,7 +4,6 @@ for a real improvement), front/*.formula (Pareto), and the same facts as one JSO
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from pathlib import Path
@@ -139,7 +138,9 @@ def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
 
 
 def _header(c: Candidate) -> str:
-    return "// Found by `batchsim optimize`: " + json.dumps({k: round(v, 6) for k, v in c.params.items()})
+    return "// Found by `batchsim optimize`: " + jsonio.dumps(
+        {k: round(v, 6) for k, v in c.params.items()}, indent=None
+    )
 
 
 def write_outputs(result: OptimizeResult, out: Path, lower_bound_usd: float | None) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Sweeps: a grid of scenario variants × seeds, written run by run so that a sweep resumes.
 
-Each finished run is a directory `OUT/runs/<key>/`: `summary.json` and the record tables (what
-`batchsim report` reads; left out with `records=False`), then `sweep.json` (the variant, the seed and
-the summary), written last and atomically, which marks the run finished. The key is
+Each finished run is a directory `OUT/runs/<key>/`: what `batchsim report` reads (`summary.json`,
+`run.json` saying what was simulated, the record tables; left out with `records=False`), then
+`sweep.json` (the variant, the seed and the summary), written last and atomically, which marks the
+run finished. The key is
 `runs.run_key`: the resolved scenario (overrides applied, formula text inlined), the seed and the
 batchsim version, so a sweep started again skips exactly the runs whose inputs have not changed.
 A `sweep.json` that cannot be read is named in a warning and the run is done again.
@@ -24,7 +25,7 @@ from batchsim.files import write_atomically
 from batchsim.optimize.executors import Executor, ExecutorKind, RunOutcome, RunSpec
 from batchsim.optimize.runs import resolved_json, run_key
 from batchsim.optimize.stats import interval
-from batchsim.scenario import load_scenario
+from batchsim.scenario import Scenario, load_scenario, parse_overrides
 
 __all__ = ["METRICS", "SweepInterrupted", "SweepResult", "parse_grid", "summarize", "sweep"]
 
@@ -127,7 +128,7 @@ def sweep(
     pool = Executor(executor, scheduler=scheduler, workers=workers) if not isinstance(executor, Executor) else executor
     try:
         for spec, outcome in pool.run(todo):
-            _save(runs_dir / names[spec], spec, outcome)
+            _save(runs_dir / names[spec], spec, outcome, Path(scenario))
             done += 1
             if on_result is not None:
                 on_result(done, len(specs))
@@ -153,9 +154,13 @@ def sweep(
     return SweepResult(table, keys, redone)
 
 
-def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome) -> None:
+def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome, scenario_file: Path) -> None:
     if outcome.result is not None:
-        outcome.result.write(run_dir)
+        from batchsim.report.runs import run_info, write_run
+
+        scenario = Scenario.model_validate_json(spec.scenario)
+        overrides = parse_overrides(list(spec.tag))
+        write_run(outcome.result, run_dir, run_info(scenario, outcome.summary, overrides, scenario_file))
     record = {"variant": list(spec.tag), "seed": spec.seed, "summary": outcome.summary}
     write_atomically(run_dir / "sweep.json", jsonio.dumps(record, indent=1))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["Parameter", "Template", "TemplateError", "find_template", "list_templates", "load_template"]
@@ -92,8 +91,13 @@ def load_template(path: str | Path) -> Template:
 
 
 def _shipped_dir() -> Path | None:
-    """formulas/templates of the source tree (templates ship with the repository)."""
-    here = Path(str(resources.files("batchsim"))).parent / "formulas" / "templates"
+    """`formulas/templates`, shipped with the package (`batchsim.data`)."""
+    from batchsim.data import shipped
+
+    try:
+        here = shipped("formulas") / "templates"
+    except FileNotFoundError:
+        return None
     return here if here.is_dir() else None
 
 

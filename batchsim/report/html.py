@@ -1,4 +1,10 @@
-"""One self-contained HTML report for one or more runs (plots embedded as PNG)."""
+"""One self-contained HTML report for one or more runs (figures embedded as PNG).
+
+It says what was simulated (scenario, pool, prices and their source, seed, overrides, horizon,
+formula), the figures a planner reads first, then the plots; several runs are compared on shared
+axes and labelled by what differs between them. Figures are drawn on `matplotlib.figure.Figure`,
+never through pyplot, so writing a report from a notebook leaves its backend alone.
+"""
 
 from __future__ import annotations
 
@@ -7,120 +13,163 @@ import html
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from batchsim.files import write_atomically
 from batchsim.report import plots
+from batchsim.report.describe import decisions, figure_rows, formula_texts, run_labels, setup_rows
 from batchsim.report.runs import Run, load_run
 
-__all__ = ["SECTIONS", "SUMMARY_ROWS", "render_report", "write_report"]
+__all__ = ["SECTIONS", "figure_png", "render_report", "write_report"]
 
-SECTIONS = ("Summary", "Cost", "Nodes", "Queue", "Waits", "Preemptions", "Autoscale decisions")
-_FIGURES: dict[str, Callable[..., object]] = {
-    "Cost": plots.cost_breakdown,
-    "Nodes": plots.nodes_over_time,
-    "Queue": plots.queue_length,
-    "Waits": plots.wait_distribution,
-    "Preemptions": plots.preemptions,
-}
-SUMMARY_ROWS = (
-    ("tasks completed", "tasks_completed", "{:.0f}"),
-    ("tasks failed", "tasks_failed", "{:.0f}"),
-    ("wait p50 (s)", "wait_s_p50", "{:.0f}"),
-    ("wait p95 (s)", "wait_s_p95", "{:.0f}"),
-    ("cost (USD)", "cost_usd", "{:.2f}"),
-    ("dedicated (USD)", "cost_dedicated_usd", "{:.2f}"),
-    ("spot (USD)", "cost_spot_usd", "{:.2f}"),
-    ("idle waste (USD)", "cost_idle_usd", "{:.2f}"),
-    ("provisioning waste (USD)", "cost_provisioning_usd", "{:.2f}"),
-    ("per completed task (USD)", "cost_per_completed_task_usd", "{:.4f}"),
-    ("node-hours dedicated", "node_hours_dedicated", "{:.1f}"),
-    ("node-hours spot", "node_hours_spot", "{:.1f}"),
-    ("preemptions", "preemptions", "{:.0f}"),
-    ("task requeues", "task_requeues", "{:.0f}"),
+Draw = Callable[..., Any]
+
+# (section id, title, plot): the report's figures, in reading order.
+FIGURES: tuple[tuple[str, str, Draw], ...] = (
+    ("cost", "Cost", plots.cost_breakdown),
+    ("cost-per-hour", "Cost per hour", plots.cost_rate),
+    ("nodes", "Nodes", plots.nodes_over_time),
+    ("queue", "Queue", plots.queue_length),
+    ("waits", "Waits", plots.wait_distribution),
+    ("preemptions", "Preemptions", plots.preemptions),
 )
+SECTIONS = ("What was simulated", "Summary", *(title for _, title, _ in FIGURES), "Autoscale decisions")
+_VISIBLE_DECISIONS = 12
 
 
-def _png(draw: Callable[..., object], run: Run) -> str:
-    import matplotlib
+def figure_png(draw: Draw, runs: Sequence[Any], labels: Sequence[str], *, height_in: float = 3.4) -> bytes:
+    """`draw(runs, ax=..., labels=...)` on a figure of its own, as PNG bytes (no pyplot involved)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    draw(run, ax=ax)
-    fig.tight_layout()
+    if draw is plots.cost_breakdown:  # one bar per run, and a legend of up to three rows under them
+        height_in = 1.9 + 0.4 * len(runs)
+    figure = Figure(figsize=(10, height_in), layout="constrained")
+    draw(list(runs), ax=figure.subplots(), labels=list(labels))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")  # legends outside the axes too
+    return buffer.getvalue()
 
 
-def _summary_table(runs: Sequence[Run]) -> str:
-    head = "".join(f"<th>{html.escape(r.name)}</th>" for r in runs)
-    if len(runs) > 1:
-        head += "<th>Δ last vs first</th>"
+def _img(draw: Draw, runs: Sequence[Run], labels: Sequence[str], alt: str) -> str:
+    data = base64.b64encode(figure_png(draw, runs, labels)).decode("ascii")
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def _head(labels: Sequence[str]) -> str:
+    return "<tr><th></th>" + "".join(f"<th>{html.escape(label)}</th>" for label in labels) + "</tr>"
+
+
+def _setup(runs: Sequence[Run], labels: Sequence[str]) -> str:
     rows = []
-    for label, key, fmt in SUMMARY_ROWS:
-        values = [float(r.summary.get(key, 0.0)) for r in runs]
-        cells = "".join(f"<td>{fmt.format(v)}</td>" for v in values)
-        if len(runs) > 1:
-            base = values[0]
-            delta = values[-1] - base
-            pct = f" ({delta / base:+.0%})" if base else ""
-            cells += f"<td>{fmt.format(delta)}{pct}</td>"
-        rows.append(f"<tr><th>{label}</th>{cells}</tr>")
-    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    for row in setup_rows(runs):
+        if all(cell == "–" for cell in row.cells):
+            continue
+        mark = " class='differs'" if row.differs else ""
+        cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row.cells)
+        rows.append(f"<tr{mark}><th>{html.escape(row.label)}</th>{cells}</tr>")
+    note = "<p class='note'>Rows in bold differ between the runs.</p>" if len(runs) > 1 else ""
+    formulas = []
+    for label, text in zip(labels, formula_texts(runs), strict=True):
+        if text:
+            title = f"Formula of {label}" if len(runs) > 1 else "Formula"
+            formulas.append(f"<details><summary>{html.escape(title)}</summary><pre>{html.escape(text)}</pre></details>")
+    return f"{note}<table class='setup'>{_head(labels)}{''.join(rows)}</table>{''.join(formulas)}"
 
 
-def _decisions(run: Run, limit: int = 40) -> str:
-    ev = run.evaluations
-    if not len(ev):
+def _summary(runs: Sequence[Run], labels: Sequence[str]) -> str:
+    rows = []
+    for row in figure_rows(runs):
+        cells = "".join(
+            f"<td>{html.escape(cell)}" + (f" <small>{html.escape(change)}</small>" if change else "") + "</td>"
+            for cell, change in zip(row.cells, row.changes, strict=True)
+        )
+        rows.append(f"<tr><th>{html.escape(row.label)}</th>{cells}</tr>")
+    note = "<p class='note'>Small figures: the change against the first run.</p>" if len(runs) > 1 else ""
+    return f"{note}<table class='figures'>{_head(labels)}{''.join(rows)}</table>"
+
+
+def _decisions(run: Run) -> str:
+    count = len(run.evaluations)
+    if not count:
         return "<p>No autoscale formula: the pool kept its initial size.</p>"
-    changes = ev[(ev["target_dedicated"].diff() != 0) | (ev["target_spot"].diff() != 0) | ev["error_code"].notna()]
-    rows = "".join(
-        f"<tr><td class='time'>{row.time_s / 3600:.2f} h</td>"
-        f"<td>{row.target_dedicated:.0f}</td><td>{row.target_spot:.0f}</td>"
-        f"<td><code>{html.escape(str(row.error_code or ''))} {html.escape(str(row.error_message or ''))}</code></td>"
-        f"<td class='results'><code>{html.escape(str(row.results))}</code></td></tr>"
-        for row in changes.head(limit).itertuples()
-    )
-    note = f"<p>{len(ev)} evaluations; {len(changes)} changed a target or failed (first {limit} shown).</p>"
-    head = "<tr><th>time</th><th>dedicated</th><th>spot</th><th>error</th><th>results</th></tr>"
-    return note + f"<table class='decisions'>{head}{rows}</table>"
+    changes = decisions(run)
+    errors = any(d.error for d in changes)
+    head = "<tr><th>time</th><th>dedicated</th><th>Spot</th>" + ("<th>error</th>" if errors else "")
+    head += "<th>results</th></tr>"
+
+    def results(text: str) -> str:
+        # Let the browser break a results string after each assignment rather than mid-name.
+        return ";<wbr>".join(html.escape(part) for part in text.split(";"))
+
+    def rows(items: Sequence[Any]) -> str:
+        return "".join(
+            f"<tr><td class='time'>{html.escape(d.time)}</td><td>{html.escape(d.dedicated)}</td>"
+            f"<td>{html.escape(d.spot)}</td>"
+            + (f"<td>{html.escape(d.error)}</td>" if errors else "")
+            + f"<td class='results'><code>{results(d.results)}</code></td></tr>"
+            for d in items
+        )
+
+    note = f"<p>{count} evaluations; {len(changes)} changed a target or failed.</p>"
+    first = f"<table class='decisions'>{head}{rows(changes[:_VISIBLE_DECISIONS])}</table>"
+    if len(changes) <= _VISIBLE_DECISIONS:
+        return note + first
+    rest = len(changes) - _VISIBLE_DECISIONS
+    more = f"<details><summary>the other {rest} changes</summary><table class='decisions'>{head}"
+    return note + first + more + rows(changes[_VISIBLE_DECISIONS:]) + "</table></details>"
 
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: .9rem; }
-td, th { border: 1px solid #ddd; padding: .3rem .6rem; text-align: right; }
-table.decisions td { text-align: left; font-size: .8rem; } img { max-width: 100%; }
-table.decisions th { text-align: left; } table.decisions td.time { white-space: nowrap; }
-/* A results string is one long line with no spaces: break it anywhere rather than widen the page. */
-table.decisions td.results { word-break: break-all; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1040px; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
+h3 { font-size: 1rem; margin-bottom: .3rem; }
+table { border-collapse: collapse; font-size: .9rem; margin: .4rem 0; }
+td, th { border: 1px solid #ddd; padding: .3rem .6rem; vertical-align: top; }
+table.figures td { text-align: right; white-space: nowrap; }
+table th { text-align: left; background: #f7f7f7; }
+table.setup td { max-width: 28rem; overflow-wrap: anywhere; }
+tr.differs th, tr.differs td { font-weight: 600; background: #fff6d6; }
+small { color: #666; }
+p.note { color: #555; font-size: .85rem; margin: .2rem 0; }
+img { max-width: 100%; display: block; margin: .3rem 0 1rem; }
+details { margin: .4rem 0; } summary { cursor: pointer; color: #0b5cad; }
+pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+table.decisions td { font-size: .8rem; } table.decisions td.time { white-space: nowrap; }
+/* A results string is one long line: break it (after a ';' where possible) rather than widen the page. */
+table.decisions td.results { overflow-wrap: anywhere; min-width: 20rem; }
 """
 
 
 def render_report(runs: Sequence[Run]) -> str:
-    """The report's HTML for `runs` (the first is the baseline for deltas)."""
-    parts = [f"<h1>batchsim report: {html.escape(', '.join(r.name for r in runs))}</h1>"]
-    parts.append(f"<h2 id='summary'>Summary</h2>{_summary_table(runs)}")
-    for section, draw in _FIGURES.items():
-        parts.append(f"<h2 id='{section.lower()}'>{section}</h2>")
-        for run in runs:
-            name = html.escape(run.name)
-            image = f"<img alt='{section} of {name}' src='data:image/png;base64,{_png(draw, run)}'>"
-            parts.append(f"<h3>{name}</h3>{image}")
+    """The report's HTML for `runs` (the first is the one the others are compared with)."""
+    if not runs:
+        raise ValueError("a report needs at least one run")
+    labels = run_labels(runs)
+    title = ", ".join(dict.fromkeys(r.name for r in runs))
+    parts = [f"<h1>batchsim report: {html.escape(title)}</h1>"]
+    if len(runs) > 1:
+        parts.append(f"<p>{len(runs)} runs, labelled by what differs: {html.escape('; '.join(labels))}.</p>")
+    parts.append(f"<h2 id='setup'>What was simulated</h2>{_setup(runs, labels)}")
+    parts.append(f"<h2 id='summary'>Summary</h2>{_summary(runs, labels)}")
+    for section, name, draw in FIGURES:
+        alt = f"{name}: {', '.join(labels)}"
+        parts.append(f"<h2 id='{section}'>{name}</h2>{_img(draw, runs, labels, alt)}")
+        if len(runs) > 1 and draw is plots.nodes_over_time:
+            each = "".join(
+                f"<h3>{html.escape(label)}</h3>{_img(draw, [run], [label], f'{name} of {label}')}"
+                for run, label in zip(runs, labels, strict=True)
+            )
+            parts.append(f"<details><summary>each run's nodes, demand and preempted nodes</summary>{each}</details>")
     parts.append("<h2 id='autoscale-decisions'>Autoscale decisions</h2>")
-    for run in runs:
-        parts.append(f"<h3>{html.escape(run.name)}</h3>{_decisions(run)}")
+    for run, label in zip(runs, labels, strict=True):
+        heading = f"<h3>{html.escape(label)}</h3>" if len(runs) > 1 else ""
+        parts.append(heading + _decisions(run))
     body = "\n".join(parts)
-    head = f"<meta charset='utf-8'><title>batchsim report</title><style>{_CSS}</style>"
-    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>\n"
+    head = f"<meta charset='utf-8'><title>batchsim report: {html.escape(title)}</title><style>{_CSS}</style>"
+    return f"<!doctype html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"
 
 
-def write_report(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
-    """Load run directories and write one self-contained HTML report to `out`."""
-    runs = [load_run(d) for d in run_dirs]
-    out = Path(out)
-    out.write_text(render_report(runs), encoding="utf-8")
-    return out
+def write_report(runs: Sequence[Run | str | Path], out: str | Path) -> Path:
+    """Write one self-contained HTML report of `runs` (loaded, or run directories) to `out`."""
+    loaded = [r if isinstance(r, Run) else load_run(r) for r in runs]
+    return write_atomically(out, render_report(loaded))

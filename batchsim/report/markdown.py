@@ -1,68 +1,71 @@
-"""The report as Markdown with PNG files beside it (`batchsim report --format md`)."""
+"""The report as Markdown with PNG figures beside it (`batchsim report --format md`).
+
+The same content as the HTML report: what was simulated, the summary figures, one figure per
+section (several runs overlaid), and every autoscale decision.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from batchsim.report import plots
-from batchsim.report.html import SUMMARY_ROWS
+from batchsim.files import write_atomically
+from batchsim.report.describe import decisions, figure_rows, formula_texts, run_labels, setup_rows
+from batchsim.report.html import FIGURES, figure_png
 from batchsim.report.runs import Run, load_run
 
 __all__ = ["write_markdown"]
 
-_FIGURES = {
-    "Cost": plots.cost_breakdown,
-    "Nodes": plots.nodes_over_time,
-    "Queue": plots.queue_length,
-    "Waits": plots.wait_distribution,
-    "Preemptions": plots.preemptions,
-}
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _summary(runs: Sequence[Run]) -> list[str]:
-    head = "| | " + " | ".join(r.name for r in runs) + (" | Δ last vs first |" if len(runs) > 1 else " |")
-    lines = [head, "|---" * (len(runs) + 1 + (len(runs) > 1)) + "|"]
-    for label, key, fmt in SUMMARY_ROWS:
-        values = [float(r.summary.get(key, 0.0)) for r in runs]
-        cells = [fmt.format(v) for v in values]
-        if len(runs) > 1:
-            delta = values[-1] - values[0]
-            cells.append(fmt.format(delta) + (f" ({delta / values[0]:+.0%})" if values[0] else ""))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return lines
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
 
 
-def write_markdown(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
-    """Write `out` (Markdown) and one PNG per figure and run next to it."""
-    import matplotlib
+def render_markdown(runs: Sequence[Run], image_name: str = "report-{section}.png") -> tuple[str, dict[str, bytes]]:
+    """The Markdown text and the PNG files it links to (file name → bytes)."""
+    labels = run_labels(runs)
+    lines = [f"# batchsim report: {', '.join(dict.fromkeys(r.name for r in runs))}", ""]
+    lines += ["## What was simulated", ""]
+    setup = [r for r in setup_rows(runs) if any(cell != "–" for cell in r.cells)]
+    lines += _table(["", *labels], [[("**" + r.label + "**") if r.differs else r.label, *r.cells] for r in setup])
+    for label, text in zip(labels, formula_texts(runs), strict=True):
+        if text:
+            lines += ["", f"Formula of {label}:" if len(runs) > 1 else "Formula:", "", "```", text.rstrip(), "```"]
+    lines += ["", "## Summary", ""]
+    rows = [
+        [row.label, *(f"{c} ({d})" if d else c for c, d in zip(row.cells, row.changes, strict=True))]
+        for row in figure_rows(runs)
+    ]
+    lines += _table(["", *labels], rows)
+    images: dict[str, bytes] = {}
+    for section, name, draw in FIGURES:
+        file_name = image_name.format(section=section)
+        images[file_name] = figure_png(draw, runs, labels)
+        lines += ["", f"## {name}", "", f"![{name}: {', '.join(labels)}]({file_name})"]
+    lines += ["", "## Autoscale decisions"]
+    for run, label in zip(runs, labels, strict=True):
+        lines += ["", f"### {label}", ""] if len(runs) > 1 else [""]
+        changes = decisions(run)
+        if not len(run.evaluations):
+            lines.append("No autoscale formula: the pool kept its initial size.")
+            continue
+        lines += [f"{len(run.evaluations)} evaluations; {len(changes)} changed a target or failed.", ""]
+        table = [[d.time, d.dedicated, d.spot, d.error, f"`{d.results}`" if d.results else ""] for d in changes]
+        lines += _table(["time", "dedicated", "Spot", "error", "results"], table)
+    return "\n".join(lines) + "\n", images
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    runs = [load_run(d) for d in run_dirs]
+def write_markdown(runs: Sequence[Run | str | Path], out: str | Path) -> Path:
+    """Write `out` (Markdown) and its PNG figures next to it (`<stem>-<section>.png`)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"# batchsim report: {', '.join(r.name for r in runs)}", "", "## Summary", "", *_summary(runs)]
-    for section, draw in _FIGURES.items():
-        lines += ["", f"## {section}", ""]
-        for i, run in enumerate(runs):
-            image = out.with_name(f"{out.stem}-{section.lower()}-{i}.png")
-            fig, ax = plt.subplots(figsize=(9, 3.2))
-            draw(run, ax=ax)
-            fig.tight_layout()
-            fig.savefig(image, dpi=90)
-            plt.close(fig)
-            lines.append(f"![{section} of {run.name}]({image.name})")
-    lines += ["", "## Autoscale decisions", ""]
-    for run in runs:
-        ev = run.evaluations
-        changes = ev[(ev["target_dedicated"].diff() != 0) | (ev["target_spot"].diff() != 0) | ev["error_code"].notna()]
-        lines += [f"### {run.name}", "", "| time (h) | dedicated | spot | error | results |", "|---|---|---|---|---|"]
-        for row in changes.head(40).itertuples():
-            error = f"{row.error_code} {row.error_message}" if isinstance(row.error_code, str) else ""
-            targets = f"{row.target_dedicated:.0f} | {row.target_spot:.0f}"
-            lines.append(f"| {row.time_s / 3600:.2f} | {targets} | {error} | `{row.results}` |")
-        lines.append("")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+    loaded = [r if isinstance(r, Run) else load_run(r) for r in runs]
+    text, images = render_markdown(loaded, f"{out.stem}-{{section}}.png")
+    for name, data in images.items():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        (out.parent / name).write_bytes(data)
+    return write_atomically(out, text)

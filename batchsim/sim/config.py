@@ -44,20 +44,21 @@ def _lognormal(median_s: float, sigma: float) -> Distribution:
     return LogNormal(dist="lognormal", median=median_s, sigma=sigma)
 
 
+# Evidence: batch-behavior §2.4 (`T_wait`).
 class ResizeWait(_Model):
-    """The wait a whole resize shares before any of its nodes starts creating, by kind (§2.4 `T_wait`)."""
+    """The wait a whole resize shares before any of its nodes starts creating, by node kind."""
 
     dedicated: Distribution = Field(default_factory=lambda: _lognormal(240.0, 0.4))
     spot: Distribution = Field(default_factory=lambda: _lognormal(288.0, 0.5))  # T_wait × 1.2, σ 0.5
 
 
+# Evidence: batch-behavior §2.4; with `resize_wait`, its four-part model (per node: T_spread + T_boot).
 class ProvisioningDelay(_Model):
-    """Per node, from allocation to `idle` (before the start task), by kind (batch-behavior §2.4).
+    """How long a new node takes from allocation to idle (before its start task), per node kind.
 
-    The fixed key takes one distribution per kind; the last `boot_billed_s` of it is billed
-    (`creating`/`starting`: the VM exists), the rest is the unbilled wait for a VM. With
-    `resize_wait`, each resize first waits one shared draw, then each node its own delay (§2.4's
-    four-part model: the per-node delay is then `T_spread + T_boot`).
+    The last `boot_billed_s` of each delay is billed (the VM exists and boots), the time before it
+    is the unbilled wait for a VM. With `resize_wait`, each resize first waits one shared draw,
+    then each of its nodes its own delay.
     """
 
     dedicated: Distribution = Field(default_factory=lambda: _lognormal(360.0, 0.35))
@@ -81,8 +82,9 @@ class Outage(_Model):
     duration: DurationS = Field(gt=0)
 
 
+# Evidence: batch-behavior §1.1, §3.4 (model 3).
 class CapacityConfig(_Model):
-    """Whether the region has nodes of a kind to give (batch-behavior §1.1, §3.4 model 3); off by default.
+    """Whether the region has nodes of a kind to give; shortages are off by default.
 
     During a shortage (random: alternating exponential `available_mean`/`shortage_mean` periods;
     scheduled: `outages`) allocations wait, and give up after `pool.resize_timeout` with
@@ -113,8 +115,9 @@ class MassEviction(_Model):
     fraction: float = Field(gt=0, le=1)
 
 
+# Evidence: batch-behavior §3.4.
 class SpotConfig(CapacityConfig):
-    """Spot eviction and capacity (batch-behavior §3.4); also stops restores during shortages."""
+    """Spot nodes: how often a running one is evicted, and when Spot capacity runs short (no restores then)."""
 
     eviction_rate_per_hour: float = Field(default=0.05, ge=0)
     reclaim_events_per_hour: float = Field(default=0.0, ge=0)
@@ -126,12 +129,13 @@ class SpotConfig(CapacityConfig):
     preempted_count_reported: bool = True  # $PreemptedNodeCount reportedly returns 0 on some pools
 
 
+# Evidence: batch-behavior §2.1 (fault-only states), §4.2 (recovery); the rates are assumptions.
 class NodeFaultConfig(_Model):
-    """Nodes that fail while usable (batch-behavior §2.1 fault-only states); off by default [assume].
+    """Nodes that fail while usable; off by default.
 
     Rates are per hour of a usable (idle or running) node. A node that becomes `unusable` or
-    reboots has its running tasks requeued (recovery: counted neither as a retry nor as a requeue,
-    §4.2). An unusable node stays so, billed, until a shrink removes it, or for `unusable_recovery`
+    reboots has its running tasks requeued (a recovery: counted neither as a retry nor as a
+    requeue). An unusable node stays so, billed, until a shrink removes it, or for `unusable_recovery`
     when given; a rebooting node runs the start task again after `reboot_duration`.
     """
 
@@ -147,8 +151,9 @@ def _exp(mean_s: float) -> Distribution:
     return Exponential(dist="exponential", mean=mean_s)
 
 
+# Evidence: formula reference §7, batch-behavior §1.3–1.4.
 class AutoscaleConfig(_Model):
-    """Autoscale settings (formula reference §7, batch-behavior §1.3–1.4)."""
+    """The autoscale formula (inline or from a file) and how often the service evaluates it (5m to 168h)."""
 
     formula: str | None = None
     formula_file: str | None = None
@@ -168,8 +173,9 @@ class AutoscaleConfig(_Model):
         return self
 
 
+# Evidence: batch-behavior §2.2.
 class StartTaskConfig(_Model):
-    """The pool's start task (batch-behavior §2.2)."""
+    """The pool's start task: how long it runs on each new node and how often it fails."""
 
     duration: Distribution = Field(default_factory=_zero)
     failure_probability: float = Field(default=0.0, ge=0, le=1)
@@ -177,15 +183,17 @@ class StartTaskConfig(_Model):
     wait_for_success: bool = True
 
 
+# Evidence: batch-behavior §6.4.
 class QuotaConfig(_Model):
-    """Regional core quotas that cap allocation (batch-behavior §6.4); None is unlimited."""
+    """The Batch account's core quotas, which cap how many nodes can be allocated; absent: unlimited."""
 
     dedicated_cores: int | None = Field(default=None, ge=0)
     spot_cores: int | None = Field(default=None, ge=0)
 
 
+# Evidence: formula reference §6.5, batch-behavior §5.
 class MetricsConfig(_Model):
-    """How autoscale samples are taken (formula reference §6.5, batch-behavior §5)."""
+    """How the service samples the metrics a formula reads: every `sample_interval`, `sample_lag` late."""
 
     sample_interval: DurationS = 30.0
     sample_lag: DurationS = 0.0
@@ -199,7 +207,7 @@ class ContainerConfig(_Model):
 
 
 class PoolConfig(_Model):
-    """A Batch pool: size, nodes, Spot behaviour, autoscale (DESIGN §4 `pool:`)."""
+    """The Batch pool: VM size, region, task slots, starting nodes, Spot behaviour and autoscale."""
 
     vm_size: str = "Standard_D2s_v3"
     region: str = "eastus"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections import Counter
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from batchsim import jsonio
+from batchsim.files import write_atomically
 from batchsim.sim.records import Attempt, Evaluation, NodeInterval, Records, ResizeError, TaskRow
 
 __all__ = ["SUMMARY_KEYS", "Result"]
@@ -166,21 +168,13 @@ class Result:
         }
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write `summary.json` and the tables (Parquet when pyarrow is installed, else CSV)."""
+        """Write `summary.json` and the tables as Parquet, each file whole or not at all."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(jsonio.dumps(self.summary) + "\n", encoding="utf-8")
-        try:
-            import pyarrow  # noqa: F401
-
-            parquet = True
-        except ImportError:
-            parquet = False
+        write_atomically(out / "summary.json", jsonio.dumps(self.summary) + "\n")
         for name, frame in self.tables().items():
-            if parquet:
-                frame.to_parquet(out / f"{name}.parquet", index=False)
-            else:
-                frame.to_csv(out / f"{name}.csv", index=False)
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            write_atomically(out / f"{name}.parquet", buffer.getvalue())
         return out
 
 

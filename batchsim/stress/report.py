@@ -1,12 +1,12 @@
 """The stress report: the table of formulas × stresses, and for each formula the nodes and queue of
-its baseline beside its worst stress (first seed), drawn by the report's own plot functions."""
+its baseline and of its worst stress (first seed) overlaid on one axis, drawn by the report's own
+plot functions (`batchsim.report.plots`, `batchsim.report.html.figure_png`)."""
 
 from __future__ import annotations
 
 import base64
 import html
-import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,12 @@ _COLUMNS = (
 )
 
 
-def _png(draw: Callable[..., Any], run: Any) -> str:
-    from matplotlib.figure import Figure
+def _img(draw: Any, runs: list[Any], labels: list[str], alt: str) -> str:
+    from batchsim.report.html import figure_png
 
-    figure = Figure(figsize=(9, 3.0))
-    draw(run, ax=figure.add_subplot())
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _as_run(name: str, result: Any) -> Any:
-    from batchsim.report.runs import Run
-
-    return Run(name, result.summary, result.tasks, result.nodes, result.evaluations, result.metrics)
+    data = base64.b64encode(figure_png(draw, runs, labels)).decode("ascii")
+    image = f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+    return f"<figure>{image}<figcaption>{html.escape(alt)}</figcaption></figure>"
 
 
 def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -> str:
@@ -62,15 +53,11 @@ def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -
     baseline = table.rows[0]["stress"]
     for formula in dict.fromkeys(r["formula"] for r in table.rows):
         worst = worst_stress(table, formula)
-        parts.append(f"<h3>{html.escape(formula)}: baseline and worst stress ({html.escape(str(worst))})</h3>")
-        for stress in (baseline, worst):
-            if stress is None or (formula, stress) not in results:
-                continue
-            run = _as_run(f"{formula} / {stress}", results[(formula, stress)])
-            for title, draw in (("nodes", plots.nodes_over_time), ("queue", plots.queue_length)):
-                alt = html.escape(f"{title} of {formula} under {stress}")
-                parts.append(f"<figure><img alt='{alt}' src='data:image/png;base64,{_png(draw, run)}'>")
-                parts.append(f"<figcaption>{alt}</figcaption></figure>")
+        parts.append(f"<h3>{html.escape(formula)}: baseline and its worst stress, {html.escape(str(worst))}</h3>")
+        shown = [s for s in (baseline, worst) if s is not None and (formula, s) in results]
+        runs = [results[(formula, s)] for s in shown]
+        for title, draw in (("Nodes", plots.nodes_over_time), ("Queue", plots.queue_length)):
+            parts.append(_img(draw, runs, shown, f"{title} of {formula}: {' and '.join(shown)} (first seed)"))
     return "\n".join(parts)
 
 

@@ -169,7 +169,7 @@ class PrepTask(BaseModel):
 
 
 class JobSchedule(_Entry):
-    """A job schedule: a job of `tasks_per_job` tasks every `recurrence_interval` (batch-behavior §4.5)."""
+    """A job schedule: a job of `tasks_per_job` tasks every `recurrence_interval`."""
 
     kind: Literal["schedule"]
     recurrence_interval: DurationS | None = Field(default=None, ge=60)
@@ -327,8 +327,9 @@ class ListedTask(BaseModel):
 _MAX_DEPENDENCY_ID_CHARS = 64_000
 
 
+# Evidence: batch-behavior §4.3.
 class TaskList(_Entry):
-    """A job's tasks listed one by one, with task dependencies as the REST API has them (§4.3).
+    """A job's tasks listed one by one, with task dependencies as the REST API has them.
 
     Each task's id (or `ids` range), duration, submission offset and `depends_on` (`task_ids`,
     `task_id_ranges`: integer ids, both ends included). A task starts once every task it depends

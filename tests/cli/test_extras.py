@@ -33,6 +33,16 @@ main()
             ["export", "formulas/pending-tasks.formula", "--pool", "p", "--endpoint", "http://127.0.0.1:9"],
             "azure",
         ),
+        (
+            "azure",
+            ["pool", "pull", "p", "--out", "{tmp}/s.yaml", "--endpoint", "http://127.0.0.1:9", "--account-name", "a"],
+            "azure",
+        ),
+        (
+            "azure",
+            ["skus", "--region", "eastus", "--subscription", "0", "--management-endpoint", "http://127.0.0.1:9"],
+            "azure",
+        ),
     ],
 )
 def test_missing_extra_is_named(module: str, argv: list[str], extra: str, tmp_path: Path) -> None:

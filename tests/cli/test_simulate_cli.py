@@ -86,10 +86,23 @@ def test_demo_runs_with_no_arguments_and_writes_a_report(tmp_path: Path, monkeyp
     assert "batchsim demo: working-day" in result.output
     out = tmp_path / "batchsim-demo"
     assert (out / "summary.json").is_file() and (out / "report.html").is_file()
+    assert (out / "scenario.yaml").read_text() == (ROOT / "scenarios" / "default.yaml").read_text()
+    info = json.loads((out / "run.json").read_text())
+    assert info["scenario"] == "working-day" and info["formula"]["text"].startswith("// The docs' pending-tasks")
     parser = _Sections()
     parser.feed((out / "report.html").read_text())
-    assert parser.ids == ["summary", "cost", "nodes", "queue", "waits", "preemptions", "autoscale-decisions"]
-    assert parser.images == 5
+    assert parser.ids == [
+        "setup",
+        "summary",
+        "cost",
+        "cost-per-hour",
+        "nodes",
+        "queue",
+        "waits",
+        "preemptions",
+        "autoscale-decisions",
+    ]
+    assert parser.images == 6
 
 
 def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
@@ -111,7 +124,9 @@ def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r.html").read_text()
-    assert "Δ last vs first" in html and html.count("<h3>spot-first</h3>") == 12
+    # Labelled by what differs, each figure overlaid once, each run's nodes plot in a <details>.
+    assert "eviction_rate_per_hour=0.05" in html and "eviction_rate_per_hour=0.5" in html
+    assert html.count("data:image/png;base64,") == 6 + 2
     markdown = runner.invoke(
         app,
         [
@@ -126,8 +141,9 @@ def test_report_compares_runs_side_by_side(tmp_path: Path) -> None:
     )
     assert markdown.exit_code == 0, markdown.output
     text = (tmp_path / "md" / "r.md").read_text()
-    assert "## Autoscale decisions" in text and text.count("![") == 10
-    assert len(list((tmp_path / "md").glob("*.png"))) == 10
+    assert "## Autoscale decisions" in text and text.count("![") == 6
+    assert "## What was simulated" in text and "eviction_rate_per_hour=0.5" in text
+    assert len(list((tmp_path / "md").glob("*.png"))) == 6
     bad = runner.invoke(app, ["report", str(tmp_path)])
     assert bad.exit_code == 1 and "no summary.json" in bad.output
 

@@ -271,3 +271,19 @@ def test_clairvoyant_bound_by_hand(tmp_path: Path) -> None:
     assert clairvoyant_cost_usd(scenario, 1) == pytest.approx((node_s + 90) / 3600 * 0.02)
     assert clairvoyant_cost_usd(scenario, 1, spot_allowed=False) == pytest.approx((node_s + 90) / 3600 * 0.1)
     assert math.isfinite(clairvoyant_cost_usd(scenario, 2))
+
+
+@pytest.mark.parametrize("command", ["optimize", "sweep", "stress", "compare"])
+def test_every_search_command_checks_its_out_before_any_run(tmp_path: Path, command: str) -> None:
+    (tmp_path / "taken").write_text("a file the user keeps")
+    extra = {
+        "optimize": ["--template", "pending-tasks"],
+        "sweep": [],
+        "stress": [],
+        "compare": [str(ROOT / "formulas" / "spot-first.formula")],
+    }[command]
+    target = tmp_path / "taken" / "out"
+    result = CliRunner().invoke(app, [command, str(SPOT_FIRST), *extra, "--out", str(target)])
+    assert result.exit_code == 2, result.output
+    assert f"--out {target}" in result.output and "Traceback" not in result.output
+    assert (tmp_path / "taken").read_text() == "a file the user keeps"

@@ -176,9 +176,12 @@ def test_stress_command_rows_json_text_and_report(tmp_path: Path) -> None:
     assert by[("spot-first.formula", "burst")]["parameters"]["burst"]["factor"] == 3
     assert by[("spot-first.formula", "burst")]["wait_s_p95_change"] > 0  # three times the work for an hour
     report = (tmp_path / "report.html").read_text()
-    assert report.count("<img") == 2 * 2 * 2  # per formula: baseline and worst stress, nodes and queue
+    assert report.count("<img") == 2 * 2  # per formula: nodes and queue, baseline and worst stress overlaid
     assert "worst stress" in report
-    assert (tmp_path / "runs" / "spot-first.formula" / "baseline" / "summary.json").is_file()
+    run = tmp_path / "runs" / "spot-first.formula" / "baseline"
+    assert (run / "summary.json").is_file() and json.loads((run / "run.json").read_text())["overrides"] == {
+        "stress": "baseline"
+    }
     text = runner.invoke(app, ["stress", str(SPOT_FIRST), "--set", "duration=1h", "--seeds", "2", "--stress", "burst"])
     assert text.exit_code == 0 and "arrivals ×3" in text.output and "±" in text.output
 

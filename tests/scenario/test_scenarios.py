@@ -119,6 +119,10 @@ def test_shipped_scenarios_load_and_their_formulas_check_clean(path: Path) -> No
         assert not [d for d in check(text) if d.severity is Severity.ERROR]
 
 
-def test_embedded_default_is_the_shipped_default() -> None:
-    embedded = (ROOT / "batchsim" / "data" / "default.yaml").read_text()
-    assert embedded == (ROOT / "scenarios" / "default.yaml").read_text()
+def test_the_demo_scenario_is_the_one_in_scenarios() -> None:
+    from batchsim.data import DEFAULT_SCENARIO, find_scenario, shipped
+
+    # One source: in a checkout the package reads the top-level folders, which the wheel copies.
+    assert shipped("scenarios").resolve() == (ROOT / "scenarios").resolve()
+    assert find_scenario(DEFAULT_SCENARIO) == shipped("scenarios") / "default.yaml"
+    assert not list((ROOT / "batchsim").rglob("*.yaml")), "a scenario copy inside the package"
