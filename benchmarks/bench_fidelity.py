@@ -3,10 +3,10 @@
 The same TPE search (same budget, seeds and target) twice on the 50-node, 24-hour scenario: every
 trial on all seeds, then with successive halving (one seed first, then 2, then all, only the best
 quarter going on; optuna's SuccessiveHalvingPruner, common random numbers within each rung). Both
-winners are measured on the same fresh seeds; the halving winner's cost should lie within the
-95 % interval of the full-budget winner's, and their paired difference's interval should hold 0.
+winners are measured on the same fresh seeds; the halving winner's cost should lie within (or below)
+the 95 % interval of the full-budget winner's.
 
-Run: python benchmarks/bench_fidelity.py [--budget 150] [--seeds 5] [--workers 2] [--scenario azure-llm-trace.yaml]
+Run: python benchmarks/bench_fidelity.py [--budget 150] [--seeds 5] [--workers 2] [--reduction 4 ...] [--scenario azure-llm-trace.yaml]
 """
 
 from __future__ import annotations
@@ -33,13 +33,18 @@ def main() -> None:
     parser.add_argument("--scenario", default="azure-llm-trace.yaml")
     parser.add_argument("--template", default="spot-share")
     parser.add_argument("--target", type=float, default=600.0, help="p95 wait target (s)")
+    parser.add_argument(
+        "--reduction", type=int, action="append", help="halving's reduction factor (repeatable; default 4)"
+    )
     args = parser.parse_args()
     scenario = load_scenario(ROOT / "scenarios" / args.scenario)
     template = find_template(args.template)
     objective = Objective(p95_wait_target_s=args.target)
     results: dict[str, tuple[OptimizeResult, float]] = {}
     with Executor(workers=args.workers) as executor:
-        for name, fidelity in (("full budget", None), ("successive halving", Fidelity())):
+        searches: list[tuple[str, Fidelity | None]] = [("full budget", None)]
+        searches += [(f"successive halving, reduction {r}", Fidelity(r)) for r in args.reduction or [4]]
+        for name, fidelity in searches:
             started = time.perf_counter()
             result = optimize(
                 scenario, template, objective, executor, budget=args.budget, seeds=args.seeds, fidelity=fidelity
@@ -59,13 +64,14 @@ def main() -> None:
         p95 = f"{best.p95_wait_s:.0f} ± {best.p95_ci_s:.0f}" if best else ""
         share = result.search_runs / full.search_runs
         print(f"| {name} | {result.search_runs} | {share:.2f} | {wall_s:.0f} | {params} | {cost} | {p95} |")
-    halving, _ = results["successive halving"]
-    if full.best and halving.best:
+    for name, (halving, _) in results.items():
+        if halving is full or not (full.best and halving.best):
+            continue
         diff, half = paired_difference(halving.best.per_seed_cost(), full.best.per_seed_cost())
-        inside = abs(halving.best.cost_usd - full.best.cost_usd) <= full.best.cost_ci_usd
+        not_worse = halving.best.cost_usd <= full.best.cost_usd + full.best.cost_ci_usd
         print(
-            f"halving − full on the fresh seeds: {diff:+.2f} ± {half:.2f} USD (paired); halving winner within the "
-            f"full winner's interval: {'yes' if inside else 'no'}; runs: {halving.search_runs / full.search_runs:.2f} of full"
+            f"{name} − full budget on the fresh seeds: {diff:+.2f} ± {half:.2f} USD (paired); within or below the full "
+            f"winner's interval: {'yes' if not_worse else 'no'}; runs: {halving.search_runs / full.search_runs:.2f} of full"
         )
 
 
