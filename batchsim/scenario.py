@@ -18,6 +18,7 @@ from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.scenario_errors import describe_errors, line_of
 from batchsim.sim.config import PoolConfig
+from batchsim.stress.spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
 
 __all__ = [
@@ -111,6 +112,10 @@ class Scenario(BaseModel):
     pool: PoolConfig = Field(default_factory=PoolConfig, description="The Batch pool and its autoscale formula.")
     prices: Prices | None = Field(
         default=None, description="Prices per node-hour; absent: the shipped catalog's for the pool's size and region."
+    )
+    stresses: list[StressSpec] = Field(
+        default_factory=list,
+        description="Your own stresses for `batchsim stress` and `optimize --robust`, beside the named ones.",
     )
     workload: list[WorkloadEntry] = Field(
         default_factory=list, description="Where tasks come from: one entry per arrival process, schedule or trace."

@@ -2,75 +2,188 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
+
+
+class ObjectiveChoice(str, Enum):
+    p95_wait = "p95-wait"
+    deadline = "deadline"
+    pareto = "pareto"
+
+
+class SamplerChoice(str, Enum):
+    tpe = "tpe"
+    nsga2 = "nsga2"
+    random = "random"
+
+
+class FidelityChoice(str, Enum):
+    full = "full"
+    halving = "halving"
 
 
 @app.command()
 def optimize(
     scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file (with pool.autoscale)."),
     template: str = typer.Option(..., "--template", help="A shipped template name or a template file."),
-    budget: int = typer.Option(30, "--budget", min=1, help="Candidates to simulate."),
-    seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per candidate (the same for every candidate)."),
-    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    workers: int | None = typer.Option(None, "--workers", help="Local worker processes."),
-    objective: str = typer.Option("p95-wait", "--objective", help="p95-wait, deadline or pareto."),
-    p95_target: float = typer.Option(600.0, "--p95-wait-target", help="Seconds (p95-wait objective)."),
-    miss_target: float = typer.Option(0.01, "--deadline-miss-target", help="Fraction (deadline objective)."),
-    sampler: str = typer.Option("tpe", "--sampler", help="tpe, nsga2 or random."),
+    budget: int = typer.Option(30, "--budget", min=1, help="Candidates to try."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per candidate (1..K, the same for every candidate)."),
+    final_seeds: int = typer.Option(5, "--final-seeds", min=2, help="Fresh seeds (1001..) for the final check."),
+    objective: ObjectiveChoice = typer.Option(ObjectiveChoice.p95_wait, "--objective", help="What to optimize."),
+    p95_target: float = typer.Option(600.0, "--p95-wait-target", min=0, help="Seconds (p95-wait objective)."),
+    miss_target: float = typer.Option(
+        0.01, "--deadline-miss-target", min=0, max=1, help="Allowed share of missed deadlines (deadline objective)."
+    ),
+    robust: bool = typer.Option(
+        False, "--robust", help="Score over the scenario, its parameter uncertainty and the named stresses."
+    ),
+    tail_k: float = typer.Option(3.0, "--tail-k", min=1, help="--robust: under a tail stress, target × k."),
+    tail_stresses: list[str] = typer.Option(
+        [], "--tail-stress", help="--robust: the stresses the tail constraint reads (repeatable; default: all)."
+    ),
+    stress_weight: float = typer.Option(
+        0.2, "--stress-weight", min=0, max=1, help="--robust: share of the expected cost given to the stresses."
+    ),
+    fidelity: FidelityChoice = typer.Option(
+        FidelityChoice.full,
+        "--fidelity",
+        help="halving: one seed first, more only for the best (successive halving).",
+    ),
+    reduction: int = typer.Option(
+        4, "--reduction", min=2, help="--fidelity halving: the best 1/N of a rung go on to more seeds."
+    ),
+    min_horizon: float = typer.Option(
+        1.0, "--min-horizon", min=0.05, max=1, help="--fidelity halving: horizon fraction of the first rung."
+    ),
+    sampler: SamplerChoice | None = typer.Option(
+        None, "--sampler", help="optuna sampler (default: tpe; nsga2 for pareto)."
+    ),
+    batch: int | None = typer.Option(None, "--batch", min=1, help="Trials asked at once (default: 2 × workers)."),
+    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default: CPU count)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
-    out: Path = typer.Option(..., "--out", help="Writes best.formula, pareto.csv, trials.csv, report.md."),
+    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="The report (text) or a JSON document."),
+    out: Path = typer.Option(
+        ..., "--out", help="Writes report.md, trials.csv, pareto.csv, result.json and best.formula (if better)."
+    ),
 ) -> None:
-    """Search a template's parameters for the cheapest formula meeting a wait or deadline target."""
+    """Search a template's parameters for the cheapest formula meeting a wait or deadline target.
+
+    The winner is measured again on fresh seeds against the scenario's own formula; best.formula
+    is written only when it is cheaper there (or meets a target the scenario's formula misses).
+    """
+    import contextlib
+    import sys
+
+    import numpy as np
+
+    from batchsim import jsonio
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
-    from batchsim.optimize.executors import ExecutorError
-    from batchsim.optimize.search import Objective, write_outputs
+    from batchsim.optimize.ensemble import plain_ensemble, robust_ensemble
+    from batchsim.optimize.executors import Executor, ExecutorError
+    from batchsim.optimize.objective import Objective, ObjectiveKind
+    from batchsim.optimize.outputs import OutputError, document, render_report, write_outputs
+    from batchsim.optimize.search import FRESH_SEED_START, Fidelity, SearchInterrupted
     from batchsim.optimize.search import optimize as run_optimize
     from batchsim.optimize.templates import TemplateError, find_template
     from batchsim.scenario import ScenarioError, load_scenario
+    from batchsim.stress import available
 
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
-    if objective not in ("p95-wait", "deadline", "pareto"):
-        fail(f"--objective must be p95-wait, deadline or pareto, not {objective!r}", EXIT_USAGE)
+    if objective is ObjectiveChoice.pareto and fidelity is FidelityChoice.halving:
+        fail("--fidelity halving needs a single objective, not --objective pareto", EXIT_USAGE)
+    if not robust and tail_stresses:
+        fail("--tail-stress needs --robust", EXIT_USAGE)
     try:
         loaded = load_scenario(scenario, overrides)
         chosen = find_template(template)
+        if robust:
+            members, source = robust_ensemble(
+                loaded, stresses=available(loaded), tail=tail_stresses or None, stress_weight=stress_weight
+            )
+        else:
+            members, source = plain_ensemble(loaded), ""
     except (ScenarioError, TemplateError) as exc:
         fail(str(exc))
+    except KeyError as exc:
+        fail(str(exc.args[0]), EXIT_USAGE)
+    unknown = sorted(set(tail_stresses) - {m.name for m in members if m.role == "stress"})
+    if unknown:
+        fail(f"--tail-stress {unknown[0]}: not a stress of this search", EXIT_USAGE)
     if loaded.pool.autoscale is None:
         fail(f"{scenario}: the scenario has no pool.autoscale section to put the formula in")
     errors = [d for d in check(chosen.render()) if d.severity is Severity.ERROR]
     if errors:
         fail(f"template {chosen.name}: its default formula does not check: {errors[0].message}")
+    check_out_dir(out)  # before the search, not after an hour of it
     baseline_text = loaded.formula_text()
     baselines = {"scenario's formula": baseline_text} if baseline_text else {}
-    target = Objective(objective, p95_target, miss_target)
+    target = Objective(ObjectiveKind(objective.value), p95_target, miss_target, tail_k)
+    interrupt_once()
     try:
-        result = run_optimize(
-            str(scenario.resolve()),
-            chosen,
-            target,
-            budget=budget,
-            seeds=seeds,
-            sampler=sampler,
-            baselines=baselines,
-            overrides=tuple(overrides),
-            executor=executor,
-            scheduler=scheduler,
-            workers=workers,
-        )
-    except ExecutorError as exc:
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(Executor(executor.value, scheduler=scheduler, workers=workers))
+            progress = None
+            if sys.stderr.isatty():
+                from rich.console import Console
+                from rich.progress import Progress
+
+                bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))
+                task = bar.add_task("optimize", total=budget)
+                progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+            result = run_optimize(
+                loaded,
+                chosen,
+                target,
+                pool,
+                budget=budget,
+                seeds=seeds,
+                sampler=sampler.value if sampler else None,
+                members=members,
+                baselines=baselines,
+                final_seeds=final_seeds,
+                fidelity=Fidelity(reduction, min_horizon) if fidelity is FidelityChoice.halving else None,
+                batch=batch,
+                on_trial=progress,
+            )
+    except SearchInterrupted as exc:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            exc.trials.to_csv(out / "trials.partial.csv", index=False)
+            where = f"{out / 'trials.partial.csv'}"
+        except OSError as error:
+            where = f"nowhere ({error})"
+        typer.echo(f"interrupted: {len(exc.trials)} of {budget} trials saved to {where}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ExecutorError, ScenarioError, TemplateError) as exc:
         fail(str(exc))
-    bound = clairvoyant_cost_usd(loaded, 1001)
-    write_outputs(result, out, target, bound)
-    typer.echo((out / "report.md").read_text(encoding="utf-8"))
-    if result.best is None:
+    if source:
+        result.notes.append(f"Parameter uncertainty: {source}.")
+    fresh = range(FRESH_SEED_START, FRESH_SEED_START + final_seeds)
+    bound = float(np.mean([clairvoyant_cost_usd(loaded, s) for s in fresh]))
+    try:
+        files = write_outputs(result, out, bound)
+    except OutputError as exc:
+        typer.echo(render_report(result, bound))
+        fail(str(exc))
+    if output is OutputFormat.json:
+        typer.echo(jsonio.dumps(document(result, bound, files)))
+    else:
+        typer.echo(render_report(result, bound))
+    if result.best is None and objective is not ObjectiveChoice.pareto:
         raise typer.Exit(1)

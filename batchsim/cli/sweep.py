@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
 from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
@@ -15,53 +16,88 @@ def sweep(
     scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file."),
     grid: list[str] = typer.Option([], "--grid", help="A key and its values: --grid pool.initial_dedicated=2,4,8."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per variant (1..K)."),
-    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    workers: int | None = typer.Option(None, "--workers", help="Local worker processes (default: CPU count)."),
+    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default: CPU count)."),
+    records: bool = typer.Option(
+        True, "--records/--no-records", help="Keep each run's record tables, so `batchsim report` can read it."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of variants."),
     out: Path = typer.Option(..., "--out", help="Results directory (runs/ written as they finish; resumable)."),
 ) -> None:
-    """Run a grid of scenario variants × seeds; an interrupted sweep resumes where it stopped."""
+    """Run a grid of scenario variants × seeds; an interrupted sweep resumes where it stopped.
+
+    Prints each variant's mean ± 95 % interval across seeds. Each run is a directory under
+    OUT/runs/ that `batchsim report` reads; OUT/results.csv has one row per run.
+    """
     import contextlib
     import sys
 
-    from batchsim.optimize.executors import ExecutorError
-    from batchsim.optimize.sweep import parse_grid
+    from batchsim import jsonio
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once
+    from batchsim.optimize.executors import Executor, ExecutorError
+    from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
+    from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
     try:
         parsed = parse_grid(grid)
+        load_scenario(scenario)
         for key, values in parsed.items():
-            load_scenario(scenario, [f"{key}={values[0]}"])  # a bad key fails here, before any run
+            for value in values:
+                load_scenario(scenario, [f"{key}={value}"])  # a bad key or value fails here, before any run
     except (ValueError, ScenarioError) as exc:
         fail(str(exc))
+    check_out_dir(out)
+    interrupt_once()
     try:
         with contextlib.ExitStack() as stack:
             progress = None
             if sys.stderr.isatty():
+                from rich.console import Console
                 from rich.progress import Progress
 
-                bar = stack.enter_context(Progress(transient=True))
+                bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))
                 task = bar.add_task("sweep", total=None)
                 progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
-            seed_list = list(range(1, seeds + 1))
-            table = run_sweep(
+            pool = Executor(executor.value, scheduler=scheduler, workers=workers)
+            result = run_sweep(
                 scenario,
                 parsed,
-                seed_list,
+                list(range(1, seeds + 1)),
                 out,
-                executor=executor,
-                scheduler=scheduler,
-                workers=workers,
+                executor=pool,
+                records=records,
                 on_result=progress,
+                on_warning=lambda message: typer.echo(f"warning: {message}", err=True),
             )
-    except ExecutorError as exc:
+            pool.close()
+    except SweepInterrupted as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
-    except ScenarioError as exc:
-        fail(str(exc))
-    columns = [*parsed, "cost_usd", "wait_s_p95"]
-    summary = table.groupby(list(parsed))[["cost_usd", "wait_s_p95"]].mean() if parsed else table[columns].mean()
-    typer.echo(summary.to_string())
-    typer.echo(f"{len(table)} runs in {out}/results.csv")
+    except OSError as exc:
+        fail(f"{out}: cannot write results: {exc}")
+    rows = summarize(result)
+    if output is OutputFormat.json:
+        typer.echo(jsonio.dumps(rows))
+        return
+    shown = [(key, label, fmt) for key, label, fmt in METRICS if any(r.get(key) is not None for r in rows)]
+    headers = [*parsed, "runs", *(label for _, label, _ in shown)]
+    lines = [
+        [
+            *(str(r["variant"][k]) for k in parsed),
+            str(r["runs"]),
+            *(plus_minus(r.get(k), r.get(f"{k}_ci"), f) for k, _, f in shown),
+        ]
+        for r in rows
+    ]
+    typer.echo(format_table(headers, lines))
+    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; {len(result.table)} runs in {out}/results.csv")

@@ -1,175 +1,384 @@
-"""The optimizer: the cheapest template parameters that meet a p95-wait or deadline target.
+"""The optimizer: the cheapest template parameters that meet a wait or deadline target.
 
 Search with optuna (TPE for a constrained single objective, NSGA-II for the cost / p95-wait Pareto
-front, or random). Every candidate runs on the same seeds (common random numbers), so differences
-between candidates are not noise between workloads; the winner and the baselines are then checked
-again on fresh seeds with 95 % t-intervals.
+front, or random), through one executor created for the whole search. Trials are asked in batches
+(`study.ask()` × batch, then run together, then told in trial order), so every worker is busy and
+the search is the same whatever order runs finish in. Every candidate runs on the same seeds and
+members (common random numbers), so differences between candidates are not noise between
+workloads. With `fidelity`, candidates first run on one seed (and optionally a shorter horizon)
+and only those in the best 1/η of their rung go on to more seeds (successive halving, optuna's
+`SuccessiveHalvingPruner`). The winner and the baselines are then measured again on fresh seeds.
 """
 
 from __future__ import annotations
 
+import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from batchsim import jsonio
-from batchsim.optimize.executors import RunSpec, execute
+from batchsim.optimize.ensemble import Member, plain_ensemble
+from batchsim.optimize.executors import Executor
+from batchsim.optimize.measure import Cell, Measured, measure
+from batchsim.optimize.objective import Objective, ObjectiveKind, Score, expected_cost, score
+from batchsim.optimize.stats import paired_difference
 from batchsim.optimize.templates import Template
+from batchsim.scenario import Scenario
 
-__all__ = ["Candidate", "Objective", "OptimizeResult", "evaluate_formula", "optimize"]
+__all__ = [
+    "FRESH_SEED_START",
+    "Candidate",
+    "Fidelity",
+    "OptimizeResult",
+    "SamplerKind",
+    "SearchInterrupted",
+    "evaluate_formula",
+    "optimize",
+]
+
+FRESH_SEED_START = 1001  # final checks run on seeds 1001.. that no search ever uses
+FRONT_LIMIT = 8  # Pareto points re-measured on fresh seeds
+
+
+class SearchInterrupted(Exception):
+    """Ctrl-C during the search: the trials told so far, the executor stopped."""
+
+    def __init__(self, trials: pd.DataFrame) -> None:
+        super().__init__(f"interrupted after {len(trials)} trials")
+        self.trials = trials
+
+
+class SamplerKind(str, enum.Enum):
+    """optuna's samplers: tpe (default), nsga2 (default for pareto), random."""
+
+    tpe = "tpe"
+    nsga2 = "nsga2"
+    random = "random"
 
 
 @dataclass(frozen=True)
-class Objective:
-    """What "meets the target" means. kind: p95-wait | deadline | pareto."""
+class Fidelity:
+    """Successive halving over seeds: rung r runs the first `rungs(K)[r][0]` seeds (the first rung at
+    `min_horizon` × the horizon); only trials in the best 1/`reduction` of a rung go on to the next.
 
-    kind: str = "p95-wait"
-    p95_wait_target_s: float = 600.0
-    deadline_miss_target: float = 0.01
+    Seeds double from 1 while that stays within K (1, 2, 4, ...), then K: with 5 seeds and
+    reduction 4, a trial pruned at once costs 1 run instead of 5, and the search about 0.3 of its
+    full budget. Comparisons within a rung are on the same seeds (common random numbers).
+    """
 
-    def violation(self, p95_s: float, deadline_met: float) -> float:
-        """How far a candidate is from feasible (≤ 0 is feasible), as a fraction of the target."""
-        if self.kind == "deadline":
-            missed = 1.0 - (deadline_met if not math.isnan(deadline_met) else 1.0)
-            return missed - self.deadline_miss_target
-        return p95_s / self.p95_wait_target_s - 1.0
+    reduction: int = 4
+    min_horizon: float = 1.0
+
+    def rungs(self, seeds: int) -> list[tuple[int, float]]:
+        counts = [1]
+        while counts[-1] * 4 <= seeds:
+            counts.append(counts[-1] * 2)
+        if counts[-1] != seeds:
+            counts.append(seeds)
+        return [(n, self.min_horizon if i == 0 and len(counts) > 1 else 1.0) for i, n in enumerate(counts)]
 
 
 @dataclass
 class Candidate:
-    """A formula measured on a set of seeds: mean and 95 % half-width of cost and p95 wait."""
+    """A formula measured on every member over a set of seeds."""
 
     name: str
     formula: str
     params: dict[str, float]
-    cost_usd: float
-    cost_ci_usd: float
-    p95_wait_s: float
-    p95_ci_s: float
-    deadline_met: float
-    runs: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    members: list[Member] = field(repr=False)
+    measured: dict[str, Measured] = field(repr=False)
+
+    @property
+    def baseline(self) -> Measured:
+        return self.measured[self.members[0].name]
+
+    @property
+    def cost_usd(self) -> float:
+        return expected_cost(self.members, self.measured)[0]
+
+    @property
+    def cost_ci_usd(self) -> float:
+        return expected_cost(self.members, self.measured)[1]
+
+    @property
+    def p95_wait_s(self) -> float:
+        return self.baseline.mean("wait_s_p95")
+
+    @property
+    def p95_ci_s(self) -> float:
+        return self.baseline.stat("wait_s_p95")[1]
+
+    @property
+    def deadline_met(self) -> float:
+        return self.baseline.mean("deadline_met_fraction")
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """The baseline member's summaries, by seed."""
+        return self.baseline.runs
+
+    def per_seed_cost(self) -> list[float]:
+        per_seed = [0.0] * len(self.baseline.runs)
+        for member in self.members:
+            for i, value in enumerate(self.measured[member.name].values("cost_usd")):
+                per_seed[i] += member.weight * value
+        return per_seed
+
+    def score(self, objective: Objective) -> Score:
+        return score(objective, self.members, self.measured)
 
 
-def _interval(values: list[float]) -> tuple[float, float]:
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, math.nan
-    half = float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
-    return mean, half
+def _measure_formulas(
+    executor: Executor,
+    formulas: Mapping[str, str],
+    members: Sequence[Member],
+    seeds: Sequence[int],
+    horizon: float = 1.0,
+) -> dict[str, dict[str, Measured]]:
+    """Each formula on each member and seed, in one batch: name → member → Measured."""
+    texts = {m.name: m.shortened(horizon) for m in members}
+    cells = {(name, m.name): Cell(texts[m.name], formula) for name, formula in formulas.items() for m in members}
+    found = measure(executor, cells, seeds)
+    return {name: {m.name: found[(name, m.name)] for m in members} for name in formulas}
 
 
 def evaluate_formula(
     name: str,
     formula: str,
-    scenario: str,
+    scenario: Scenario,
     seeds: list[int],
+    executor: Executor,
     params: dict[str, float] | None = None,
-    overrides: tuple[str, ...] = (),
-    **executor: Any,
+    members: Sequence[Member] | None = None,
 ) -> Candidate:
-    """Simulate `formula` on every seed and aggregate."""
-    specs = [RunSpec(scenario, overrides, seed, formula=formula) for seed in seeds]
-    summaries = [summary for _, summary in execute(specs, **executor)]
-    summaries.sort(key=lambda s: s["seed"])
-    cost, cost_ci = _interval([s["cost_usd"] for s in summaries])
-    p95, p95_ci = _interval([s["wait_s_p95"] for s in summaries])
-    met = [s["deadline_met_fraction"] for s in summaries if not math.isnan(s["deadline_met_fraction"])]
-    return Candidate(
-        name, formula, params or {}, cost, cost_ci, p95, p95_ci, float(np.mean(met)) if met else math.nan, summaries
-    )
+    """Simulate `formula` on every member (default: the scenario alone) and seed."""
+    members = list(members or plain_ensemble(scenario))
+    measured = _measure_formulas(executor, {name: formula}, members, seeds)[name]
+    return Candidate(name, formula, params or {}, members, measured)
 
 
 @dataclass
 class OptimizeResult:
-    """The search's outcome: the winner (None when nothing met the target), all trials, the front."""
+    """The search's outcome.
+
+    best: the winner measured on the fresh seeds (None when no candidate met the target);
+    improvement: whether it beats the scenario's own formula there (None: nothing to compare);
+    verdict: one line saying so; trials: every trial; pareto: the non-dominated complete trials;
+    final: the winner and the baselines on the fresh seeds; front: the Pareto points on them.
+    """
 
     best: Candidate | None
+    improvement: bool | None
+    verdict: str
     trials: pd.DataFrame
     pareto: pd.DataFrame
     final: list[Candidate]
+    front: list[Candidate]
+    objective: Objective
+    members: list[Member]
+    search_seeds: list[int]
+    fresh_seeds: list[int]
+    search_runs: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _sampler(kind: SamplerKind | None, multi: bool) -> Any:
+    import optuna
+
+    chosen = kind or (SamplerKind.nsga2 if multi else SamplerKind.tpe)
+    if chosen is SamplerKind.nsga2:
+        return optuna.samplers.NSGAIISampler(seed=0)
+    if chosen is SamplerKind.random:
+        return optuna.samplers.RandomSampler(seed=0)
+    return optuna.samplers.TPESampler(seed=0)
+
+
+def _suggest(trial: Any, template: Template) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for p in template.parameters:
+        if p.kind == "int":
+            params[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high))
+        else:
+            params[p.name] = trial.suggest_float(p.name, p.low, p.high)
+    return params
 
 
 def optimize(
-    scenario: str,
+    scenario: Scenario,
     template: Template,
     objective: Objective,
+    executor: Executor,
     *,
     budget: int = 30,
     seeds: int = 3,
-    sampler: str = "tpe",
-    baselines: dict[str, str] | None = None,
+    sampler: SamplerKind | str | None = None,
+    members: Sequence[Member] | None = None,
+    baselines: Mapping[str, str] | None = None,
     final_seeds: int = 5,
-    overrides: tuple[str, ...] = (),
+    fidelity: Fidelity | None = None,
+    batch: int | None = None,
     on_trial: Callable[[int, int], None] | None = None,
-    **executor: Any,
 ) -> OptimizeResult:
-    """Search `template`'s parameters on `scenario`; check the winner and baselines on fresh seeds."""
+    """Search `template`'s parameters; check the winner and `baselines` on fresh seeds.
+
+    `baselines` maps names to formula texts; the one named "scenario's formula" decides whether the
+    winner is an improvement.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    search_seeds = list(range(1, seeds + 1))
-    multi = objective.kind == "pareto"
-
-    chosen: optuna.samplers.BaseSampler
-    if multi or sampler == "nsga2":
-        chosen = optuna.samplers.NSGAIISampler(seed=0)
-    elif sampler == "random":
-        chosen = optuna.samplers.RandomSampler(seed=0)
-    else:
-        chosen = optuna.samplers.TPESampler(seed=0)
-    study = optuna.create_study(directions=["minimize", "minimize"] if multi else ["minimize"], sampler=chosen)
+    members = list(members or plain_ensemble(scenario))
+    multi = objective.kind is ObjectiveKind.pareto
+    if multi and fidelity is not None:
+        raise ValueError("multi-fidelity needs a single objective (optuna cannot prune a multi-objective study)")
+    pruner = (
+        optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=fidelity.reduction)
+        if fidelity is not None
+        else optuna.pruners.NopPruner()
+    )
+    study = optuna.create_study(
+        directions=["minimize", "minimize"] if multi else ["minimize"],
+        sampler=_sampler(SamplerKind(sampler) if sampler else None, multi),
+        pruner=pruner,
+    )
     study.enqueue_trial(template.defaults())  # the documented starting point is the first candidate
-    rows = []
-    for number in range(budget):
-        trial = study.ask()
-        params: dict[str, float] = {}
-        for p in template.parameters:
-            if p.kind == "int":
-                params[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high))
-            else:
-                params[p.name] = trial.suggest_float(p.name, p.low, p.high)
-        formula = template.render(params)
-        candidate = evaluate_formula(f"trial {number}", formula, scenario, search_seeds, params, overrides, **executor)
-        violation = objective.violation(candidate.p95_wait_s, candidate.deadline_met)
-        if not multi:
-            trial.set_constraint("target", violation)  # ≤ 0 is feasible; the samplers prefer feasible regions
-        study.tell(trial, [candidate.cost_usd, candidate.p95_wait_s] if multi else candidate.cost_usd)
-        rows.append(
-            {
-                "trial": number,
-                **params,
-                "cost_usd": candidate.cost_usd,
-                "wait_s_p95": candidate.p95_wait_s,
-                "deadline_met": candidate.deadline_met,
-                "feasible": violation <= 0,
-            }
-        )
-        if on_trial is not None:
-            on_trial(number + 1, budget)
-    trials = pd.DataFrame(rows)
-    pareto = _pareto(trials)
-    feasible = trials[trials["feasible"]]
-    fresh = list(range(1001, 1001 + final_seeds))
-    final: list[Candidate] = []
-    best: Candidate | None = None
-    if len(feasible):
-        row = feasible.sort_values("cost_usd").iloc[0]
-        params = {p.name: (int(row[p.name]) if p.kind == "int" else float(row[p.name])) for p in template.parameters}
-        best = evaluate_formula("optimized", template.render(params), scenario, fresh, params, overrides, **executor)
-        final.append(best)
-    for name, text in (baselines or {}).items():
-        final.append(evaluate_formula(name, text, scenario, fresh, None, overrides, **executor))
-    return OptimizeResult(best, trials, pareto, final)
+    batch = batch or max(2, 2 * executor.workers) * (2 if fidelity is not None else 1)
+    search = _Search(study, template, objective, executor, members, seeds, fidelity)
+    try:
+        while len(search.rows) < budget:
+            search.batch(min(batch, budget - len(search.rows)))
+            if on_trial is not None:
+                on_trial(len(search.rows), budget)
+    except KeyboardInterrupt:
+        executor.stop()
+        raise SearchInterrupted(pd.DataFrame(search.rows)) from None
+    trials_table = pd.DataFrame(search.rows).sort_values("trial").reset_index(drop=True)
+    complete = trials_table[trials_table["state"] == "complete"]
+    front = _pareto(complete[complete["feasible_tail"]])
+    fresh = list(range(FRESH_SEED_START, FRESH_SEED_START + final_seeds))
+    return _final_check(
+        scenario,
+        template,
+        objective,
+        executor,
+        members,
+        baselines or {},
+        trials_table,
+        front,
+        fresh,
+        seeds,
+        search.runs,
+    )
+
+
+class _Search:
+    """One study's batches: ask, run every rung on the same seeds, prune or tell, in trial order."""
+
+    def __init__(
+        self,
+        study: Any,
+        template: Template,
+        objective: Objective,
+        executor: Executor,
+        members: list[Member],
+        seeds: int,
+        fidelity: Fidelity | None,
+    ) -> None:
+        self.study, self.template, self.objective, self.executor = study, template, objective, executor
+        self.members, self.seeds, self.fidelity = members, seeds, fidelity
+        self.rungs = fidelity.rungs(seeds) if fidelity is not None else [(seeds, 1.0)]
+        self.multi = objective.kind is ObjectiveKind.pareto
+        self.rows: list[dict[str, Any]] = []
+        self.runs = 0
+        self.scale: float | None = None  # the first candidate's cost: the penalty per unit of violation
+
+    def _score(self, measured: Mapping[str, Measured]) -> Score:
+        result = score(self.objective, self.members, measured)
+        self.scale = self.scale or max(result.cost_usd, 1e-6)
+        return result
+
+    def batch(self, size: int) -> None:
+        import optuna
+
+        trials = [self.study.ask() for _ in range(size)]
+        params = {t.number: _suggest(t, self.template) for t in trials}
+        active = {t.number: t for t in trials}
+        measured: dict[int, dict[str, Measured]] = {t.number: {} for t in trials}
+        done_seeds, done_horizon = 0, 1.0
+        for rung, (count, horizon) in enumerate(self.rungs):
+            start = done_seeds if horizon == done_horizon else 0  # a longer horizon starts the seeds again
+            formulas = {str(n): self.template.render(params[n]) for n in active}
+            new_seeds = list(range(start + 1, count + 1))
+            found = _measure_formulas(self.executor, formulas, self.members, new_seeds, horizon)
+            self.runs += len(formulas) * len(self.members) * len(new_seeds)
+            for n in active:
+                for member in self.members:
+                    earlier, now = measured[n].get(member.name) if start else None, found[str(n)][member.name]
+                    measured[n][member.name] = (
+                        Measured(earlier.seeds + now.seeds, earlier.runs + now.runs) if earlier else now
+                    )
+            done_seeds, done_horizon = count, horizon
+            if rung == len(self.rungs) - 1:
+                break
+            assert self.fidelity is not None
+            for n in sorted(active):
+                result = self._score(measured[n])
+                # Steps are the pruner's rungs: rung r is judged at min_resource × reduction^r.
+                active[n].report(result.penalized(self.scale or 1.0), step=self.fidelity.reduction**rung)
+                if active[n].should_prune():
+                    _set_constraints(active[n], result)
+                    self.study.tell(active[n], state=optuna.trial.TrialState.PRUNED)
+                    self.rows.append(_row(n, params[n], result, "pruned", count, horizon, self.members, measured[n]))
+                    del active[n]
+        for n in sorted(active):
+            result = self._score(measured[n])
+            _set_constraints(active[n], result)
+            self.study.tell(active[n], [result.cost_usd, result.p95_wait_s] if self.multi else result.cost_usd)
+            self.rows.append(_row(n, params[n], result, "complete", self.seeds, 1.0, self.members, measured[n]))
+
+
+def _set_constraints(trial: Any, result: Score) -> None:
+    for key, value in result.constraints.items():
+        trial.set_constraint(key, min(value, 1e6))
+
+
+def _row(
+    number: int,
+    params: dict[str, float],
+    result: Score,
+    state: str,
+    seeds: int,
+    horizon: float,
+    members: Sequence[Member],
+    measured: Mapping[str, Measured],
+) -> dict[str, Any]:
+    baseline = measured[members[0].name]
+    row: dict[str, Any] = {"trial": number, **params, "state": state, "seeds": seeds, "horizon": horizon}
+    row.update(
+        {
+            "cost_usd": result.cost_usd,
+            "wait_s_p95": result.p95_wait_s,
+            "deadline_met": baseline.mean("deadline_met_fraction"),
+            "tasks_never_started": baseline.mean("tasks_never_started"),
+            "violation": result.violation,
+            "feasible": state == "complete" and result.feasible,
+            "feasible_tail": state == "complete"
+            and all(v <= 0 for k, v in result.constraints.items() if k != "target"),
+            "runs": sum(len(m.runs) for m in measured.values()),
+        }
+    )
+    for member in members[1:]:
+        row[f"wait_s_p95[{member.name}]"] = measured[member.name].mean("wait_s_p95")
+    return row
 
 
 def _pareto(trials: pd.DataFrame) -> pd.DataFrame:
     """Trials not dominated in (cost, p95 wait)."""
+    if not len(trials):
+        return trials
     points = trials[["cost_usd", "wait_s_p95"]].to_numpy()
     keep = [
         not any((q <= p).all() and (q < p).any() for j, q in enumerate(points) if j != i) for i, p in enumerate(points)
@@ -177,36 +386,106 @@ def _pareto(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[keep].sort_values("cost_usd").reset_index(drop=True)
 
 
-def write_outputs(result: OptimizeResult, out: Path, objective: Objective, lower_bound_usd: float | None) -> None:
-    """best.formula, trials.csv, pareto.csv and report.md (winner against baselines, with intervals)."""
-    out.mkdir(parents=True, exist_ok=True)
-    result.trials.to_csv(out / "trials.csv", index=False)
-    result.pareto.to_csv(out / "pareto.csv", index=False)
-    if result.best is not None:
-        header = "// Found by `batchsim optimize`: " + jsonio.dumps(
-            {k: round(v, 4) for k, v in result.best.params.items()}, indent=None
-        )
-        (out / "best.formula").write_text(header + "\n" + result.best.formula, encoding="utf-8")
-    target = (
-        f"p95 wait ≤ {objective.p95_wait_target_s:.0f} s"
-        if objective.kind != "deadline"
-        else f"deadline misses ≤ {objective.deadline_miss_target:.1%}"
+def _params_of(row: pd.Series, template: Template) -> dict[str, float]:
+    return {p.name: (int(row[p.name]) if p.kind == "int" else float(row[p.name])) for p in template.parameters}
+
+
+def _final_check(
+    scenario: Scenario,
+    template: Template,
+    objective: Objective,
+    executor: Executor,
+    members: list[Member],
+    baselines: Mapping[str, str],
+    trials: pd.DataFrame,
+    front: pd.DataFrame,
+    fresh: list[int],
+    seeds: int,
+    runs: int,
+) -> OptimizeResult:
+    """Winner (or front) and baselines on the fresh seeds, in one batch; the verdict."""
+    formulas: dict[str, str] = {}
+    chosen: dict[str, dict[str, float]] = {}
+    multi = objective.kind is ObjectiveKind.pareto
+    if multi:
+        picks = front.iloc[_spread(len(front), FRONT_LIMIT)] if len(front) else front
+        for k, (_, row) in enumerate(picks.iterrows()):
+            chosen[f"front {k + 1}"] = _params_of(row, template)
+    else:
+        feasible = trials[trials["feasible"]]
+        if len(feasible):
+            chosen["optimized"] = _params_of(feasible.sort_values(["cost_usd", "trial"]).iloc[0], template)
+    formulas = {name: template.render(p) for name, p in chosen.items()}
+    formulas.update({name: text for name, text in baselines.items() if name not in formulas})
+    found = _measure_formulas(executor, formulas, members, fresh) if formulas else {}
+    candidates = {
+        name: Candidate(name, text, chosen.get(name, {}), members, found[name]) for name, text in formulas.items()
+    }
+    best = candidates.get("optimized")
+    front_candidates = [candidates[n] for n in chosen if multi]
+    final = ([best] if best else []) + [candidates[n] for n in baselines if n in candidates and n != "optimized"]
+    improvement, verdict = _verdict(best, candidates.get("scenario's formula"), objective, multi, front_candidates)
+    search_seeds = list(range(1, seeds + 1))
+    return OptimizeResult(
+        best,
+        improvement,
+        verdict,
+        trials,
+        front,
+        final,
+        front_candidates,
+        objective,
+        members,
+        search_seeds,
+        fresh,
+        runs,
     )
-    lines = [
-        "# batchsim optimize",
-        "",
-        f"Target: {target}. Final check on fresh seeds; ± is the 95 % t-interval.",
-        "",
-        "| formula | cost (USD) | p95 wait (s) | deadlines met |",
-        "|---|---|---|---|",
-    ]
-    for c in result.final:
-        lines.append(
-            f"| {c.name} | {c.cost_usd:.2f} ± {c.cost_ci_usd:.2f} | {c.p95_wait_s:.0f} ± {c.p95_ci_s:.0f} | "
-            f"{c.deadline_met:.3f} |"
+
+
+def _spread(n: int, limit: int) -> list[int]:
+    """At most `limit` indices spread evenly over 0..n-1, both ends included."""
+    if n <= limit:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+
+
+def _verdict(
+    best: Candidate | None,
+    own: Candidate | None,
+    objective: Objective,
+    multi: bool,
+    front: list[Candidate],
+) -> tuple[bool | None, str]:
+    if multi:
+        return None, f"{len(front)} points of the cost / p95-wait front, measured on fresh seeds."
+    if best is None:
+        return False, "No candidate met the target within the budget: raise --budget or relax the target."
+    ours = best.score(objective)
+    missed = (
+        "" if ours.feasible else f" It misses the target on the fresh seeds (worst violation {ours.violation:+.0%})."
+    )
+    if own is None:
+        return True, "The scenario has no formula of its own to compare with." + missed
+    diff, half = paired_difference(best.per_seed_cost(), own.per_seed_cost())
+    theirs = own.score(objective)
+    pct = diff / own.cost_usd if own.cost_usd else math.nan
+    interval_text = f"paired difference {diff:+.2f} ± {half:.2f} USD"
+    if diff < 0 and not diff + half >= 0:  # cheaper, and the interval excludes no difference (NaN: one seed)
+        return (
+            True,
+            f"Improvement: {-pct:.1%} cheaper than the scenario's formula on the fresh seeds "
+            f"({interval_text}).{missed}",
         )
-    if lower_bound_usd is not None:
-        lines.append(f"| clairvoyant lower bound | {lower_bound_usd:.2f} | 0 | 1.000 |")
-    if result.best is None:
-        lines += ["", "No candidate met the target within the budget: raise --budget or relax the target."]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not theirs.feasible and ours.feasible:
+        return True, (
+            f"The scenario's formula misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost."
+        )
+    if diff < 0:
+        return False, (
+            f"No improvement found: the best candidate is {-pct:.1%} cheaper than the scenario's formula on the fresh "
+            f"seeds, within the noise ({interval_text}); best.formula is not written."
+        )
+    return False, (
+        f"No improvement found: the best candidate costs {pct:+.1%} against the scenario's formula on the fresh "
+        f"seeds (paired difference {diff:+.2f} ± {half:.2f} USD); best.formula is not written."
+    )

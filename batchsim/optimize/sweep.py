@@ -1,24 +1,59 @@
 """Sweeps: a grid of scenario variants × seeds, written run by run so that a sweep resumes.
 
-Each finished run is written at once to `OUT/runs/<variant-hash>-<seed>.json` (atomic rename); a
-sweep started again skips the runs already there, so an interruption loses nothing finished.
+Each finished run is a directory `OUT/runs/<key>/`: what `batchsim report` reads (`summary.json`,
+`run.json` saying what was simulated, the record tables; left out with `records=False`), then
+`sweep.json` (the variant, the seed and the summary), written last and atomically, which marks the
+run finished. The key is
+`runs.run_key`: the resolved scenario (overrides applied, formula text inlined), the seed and the
+batchsim version, so a sweep started again skips exactly the runs whose inputs have not changed.
+A `sweep.json` that cannot be read is named in a warning and the run is done again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
-from batchsim.optimize.executors import RunSpec, execute
+from batchsim.optimize.executors import Executor, ExecutorKind, RunOutcome, RunSpec
+from batchsim.optimize.runs import resolved_json, run_key
+from batchsim.optimize.stats import interval
+from batchsim.scenario import Scenario, load_scenario, parse_overrides
 
-__all__ = ["parse_grid", "run_key", "sweep"]
+__all__ = ["METRICS", "SweepInterrupted", "SweepResult", "parse_grid", "summarize", "sweep"]
+
+# The metrics a sweep summarizes per variant: key, label with its unit, format.
+METRICS = (
+    ("cost_usd", "cost (USD)", "{:.2f}"),
+    ("wait_s_p95", "p95 wait (s)", "{:.0f}"),
+    ("deadline_met_fraction", "deadlines met", "{:.3f}"),
+    ("tasks_never_started", "never started (tasks)", "{:.1f}"),
+)
+
+
+class SweepInterrupted(Exception):
+    """The sweep was interrupted; every finished run is on disk."""
+
+    def __init__(self, saved: int, total: int) -> None:
+        super().__init__(f"interrupted: {saved} of {total} runs saved")
+        self.saved = saved
+        self.total = total
+
+
+@dataclass
+class SweepResult:
+    """One row per run (`table`, also `results.csv`) and the runs that had to be redone."""
+
+    table: pd.DataFrame
+    keys: list[str]
+    redone: list[str] = field(default_factory=list)
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
@@ -32,14 +67,18 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def run_key(spec: RunSpec) -> str:
-    """A stable key: the scenario file's content, the overrides and the formula, then the seed."""
-    digest = hashlib.sha256()
-    digest.update(Path(spec.scenario).read_bytes())
-    for override in spec.overrides:
-        digest.update(b"\0" + override.encode())
-    digest.update(b"\1" + (spec.formula or "").encode())
-    return f"{digest.hexdigest()[:16]}-{spec.seed}"
+def _finished(run_dir: Path) -> dict[str, Any] | None:
+    """The run's record, or None when it is not there; `ValueError` when it is there but corrupt."""
+    path = run_dir / "sweep.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("summary"), dict):
+            raise ValueError("no summary in it")
+        return record
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc}); running it again") from None
 
 
 def sweep(
@@ -48,35 +87,94 @@ def sweep(
     seeds: list[int],
     out_dir: str | Path,
     *,
-    executor: str = "local",
+    executor: Executor | ExecutorKind | str = ExecutorKind.local,
     scheduler: str | None = None,
     workers: int | None = None,
+    records: bool = True,
     on_result: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame:
-    """Run every variant × seed not already in `out_dir`; return all results (one row per run)."""
+    on_warning: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Run every variant × seed not already in `out_dir`; return all results (one row per run).
+
+    Raises `SweepInterrupted` on Ctrl-C, after the workers have stopped.
+    """
     out = Path(out_dir)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     keys = list(grid)
     variants = [
         tuple(f"{k}={v}" for k, v in zip(keys, values, strict=True)) for values in itertools.product(*grid.values())
-    ]
-    specs = [RunSpec(str(Path(scenario).resolve()), variant, seed) for variant in variants or [()] for seed in seeds]
-    todo = [spec for spec in specs if not (runs_dir / f"{run_key(spec)}.json").exists()]
+    ] or [()]
+    specs: list[RunSpec] = []
+    for variant in variants:
+        text = resolved_json(load_scenario(scenario, list(variant)))
+        specs += [RunSpec(text, seed, records=records, tag=variant) for seed in seeds]
+    names = {spec: run_key(spec) for spec in specs}
+    todo, redone = [], []
+    for spec in specs:
+        try:
+            found = _finished(runs_dir / names[spec])
+        except ValueError as exc:
+            redone.append(str(exc))
+            if on_warning is not None:
+                on_warning(str(exc))
+            found = None
+        if found is None:
+            todo.append(spec)
     done = len(specs) - len(todo)
-    for spec, summary in execute(todo, executor=executor, scheduler=scheduler, workers=workers):
-        record = {"overrides": list(spec.overrides), "seed": spec.seed, "summary": summary}
-        write_atomically(runs_dir / f"{run_key(spec)}.json", jsonio.dumps(record, indent=1))
-        done += 1
-        if on_result is not None:
-            on_result(done, len(specs))
+    if on_result is not None:
+        on_result(done, len(specs))
+    owned = not isinstance(executor, Executor)
+    pool = Executor(executor, scheduler=scheduler, workers=workers) if not isinstance(executor, Executor) else executor
+    try:
+        for spec, outcome in pool.run(todo):
+            _save(runs_dir / names[spec], spec, outcome, Path(scenario))
+            done += 1
+            if on_result is not None:
+                on_result(done, len(specs))
+    except KeyboardInterrupt:
+        pool.stop()
+        raise SweepInterrupted(done, len(specs)) from None
+    except BaseException:
+        pool.stop()
+        raise
+    if owned:
+        pool.close()
     rows = []
     for spec in specs:
-        record = json.loads((runs_dir / f"{run_key(spec)}.json").read_text(encoding="utf-8"))
-        row = dict(zip(keys, [o.partition("=")[2] for o in record["overrides"]], strict=True))
-        row["seed"] = record["seed"]
+        record = _finished(runs_dir / names[spec])
+        assert record is not None
+        row: dict[str, Any] = dict(zip(keys, [o.partition("=")[2] for o in spec.tag], strict=True))
+        row["seed"] = spec.seed
+        row["run"] = f"runs/{names[spec]}"
         row.update({k: v for k, v in record["summary"].items() if not isinstance(v, (dict, list))})
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.to_csv(out / "results.csv", index=False)
-    return table
+    write_atomically(out / "results.csv", table.to_csv(index=False))
+    return SweepResult(table, keys, redone)
+
+
+def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome, scenario_file: Path) -> None:
+    if outcome.result is not None:
+        from batchsim.report.runs import run_info, write_run
+
+        scenario = Scenario.model_validate_json(spec.scenario)
+        overrides = parse_overrides(list(spec.tag))
+        write_run(outcome.result, run_dir, run_info(scenario, outcome.summary, overrides, scenario_file))
+    record = {"variant": list(spec.tag), "seed": spec.seed, "summary": outcome.summary}
+    write_atomically(run_dir / "sweep.json", jsonio.dumps(record, indent=1))
+
+
+def summarize(result: SweepResult) -> list[dict[str, Any]]:
+    """Per variant: the number of runs, and each metric's mean and 95 % half-width (`_ci`) across seeds."""
+    table = result.table
+    groups = table.groupby(result.keys, sort=False) if result.keys else [((), table)]
+    rows = []
+    for values, group in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        row: dict[str, Any] = {"variant": dict(zip(result.keys, values, strict=True)), "runs": len(group)}
+        for key, _, _ in METRICS:
+            if key in group:
+                row[key], row[f"{key}_ci"] = interval(group[key].astype(float).tolist())
+        rows.append(row)
+    return rows

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from batchsim.dist import Constant, Distribution, DurationS
+from batchsim.workload.rate_windows import RateFactor, apply_rate_factors, apply_to_schedule
 from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskSpec, Workload
 
 __all__ = [
@@ -46,6 +47,7 @@ class _Entry(BaseModel):
     deadline: DurationS | None = None  # relative to submission, for deadline objectives
     start: DurationS = 0.0
     end: DurationS | None = None  # default: the scenario's duration
+    rate_factors: list[RateFactor] = Field(default_factory=list)  # arrivals × factor in windows
 
     def job_id(self, index: int) -> str:
         return self.job or f"job-{index}"
@@ -236,6 +238,7 @@ class Trace(BaseModel):
     failure_probability: float = Field(default=0.0, ge=0, le=1)
     max_retry_count: int = Field(default=0, ge=-1)
     origin: Literal["first", "zero"] = "first"  # zero: submit_s is already from the scenario start
+    rate_factors: list[RateFactor] = Field(default_factory=list)
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         return self.generate_with_jobs(end, rng, index)[0]
@@ -445,11 +448,18 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
         rng = np.random.default_rng(stream)
         entry_end: float | None = getattr(entry, "end", None)
         end = duration_s if entry_end is None else min(duration_s, entry_end)
+        # Rate windows draw from a stream of their own, so the entry's tasks stay the same (rate_windows).
+        window_rng = np.random.default_rng([seed, 0x7266, index]) if entry.rate_factors else None
         if isinstance(entry, JobSchedule):
-            workload.schedules.append(entry.schedule(end, rng, index))
+            schedule = entry.schedule(end, rng, index)
+            if window_rng is not None:
+                apply_to_schedule(entry, schedule, window_rng, index)
+            workload.schedules.append(schedule)
             continue
         if isinstance(entry, Trace):
             tasks, priorities = entry.generate_with_jobs(end, rng, index)
+            if window_rng is not None:
+                tasks = apply_rate_factors(entry, tasks, end, window_rng, index)
             workload.tasks.extend(tasks)
             known = {job.job_id for job in workload.jobs}
             workload.jobs.extend(
@@ -459,6 +469,8 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
             )
             continue
         tasks = entry.generate(end, rng, index)
+        if window_rng is not None:
+            tasks = apply_rate_factors(entry, tasks, end, window_rng, index)
         workload.tasks.extend(tasks)
         if isinstance(entry, _Entry):
             job_id = entry.job_id(index)

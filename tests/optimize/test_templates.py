@@ -39,3 +39,48 @@ def test_out_of_bounds_and_unknown_parameters_are_refused() -> None:
         template.render({"nodes": 3})
     with pytest.raises(TemplateError, match="no template"):
         find_template("nonexistent")
+
+
+def _targets(text: str, pool: dict[str, object], pending: list[float], preempted: float = 0) -> dict[str, float]:
+    """The targets a formula sets in the DESIGN §3 context: `pending` samples 30 s apart, newest last."""
+    from batchsim.formula import compile
+    from batchsim.formula.context_file import parse_context
+
+    context = parse_context(
+        {
+            "time": "2026-01-05T12:00:00Z",
+            "pool": {"taskSlotsPerNode": 1, **pool},
+            "samples": {
+                "$PendingTasks": {"interval_s": 30, "values": pending},
+                "$PreemptedNodeCount": {"interval_s": 30, "values": [preempted] * len(pending)},
+            },
+        }
+    )
+    run = compile(text).evaluate(context)
+    assert run.error is None, run.error
+    values = dict(item.split("=") for item in run.results.split(";"))
+    return {k: float(v) for k, v in values.items() if k.startswith("$Target")}
+
+
+@pytest.mark.parametrize("name", ["spot-share", "spot-hysteresis", "spot-fallback"])
+def test_the_dedicated_floor_is_a_floor(name: str) -> None:
+    """An empty queue keeps the floor (it used to be min(floor, demand): 0 when the queue emptied)."""
+    text = find_template(name).render({"dedicatedFloor": 3})
+    idle = _targets(text, {}, [0.0] * 40)
+    assert idle["$TargetDedicatedNodes"] == 3 and idle["$TargetLowPriorityNodes"] == 0
+    busy = _targets(text, {}, [10.0] * 40)
+    assert busy["$TargetDedicatedNodes"] == 3 and busy["$TargetLowPriorityNodes"] == 7
+
+
+def test_spot_fallback_stands_in_for_spot_it_cannot_get() -> None:
+    """Ten Spot nodes asked for, none obtained (a drought): half of them as dedicated stand-ins."""
+    text = find_template("spot-fallback").render({"dedicatedFloor": 1, "standIn": 0.5, "headroom": 1})
+    drought = {"targetLowPriorityNodes": 10, "currentLowPriorityNodes": 0, "targetDedicatedNodes": 1}
+    targets = _targets(text, drought, [11.0] * 40)
+    assert targets["$TargetLowPriorityNodes"] == 10 and targets["$TargetDedicatedNodes"] == 1 + 5
+    served = {"targetLowPriorityNodes": 10, "currentLowPriorityNodes": 10, "targetDedicatedNodes": 1}
+    assert _targets(text, served, [11.0] * 40)["$TargetDedicatedNodes"] == 1
+    # Preempted Spot nodes count as missing, and are asked for again.
+    evicted = {"targetLowPriorityNodes": 10, "currentLowPriorityNodes": 10, "preemptedNodeCount": 4}
+    targets = _targets(text, evicted, [11.0] * 40, preempted=4)
+    assert targets["$TargetLowPriorityNodes"] == 14 and targets["$TargetDedicatedNodes"] == 1 + 2

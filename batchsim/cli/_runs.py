@@ -1,0 +1,74 @@
+"""Shared pieces of the sweep, stress, compare and optimize commands: their choices, Ctrl-C
+(`interrupt_once`), and the formula files they are given."""
+
+from __future__ import annotations
+
+import signal
+from enum import Enum
+from pathlib import Path
+
+__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "OutputFormat", "interrupt_once", "read_formulas", "slug"]
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
+
+class OutputFormat(str, Enum):
+    """--format of the sweep, stress, compare and optimize commands."""
+
+    text = "text"
+    json = "json"
+
+
+class ExecutorChoice(str, Enum):
+    """--executor: a local process pool or a Dask cluster."""
+
+    local = "local"
+    dask = "dask"
+
+
+def interrupt_once() -> None:
+    """The first Ctrl-C raises KeyboardInterrupt; later ones are ignored while the command winds down.
+
+    A user who presses twice (0.2 s apart is common) must still get the saved runs and the
+    "interrupted" line, not a second KeyboardInterrupt while they are written or while the
+    interpreter shuts down (which resets Python-level handlers, so only SIG_IGN holds there).
+    """
+
+    def handler(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
+    """Label → formula text (None: the scenario's own); a formula that does not compile is bad input."""
+    from batchsim.formula.compiler import FormulaError, compile
+    from batchsim.scenario import Scenario, ScenarioError
+
+    assert isinstance(loaded, Scenario)
+    if not files:
+        if loaded.pool.autoscale is None:
+            return {"initial sizes (no autoscale)": None}
+        return {"scenario's formula": None}
+    if loaded.pool.autoscale is None:
+        raise ScenarioError("the scenario has no pool.autoscale section to put a --formula in")
+    texts: dict[str, str | None] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            compile(text, strict=loaded.pool.autoscale.strict)
+        except FormulaError as exc:
+            first = exc.diagnostics[0]
+            raise ScenarioError(
+                f"{path}:{first.span.line}:{first.span.column}: {first.code}: {first.message}"
+            ) from None
+        texts[str(path)] = text
+    return texts
+
+
+def slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(label).name).strip("-") or "formula"

@@ -1,0 +1,114 @@
+"""`batchsim stress SCENARIO.yaml [--formula FILE ...] [--seeds K] [--format text|json] [--out DIR]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
+from batchsim.cli.app import app
+from batchsim.cli.errors import EXIT_USAGE, fail
+
+
+@app.command()
+def stress(
+    scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file."),
+    formulas: list[Path] = typer.Option(
+        [], "--formula", help="A formula file to stress (repeatable; default: the scenario's own formula)."
+    ),
+    names: list[str] = typer.Option(
+        [],
+        "--stress",
+        help="Only these stresses (repeatable): baseline, spot-drought, mass-eviction, burst, slow-provisioning, "
+        "sample-loss, or one of the scenario's stresses:. Default: all.",
+    ),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per formula and stress (1..K, the same for all)."),
+    overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
+    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of rows."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
+    ),
+    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default: CPU count)."),
+) -> None:
+    """Each formula under the named stresses (and the scenario's own stresses:), with the change against baseline.
+
+    Every row: cost, p95 wait, deadline fraction and tasks never started, mean ± 95 % interval
+    across seeds, and the paired change against the same formula's baseline.
+    """
+    from batchsim import jsonio
+    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._runs import interrupt_once, read_formulas, slug
+    from batchsim.optimize.executors import Executor, ExecutorError
+    from batchsim.optimize.measure import Cell, measure
+    from batchsim.optimize.runs import resolved_json
+    from batchsim.optimize.text import format_table, plus_minus
+    from batchsim.scenario import ScenarioError, load_scenario
+    from batchsim.stress import available, describe, find
+    from batchsim.stress.table import stress_table, worst_stress
+
+    if not scenario.is_file():
+        fail(f"no such file: {scenario}", EXIT_USAGE)
+    try:
+        loaded = load_scenario(scenario, overrides)
+        texts = read_formulas(loaded, formulas)
+        chosen = find(loaded, names) if names else available(loaded)
+    except ScenarioError as exc:
+        fail(str(exc))
+    except KeyError as exc:
+        fail(str(exc.args[0]), EXIT_USAGE)
+    if out is not None:
+        check_out_dir(out)
+    interrupt_once()
+    try:
+        with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:
+            table = stress_table(loaded, texts, chosen, list(range(1, seeds + 1)), pool)
+            results = {}
+            if out is not None:
+                wanted = {(f, s) for f in texts for s in (chosen[0].name, worst_stress(table, f)) if s is not None}
+                cells = {key: Cell(resolved_json(table.scenarios[key]), records=True) for key in wanted}
+                found = measure(pool, cells, [1])
+                results = {key: m.results[0] for key, m in found.items()}
+    except KeyboardInterrupt:
+        typer.echo("interrupted: no stress table (runs are not saved)", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ExecutorError, ScenarioError) as exc:
+        fail(str(exc))
+    if out is not None:
+        from batchsim.report.runs import run_info, write_run
+        from batchsim.stress.report import write_stress_report
+
+        try:
+            for (formula, name), result in results.items():
+                info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
+                write_run(result, out / "runs" / slug(formula) / name, info)
+            write_stress_report(table, results, out / "report.html", loaded.name)
+        except OSError as exc:
+            fail(f"{out}: cannot write the report: {exc}")
+    if output is OutputFormat.json:
+        typer.echo(jsonio.dumps(table.rows))
+        return
+    headers = ["formula", "stress", "what", "cost (USD)", "Δ cost", "p95 wait (s)", "Δ p95", "deadlines met"]
+    headers.append("never started")
+    lines = [
+        [
+            r["formula"],
+            r["stress"],
+            describe(r["parameters"]),
+            plus_minus(r["cost_usd"], r["cost_usd_ci"], "{:.2f}"),
+            plus_minus(r["cost_usd_change"], r["cost_usd_change_ci"], "{:+.2f}"),
+            plus_minus(r["wait_s_p95"], r["wait_s_p95_ci"], "{:.0f}"),
+            plus_minus(r["wait_s_p95_change"], r["wait_s_p95_change_ci"], "{:+.0f}"),
+            plus_minus(r["deadline_met_fraction"], r["deadline_met_fraction_ci"], "{:.3f}"),
+            plus_minus(r["tasks_never_started"], r["tasks_never_started_ci"], "{:.1f}"),
+        ]
+        for r in table.rows
+    ]
+    typer.echo(format_table(headers, lines, left=3))
+    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired change against the formula's baseline")
+    if out is not None:
+        typer.echo(f"report: {out / 'report.html'}")

@@ -1,0 +1,76 @@
+"""The stress report: the table of formulas × stresses, and for each formula the nodes and queue of
+its baseline and of its worst stress (first seed) overlaid on one axis, drawn by the report's own
+plot functions (`batchsim.report.plots`, `batchsim.report.html.figure_png`)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from batchsim.optimize.text import plus_minus
+from batchsim.stress.table import StressTable, worst_stress
+from batchsim.stress.transforms import describe
+
+__all__ = ["stress_section", "write_stress_report"]
+
+_COLUMNS = (
+    ("cost_usd", "cost (USD)", "{:.2f}"),
+    ("wait_s_p95", "p95 wait (s)", "{:.0f}"),
+    ("deadline_met_fraction", "deadlines met", "{:.3f}"),
+    ("tasks_never_started", "never started", "{:.1f}"),
+)
+
+
+def _img(draw: Any, runs: list[Any], labels: list[str], alt: str) -> str:
+    from batchsim.report.html import figure_png
+
+    data = base64.b64encode(figure_png(draw, runs, labels)).decode("ascii")
+    image = f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+    return f"<figure>{image}<figcaption>{html.escape(alt)}</figcaption></figure>"
+
+
+def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -> str:
+    """An HTML fragment: the rows, then per formula its baseline and its worst stress, plotted."""
+    from batchsim.report import plots
+
+    head = "".join(f"<th>{h}</th>" for h in ("formula", "stress", "what", *(c[1] for c in _COLUMNS), "Δ cost", "Δ p95"))
+    body = []
+    for row in table.rows:
+        cells = [html.escape(row["formula"]), html.escape(row["stress"]), html.escape(describe(row["parameters"]))]
+        cells += [plus_minus(row[k], row[f"{k}_ci"], f) for k, _, f in _COLUMNS]
+        cells += [plus_minus(row["cost_usd_change"], row["cost_usd_change_ci"], "{:+.2f}")]
+        cells += [plus_minus(row["wait_s_p95_change"], row["wait_s_p95_change_ci"], "{:+.0f}")]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts = [
+        "<h2 id='stress'>Stress</h2>",
+        "<p>Each formula under each stress on the same seeds; ± is the 95 % t-interval across seeds, Δ the paired "
+        "change against the formula's baseline.</p>",
+        f"<table class='stress'><tr>{head}</tr>{''.join(body)}</table>",
+    ]
+    baseline = table.rows[0]["stress"]
+    for formula in dict.fromkeys(r["formula"] for r in table.rows):
+        worst = worst_stress(table, formula)
+        parts.append(f"<h3>{html.escape(formula)}: baseline and its worst stress, {html.escape(str(worst))}</h3>")
+        shown = [s for s in (baseline, worst) if s is not None and (formula, s) in results]
+        runs = [results[(formula, s)] for s in shown]
+        for title, draw in (("Nodes", plots.nodes_over_time), ("Queue", plots.queue_length)):
+            parts.append(_img(draw, runs, shown, f"{title} of {formula}: {' and '.join(shown)} (first seed)"))
+    return "\n".join(parts)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; font-size: .85rem; } td, th { border: 1px solid #ddd; padding: .25rem .5rem; }
+td { text-align: right; } td:nth-child(-n+3) { text-align: left; } img { max-width: 100%; }
+"""
+
+
+def write_stress_report(table: StressTable, results: Mapping[tuple[str, str], Any], out: Path, title: str) -> Path:
+    """A self-contained HTML page holding the stress section."""
+    body = f"<h1>batchsim stress: {html.escape(title)}</h1>\n{stress_section(table, results)}"
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>batchsim stress</title><style>{_CSS}</style>"
+    out.write_text(f"{page}</head><body>{body}</body></html>\n", encoding="utf-8")
+    return out
