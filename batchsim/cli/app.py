@@ -15,6 +15,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # Help paragraphs are wrapped to the terminal, not at the docstring's line breaks.
+    rich_markup_mode="markdown",
 )
 
 
