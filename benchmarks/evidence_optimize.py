@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import math
+import pickle
 import re
 import subprocess
 import time
@@ -112,8 +114,26 @@ class Plain:
     winner: Candidate | None
 
 
-def plain_search(path: Path, executor: Executor, budget: int, seeds: int, fidelity: Fidelity | None = None) -> Plain:
-    """The cheapest baseline's p95 on the search seeds as the target; the cheapest feasible template winner."""
+def plain_search(
+    path: Path, executor: Executor, budget: int, seeds: int, fidelity: Fidelity | None = None, cache: Path | None = None
+) -> Plain:
+    """The cheapest baseline's p95 on the search seeds as the target; the cheapest feasible template winner.
+
+    With `cache`, the result is kept there (a pickle keyed on the scenario file, the search settings and
+    batchsim's source), so evidence_robust.py reuses the search this script ran."""
+    if cache is not None:
+        key = hashlib.sha256(repr((path.read_bytes(), budget, seeds, fidelity, _source_digest())).encode()).hexdigest()[
+            :16
+        ]
+        kept = cache / f"plain-{path.stem}-{key}.pickle"
+        if kept.is_file():
+            with kept.open("rb") as file:
+                plain: Plain = pickle.load(file)
+            return plain
+        plain = plain_search(path, executor, budget, seeds, fidelity)
+        cache.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(pickle.dumps(plain))
+        return plain
     scenario = load_scenario(path)
     texts = baselines(scenario, cap_of(scenario))
     search_seeds = list(range(1, seeds + 1))
@@ -135,6 +155,20 @@ def plain_search(path: Path, executor: Executor, budget: int, seeds: int, fideli
     return Plain(scenario, texts, cheapest, target, template, best)
 
 
+def _source_digest() -> str:
+    """batchsim's code and shipped data: a cached search is stale when any of it changed."""
+    digest = hashlib.sha256()
+    for file in sorted((ROOT / "batchsim").rglob("*")):
+        if file.is_file() and file.suffix != ".pyc":
+            digest.update(file.relative_to(ROOT).as_posix().encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def _commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    return found.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=150, help="trials per template")
@@ -143,12 +177,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
     parser.add_argument("--quick", action="store_true", help="budget 12, 2 search seeds")
     parser.add_argument("--only", action="append", help="scenario file name (repeatable)")
+    parser.add_argument("--cache", type=Path, help="keep each plain search here (evidence_robust.py --cache reuses it)")
     args = parser.parse_args()
     budget, seeds = (12, 2) if args.quick else (args.budget, args.seeds)
     fidelity = Fidelity() if args.fidelity == "halving" else None
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    commit = _commit()
     started = time.perf_counter()
     print(
         f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC at {commit or 'unknown commit'}: budget {budget} per "
@@ -167,7 +200,7 @@ def main() -> None:
     with Executor(workers=args.workers) as executor:
         for name in args.only or SCENARIOS:
             path = ROOT / "scenarios" / name
-            plain = plain_search(path, executor, budget, seeds, fidelity)
+            plain = plain_search(path, executor, budget, seeds, fidelity, args.cache)
             scenario = plain.scenario
             fresh = {n: evaluate_formula(n, t, scenario, FRESH, executor) for n, t in plain.texts.items()}
             lines = [row(name, c) for c in fresh.values()]

@@ -11,7 +11,7 @@ mean ± 95 % t-interval, so a reader sees what the robust winner pays on an ordi
 it saves on a bad one.
 
 Prints the markdown table, end to end.
-Run: python benchmarks/evidence_robust.py [--budget N] [--seeds K] [--tail-k K] [--quick] [--only NAME] [--stress NAME]
+Run: python benchmarks/evidence_robust.py [--cache DIR] [--budget N] [--seeds K] [--tail-k K] [--quick] [--only NAME] [--stress NAME]
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="budget 12, 2 search seeds")
     parser.add_argument("--only", action="append", help="scenario file name (repeatable)")
     parser.add_argument("--stress", action="append", help="only these named stresses (repeatable; default: all)")
+    parser.add_argument("--cache", type=Path, help="reuse the plain searches evidence_optimize.py --cache kept there")
     args = parser.parse_args()
     budget, plain_budget, seeds = (12, 12, 2) if args.quick else (args.budget, args.plain_budget, args.seeds)
     commit = subprocess.run(
@@ -73,7 +74,7 @@ def main() -> None:
     notes = []
     with Executor(workers=args.workers) as executor:
         for name in args.only or SCENARIOS:
-            plain = plain_search(ROOT / "scenarios" / name, executor, plain_budget, seeds, Fidelity())
+            plain = plain_search(ROOT / "scenarios" / name, executor, plain_budget, seeds, Fidelity(), args.cache)
             scenario = plain.scenario
             stresses = find(scenario, args.stress) if args.stress else list(NAMED)
             members, source = robust_ensemble(scenario, stresses=stresses)
