@@ -31,6 +31,7 @@ def backtest_command(
 ) -> None:
     """Replay the recorded window and say how well a scenario reproduces what the pool really did."""
     from batchsim import jsonio
+    from batchsim.data import resolve_scenario
     from batchsim.history.backtest import backtest, score_rows
     from batchsim.history.directory import HistoryError, read_history
     from batchsim.scenario import ScenarioError, load_scenario
@@ -39,7 +40,7 @@ def backtest_command(
         fail(f"--out {out} exists and is not a directory", EXIT_USAGE)
     try:
         history = read_history(history_dir)
-        chosen = load_scenario(scenario) if scenario is not None else None
+        chosen = load_scenario(resolve_scenario(scenario)) if scenario is not None else None
         result = backtest(history, chosen, seeds=seeds, keep_workload=keep_workload)
     except (HistoryError, ScenarioError) as exc:
         fail(str(exc))

@@ -13,7 +13,11 @@ from batchsim.cli.errors import EXIT_USAGE, fail
 
 @app.command()
 def compare(
-    scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file (with pool.autoscale)."),
+    scenario: Path = typer.Argument(
+        ...,
+        metavar="SCENARIO.yaml",
+        help="Scenario file (with pool.autoscale), or a shipped scenario's name (`batchsim scenario list`).",
+    ),
     formulas: list[Path] = typer.Argument(..., metavar="FORMULA...", help="Formula files; the first is the reference."),
     seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds (1..K, the same for every formula; at least 2)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
@@ -35,12 +39,14 @@ def compare(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, slug
+    from batchsim.data import resolve_scenario
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import METRICS
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
+    scenario = resolve_scenario(scenario)
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
     try:

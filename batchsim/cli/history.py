@@ -311,7 +311,9 @@ class _progress:
 
 @history_app.command("generate")
 def generate_command(
-    scenario: Path = typer.Argument(..., help="The scenario whose run stands in for a pool's record."),
+    scenario: Path = typer.Argument(
+        ..., help="The scenario (a file or a shipped name) whose run stands in for a pool's record."
+    ),
     out: Path = typer.Option(..., "--out", help="The history directory to write."),
     seed: int | None = typer.Option(None, "--seed", min=0, help="Run seed (default: the scenario's)."),
     pool: str = typer.Option("pool", "--pool", help="The pool ID the history records."),
@@ -321,12 +323,15 @@ def generate_command(
 
     The files have the shapes a pull or an import writes; history.json carries the label.
     """
+    from batchsim.data import resolve_scenario
     from batchsim.history.directory import HistoryError
     from batchsim.history.synthetic import write_synthetic_history
     from batchsim.scenario import ScenarioError, load_scenario
 
     try:
-        written = write_synthetic_history(load_scenario(scenario), out, seed=seed, pool_id=pool, force=force)
+        written = write_synthetic_history(
+            load_scenario(resolve_scenario(scenario)), out, seed=seed, pool_id=pool, force=force
+        )
     except (ScenarioError, HistoryError) as exc:
         fail(str(exc))
     except OSError as exc:

@@ -31,7 +31,11 @@ class FidelityChoice(str, Enum):
 
 @app.command()
 def optimize(
-    scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file (with pool.autoscale)."),
+    scenario: Path = typer.Argument(
+        ...,
+        metavar="SCENARIO.yaml",
+        help="Scenario file (with pool.autoscale), or a shipped scenario's name (`batchsim scenario list`).",
+    ),
     template: str = typer.Option(..., "--template", help="A shipped template name or a template file."),
     budget: int = typer.Option(30, "--budget", min=1, help="Candidates to try."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per candidate (1..K, the same for every candidate)."),
@@ -90,6 +94,7 @@ def optimize(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once
+    from batchsim.data import resolve_scenario
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
@@ -103,6 +108,7 @@ def optimize(
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available
 
+    scenario = resolve_scenario(scenario)
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
     if objective is ObjectiveChoice.pareto and fidelity is FidelityChoice.halving:

@@ -58,21 +58,13 @@ def _waits(s: dict[str, Any]) -> str:
     return f"{figures} ({s.get('tasks_never_started', 0)} never started)" if at_least else figures
 
 
-def resolve_scenario_path(path: Path) -> Path:
-    """`path` itself, or the shipped scenario of that name when no such file exists (`default`)."""
-    if path.exists() or path.suffix:
-        return path
-    from batchsim.data import find_scenario
-
-    return find_scenario(str(path)) or path
-
-
 def load(path: Path, overrides: list[str]) -> Any:
     """The scenario at `path` with `--set` overrides; a bad one is one clear message per mistake, exit 1."""
+    from batchsim.data import resolve_scenario
     from batchsim.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(resolve_scenario_path(path), overrides)
+        return load_scenario(resolve_scenario(path), overrides)
     except ScenarioError as exc:
         if "no such file" in str(exc) and not path.suffix:
             from batchsim.data import shipped_scenarios
@@ -132,9 +124,10 @@ def simulate(
     result = run(scenario, seed, f"simulating {scenario.name}")
     problem = None
     if out is not None:
+        from batchsim.data import resolve_scenario
         from batchsim.report.runs import run_info
 
-        info = run_info(scenario, result.summary, parse_overrides(overrides), resolve_scenario_path(scenario_path))
+        info = run_info(scenario, result.summary, parse_overrides(overrides), resolve_scenario(scenario_path))
         problem = write_or_explain(result, out, info)
     if output_format is SummaryFormat.json:
         typer.echo(jsonio.dumps(result.summary))

@@ -13,7 +13,9 @@ from batchsim.cli.errors import EXIT_USAGE, fail
 
 @app.command()
 def stress(
-    scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file."),
+    scenario: Path = typer.Argument(
+        ..., metavar="SCENARIO.yaml", help="Scenario file, or a shipped scenario's name (`batchsim scenario list`)."
+    ),
     formulas: list[Path] = typer.Option(
         [], "--formula", help="A formula file to stress (repeatable; default: the scenario's own formula)."
     ),
@@ -43,6 +45,7 @@ def stress(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, slug
+    from batchsim.data import resolve_scenario
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import Cell, measure
     from batchsim.optimize.runs import resolved_json
@@ -51,6 +54,7 @@ def stress(
     from batchsim.stress import available, describe, find
     from batchsim.stress.table import stress_table, worst_stress
 
+    scenario = resolve_scenario(scenario)
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
     try:

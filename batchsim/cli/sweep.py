@@ -13,7 +13,9 @@ from batchsim.cli.errors import EXIT_USAGE, fail
 
 @app.command()
 def sweep(
-    scenario: Path = typer.Argument(..., metavar="SCENARIO.yaml", help="Scenario file."),
+    scenario: Path = typer.Argument(
+        ..., metavar="SCENARIO.yaml", help="Scenario file, or a shipped scenario's name (`batchsim scenario list`)."
+    ),
     grid: list[str] = typer.Option([], "--grid", help="A key and its values: --grid pool.initial_dedicated=2,4,8."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per variant (1..K)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
@@ -38,12 +40,14 @@ def sweep(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once
+    from batchsim.data import resolve_scenario
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
+    scenario = resolve_scenario(scenario)
     if not scenario.is_file():
         fail(f"no such file: {scenario}", EXIT_USAGE)
     try:

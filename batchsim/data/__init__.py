@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["DEFAULT_SCENARIO", "find_scenario", "shipped", "shipped_scenarios"]
+__all__ = ["DEFAULT_SCENARIO", "find_scenario", "resolve_scenario", "shipped", "shipped_scenarios"]
 
 Shipped = Literal["formulas", "scenarios"]
 
@@ -40,3 +40,10 @@ def shipped_scenarios() -> dict[str, Path]:
 def find_scenario(name: str) -> Path | None:
     """The shipped scenario called `name` (`default`, `spot-first`, ...), or None."""
     return shipped_scenarios().get(name.removesuffix(".yaml"))
+
+
+def resolve_scenario(path: Path) -> Path:
+    """`path` itself, or the shipped scenario of that name when no such file exists (`default`)."""
+    if path.exists() or path.suffix:
+        return path
+    return find_scenario(str(path)) or path
