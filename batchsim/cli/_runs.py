@@ -54,7 +54,7 @@ def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
     if loaded.pool.autoscale is None:
         raise ScenarioError("the scenario has no pool.autoscale section to put a --formula in")
     texts: dict[str, str | None] = {}
-    for path in files:
+    for path, label in zip(files, _labels(files), strict=True):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -66,9 +66,23 @@ def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
             raise ScenarioError(
                 f"{path}:{first.span.line}:{first.span.column}: {first.code}: {first.message}"
             ) from None
-        texts[str(path)] = text
+        texts[label] = text
     return texts
 
 
+def _labels(files: list[Path]) -> list[str]:
+    """Each file's name where that name is unique among `files`, else the path as given; a file given
+    twice gets a number, so it is still compared with itself."""
+    names = [path.name for path in dict.fromkeys(files)]  # a name counts once per distinct file
+    labels = [path.name if names.count(path.name) == 1 else str(path) for path in files]
+    seen: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[index] = f"{label} ({seen[label]})"
+    return labels
+
+
 def slug(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(label).name).strip("-") or "formula"
+    """A directory name for a formula's label (labels are unique, and so are their slugs)."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in label).strip("-.") or "formula"

@@ -68,3 +68,16 @@ def test_compare_writes_runs_and_a_report(tmp_path: Path) -> None:
     assert one.exit_code == 2
     missing = CliRunner().invoke(app, [*args[:2], str(tmp_path / "none.formula")])
     assert missing.exit_code == 1 and "none.formula" in missing.output
+
+
+def test_formulas_are_labelled_by_file_name_and_the_same_file_twice_is_two_rows(tmp_path: Path) -> None:
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.formula").write_text(FORMULA)
+    (tmp_path / "own.formula").write_text(FORMULA)
+    files = [tmp_path / "own.formula", tmp_path / "one" / "same.formula", tmp_path / "two" / "same.formula"]
+    rows = _compare(tmp_path, *files, files[0], extra=("--out", str(tmp_path / "out")))
+    labels = [row["formula"] for row in rows]
+    assert labels == ["own.formula", str(files[1]), str(files[2]), "own.formula (2)"]
+    assert rows[3]["cost_usd_diff"] == 0
+    assert len(list((tmp_path / "out" / "runs").iterdir())) == 4  # one directory per row, none shared
