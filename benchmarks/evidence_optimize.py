@@ -35,6 +35,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -128,7 +129,7 @@ def plain_search(
         kept = cache / f"plain-{path.stem}-{key}.pickle"
         if kept.is_file():
             with kept.open("rb") as file:
-                plain: Plain = pickle.load(file)
+                plain: Plain = _Unpickler(file).load()
             return plain
         plain = plain_search(path, executor, budget, seeds, fidelity)
         cache.mkdir(parents=True, exist_ok=True)
@@ -153,6 +154,13 @@ def plain_search(
         return Plain(scenario, texts, cheapest, target, None, None)
     _, template, best = min(winners, key=lambda w: w[0])
     return Plain(scenario, texts, cheapest, target, template, best)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads a kept search whichever script wrote it (run as a script, `Plain` lives in `__main__`)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return Plain if name == "Plain" else super().find_class(module, name)
 
 
 def _source_digest() -> str:
