@@ -94,6 +94,7 @@ def main() -> None:
                 if result.best is not None:
                     robust.append((result.best.cost_usd, template, result.best))
             formulas: dict[str, str | None] = {}
+            first_note = len(notes)
             if plain.winner is not None:
                 formulas["plain"] = plain.winner.formula
                 notes.append(f"- {name}: plain winner {plain.template} ({params_text(plain.winner)})")
@@ -112,10 +113,11 @@ def main() -> None:
                     for f in ("plain", "robust", "baseline")
                 ]
                 table.append(f"| {name} | {stress.name} | " + " | ".join(cells) + " |")
-            print("\n".join(table[-len(stresses) :]), flush=True)
             notes.append(
                 f"  (target p95 ≤ {plain.target_s:.0f} s; cheapest baseline {plain.cheapest}; uncertainty: {source})"
             )
+            print("\n".join(table[-len(stresses) :]), flush=True)
+            print("\n".join(notes[first_note:]), file=sys.stderr, flush=True)  # kept if a later scenario fails
     print(f"\n{time.perf_counter() - started:.0f} s in all\n")
     print("\n".join(table) + "\n\n" + "\n".join(notes))
 
