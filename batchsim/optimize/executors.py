@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -81,10 +82,32 @@ class _Stopped(Exception):
 _STOP: Any = None  # the stop event, in a worker process
 
 
-def _init_worker(stop: Any) -> None:
+def _init_worker(stop: Any, owner_pid: int) -> None:
     global _STOP
     _STOP = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what an interrupt does
+    threading.Thread(target=_exit_with_owner, args=(owner_pid,), name="owner-watch", daemon=True).start()
+
+
+def _exit_with_owner(owner_pid: int, every_s: float = 1.0) -> None:
+    """End this worker once the process that owns the pool is gone (killed by SIGTERM, SIGKILL, the
+    OOM killer): a pool worker waits on its task queue forever otherwise, and the forkserver with it."""
+    while _alive(owner_pid):
+        time.sleep(every_s)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a running process (a zombie, dead but not yet reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid now belongs to another user
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:  # no /proc (macOS): kill(0) is all there is
+        return True
 
 
 def _check_stop(_t: float) -> None:
@@ -173,7 +196,7 @@ class Executor:
                 context = _context()
                 self._stop = context.Event()
                 self._pool = cf.ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_init_worker, initargs=(self._stop,)
+                    self.workers, mp_context=context, initializer=_init_worker, initargs=(self._stop, os.getpid())
                 )
         else:
             self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV)

@@ -70,6 +70,31 @@ def test_ctrl_c_stops_a_sweep_keeps_finished_runs_and_leaves_no_worker(tmp_path:
         assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_end_when_the_sweep_itself_is_killed(tmp_path: Path, how: signal.Signals) -> None:
+    """`kill PID`, a CI job's timeout or the OOM killer ends the main process alone: its workers and
+    the forkserver must not wait on their queues forever."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "batchsim", "sweep", str(SCENARIO), "--grid", "duration=4h", "--seeds", "40"]
+    command += ["--workers", "2", "--no-records", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("runs/*/sweep.json")):
+        assert process.poll() is None
+        assert time.monotonic() < deadline, "no run finished within 60 s"
+        time.sleep(0.05)
+    os.kill(process.pid, how)  # the main process only, not its group
+    process.wait(timeout=15)
+    for _ in range(100):
+        if not _group_alive(process.pid):
+            break
+        time.sleep(0.1)
+    alive = _group_alive(process.pid)
+    if alive:
+        os.killpg(process.pid, signal.SIGKILL)
+    assert not alive, "workers outlived the process that owned them"
+
+
 def test_a_killed_local_worker_is_one_clear_error() -> None:
     text = resolved_json(load_scenario(SCENARIO, ["duration=24h"]))
     with pytest.raises(ExecutorError, match="a worker process died"), Executor(workers=2) as executor:
