@@ -13,6 +13,7 @@ drops the queued runs and waits for the workers to exit, which takes a fraction 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import enum
 import functools
@@ -310,13 +311,15 @@ def _dask_client(scheduler: str | None, wait_s: float) -> Any:
         raise ExecutorError(
             f"--executor dask needs --scheduler ADDRESS or ${SCHEDULER_ENV} (for example tcp://127.0.0.1:8786)"
         )
+    # asyncio's TimeoutError is the builtin one only from Python 3.11; distributed raises asyncio's.
+    timeouts = (TimeoutError, asyncio.TimeoutError)
     try:
         client = Client(scheduler, timeout="5s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as exc:
+    except (OSError, *timeouts) as exc:
         raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         client.wait_for_workers(1, timeout=wait_s)
-    except TimeoutError:
+    except timeouts:
         client.close()  # type: ignore[no-untyped-call]
         raise ExecutorError(
             f"no Dask worker joined the scheduler at {scheduler} within {wait_s:g} s; start one with "

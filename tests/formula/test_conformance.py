@@ -19,9 +19,10 @@ SAMPLE_MESSAGE = "Autoscale evaluation failed due to insufficient sample data"
 
 
 def at(text: str) -> int:
-    # The service records 100 ns digits; datetime keeps microseconds (and Python 3.10's
-    # fromisoformat takes at most six digits), so the seventh is dropped as 3.11 drops it.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    # The service records up to seven fraction digits (100 ns) and drops trailing zeros; datetime
+    # keeps microseconds, and Python 3.10's fromisoformat takes exactly three or six digits: the
+    # fraction is written as six, a seventh dropped as 3.11 drops it.
+    text = re.sub(r"\.(\d+)", lambda m: "." + (m[1] + "00000")[:6], text)
     return datetime_to_ticks(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
