@@ -7,16 +7,9 @@ import signal
 from enum import Enum
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "OutputFormat", "interrupt_once", "read_formulas", "slug"]
+__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "interrupt_once", "read_formulas", "slug"]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-
-
-class OutputFormat(str, Enum):
-    """--format of the sweep, stress, compare and optimize commands."""
-
-    text = "text"
-    json = "json"
 
 
 class ExecutorChoice(str, Enum):

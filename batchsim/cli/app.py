@@ -7,6 +7,8 @@ libraries (pandas, matplotlib, azure) are imported inside the command bodies, so
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
 app = typer.Typer(
@@ -18,6 +20,14 @@ app = typer.Typer(
     # Help paragraphs are wrapped to the terminal, not at the docstring's line breaks.
     rich_markup_mode="markdown",
 )
+
+
+class OutputFormat(str, Enum):
+    """--format of every command that prints a text table or one JSON document (here, beside the app,
+    because every command module loads this one and nothing more of the CLI's)."""
+
+    text = "text"
+    json = "json"
 
 
 def _version(value: bool) -> None:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command("backtest")
@@ -27,7 +21,7 @@ def backtest_command(
     keep_workload: bool = typer.Option(
         False, "--keep-workload", help="Simulate the scenario's own workload instead of the recorded arrivals."
     ),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
 ) -> None:
     """Replay the recorded window and say how well a scenario reproduces what the pool really did."""
     from batchsim import jsonio
@@ -56,7 +50,7 @@ def backtest_command(
         except OSError as exc:
             typer.echo(jsonio.dumps(document))
             fail(f"cannot write {out}: {exc.strerror}; the scores are above")
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         typer.echo(jsonio.dumps(document))
         return
     window = document["window"]

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
 
 class WorkloadChoice(str, Enum):
     trace = "trace"
     fitted = "fitted"
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command("calibrate")
@@ -31,7 +26,7 @@ def calibrate_command(
         help="trace: replay every recorded task; fitted: hourly arrival rates and log-normal durations per job group.",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json (the estimates)."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json (the estimates)."),
 ) -> None:
     """Fit a scenario to a pool's history: pool, formula, provisioning delays, Spot evictions, failures, workload."""
     from batchsim import jsonio
@@ -58,7 +53,7 @@ def calibrate_command(
     except ScenarioError as exc:  # a calibrate bug, said plainly rather than left for simulate to find
         fail(f"the calibrated scenario does not load: {exc}")
     block = cal.block()
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         document = {
             "scenario": str(written.scenario),
             "trace": None if written.trace is None else str(written.trace),

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
-
-
-class EvalFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command("eval")
@@ -24,7 +18,7 @@ def eval_command(
         "--context",
         help="Evaluation context JSON: the time, pool counts and metric samples (format: docs/context-file.md).",
     ),
-    output_format: EvalFormat = typer.Option(EvalFormat.text, "--format", help="Output format."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Output format."),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
 ) -> None:
     """Evaluate a formula once, as the service's evaluate call would; print the results string."""
@@ -52,7 +46,7 @@ def eval_command(
 
     def rejected(diagnostics: list[Diagnostic], text: str) -> None:
         """A formula the service refuses at request time (syntax, limits, empty): no run, exit 1."""
-        if output_format is EvalFormat.json:
+        if output_format is OutputFormat.json:
             first = diagnostics[0]
             message = f"Line {first.span.line}, Col {first.span.column}: {first.message}"
             document = {"timestamp": timestamp, "results": None, "error": {"code": first.code, "message": message}}
@@ -69,7 +63,7 @@ def eval_command(
     except FormulaError as exc:
         rejected(exc.diagnostics, source.text)
     run = program.evaluate(ctx)
-    if output_format is EvalFormat.json:
+    if output_format is OutputFormat.json:
         error = None if run.error is None else {"code": run.error.code, "message": run.error.detail}
         document = {"timestamp": timestamp, "results": run.results, "error": error}
         typer.echo(jsonio.dumps(document, indent=None))

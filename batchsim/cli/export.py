@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from batchsim.azure.client import BatchSettings
     from batchsim.azure.errors import ServiceFormulaError
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command("export")
@@ -36,8 +30,8 @@ def export_command(
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
-    output_format: Format = typer.Option(
-        Format.text, "--format", help="text (the diff) or json (pool before, new results, what was done)."
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="text (the diff) or json (pool before, new results, what was done)."
     ),
 ) -> None:
     """Enable a checked formula on a live pool, after a diff against the pool's current formula and results."""
@@ -58,7 +52,7 @@ def export_command(
         settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-    _run(settings, pool, text, formula_file, interval_s, dry_run, strict, debug, output_format is Format.json)
+    _run(settings, pool, text, formula_file, interval_s, dry_run, strict, debug, output_format is OutputFormat.json)
 
 
 def _checked_formula(formula_file: Path, strict: bool) -> str:

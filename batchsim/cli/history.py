@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
 history_app = typer.Typer(
@@ -19,11 +18,6 @@ history_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(history_app, name="history")
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def when(text: str | None, option: str, now: datetime) -> datetime | None:
@@ -71,7 +65,9 @@ def import_command(
     since: str | None = typer.Option(None, "--since", help="Keep events from then on: 7d before now, or a time."),
     until: str | None = typer.Option(None, "--until", help="Keep events until then: a duration before now, or a time."),
     force: bool = typer.Option(False, "--force", help="Replace an existing history directory."),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json (what was read and skipped)."),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="text or json (what was read and skipped)."
+    ),
 ) -> None:
     """Import Batch service log events (pool resize, autoscale, task start/complete/fail) into a history."""
     import pandas as pd
@@ -100,7 +96,7 @@ def import_command(
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
     summary = {"out": str(out), "pool_id": report.pool_id, **report.as_dict()}
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         typer.echo(jsonio.dumps(summary))
         return
     used = ", ".join(f"{n} {name}" for name, n in sorted(report.used.items()))
@@ -146,7 +142,7 @@ def pull_command(
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(6, "--retries", min=0, help=RETRIES_HELP + " 429 throttling too, after Retry-After."),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json (what was pulled)."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json (what was pulled)."),
 ) -> None:
     """Pull a pool's past through azure-batch into a history directory; an interrupted pull continues.
 
@@ -208,7 +204,7 @@ def pull_command(
         "resumed": result.resumed,
         "notes": result.notes,
     }
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         typer.echo(jsonio.dumps(summary))
         return
     typer.echo(

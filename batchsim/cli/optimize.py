@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice, OutputFormat
-from batchsim.cli.app import app
+from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
 pool_app = typer.Typer(help="Live Batch pools: pull one into a scenario file.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @pool_app.command("pull")
@@ -35,7 +29,9 @@ def pull_command(
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json (the files written, the pool)."),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="text or json (the files written, the pool)."
+    ),
 ) -> None:
     """Write a scenario skeleton from a live pool: size, region, slots, fill type, nodes, formula, last run."""
     from batchsim import jsonio
@@ -62,7 +58,7 @@ def pull_command(
         fail(redact(str(exc), settings.secrets()))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         run = view.last_run
         summary = {
             "pool_id": pool_id,

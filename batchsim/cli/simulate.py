@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +9,8 @@ import typer
 
 from batchsim import jsonio
 from batchsim.cli._output import check_out_dir, progress
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_BAD_INPUT, fail
-
-
-class SummaryFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 def summary_table(summary: dict[str, Any], title: str) -> Any:
@@ -109,8 +103,8 @@ def simulate(
     out: Path | None = typer.Option(
         None, "--out", help="Directory for summary.json, run.json and the record tables (Parquet)."
     ),
-    output_format: SummaryFormat = typer.Option(
-        SummaryFormat.text, "--format", help="text: a table; json: the summary object, alone on stdout."
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="text: a table; json: the summary object, alone on stdout."
     ),
 ) -> None:
     """Simulate a scenario and print its cost and wait summary."""
@@ -129,7 +123,7 @@ def simulate(
 
         info = run_info(scenario, result.summary, parse_overrides(overrides), resolve_scenario(scenario_path))
         problem = write_or_explain(result, out, info)
-    if output_format is SummaryFormat.json:
+    if output_format is OutputFormat.json:
         typer.echo(jsonio.dumps(result.summary))
     else:
         Console().print(summary_table(result.summary, f"batchsim simulate {scenario_path}"))

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from batchsim import jsonio
 from batchsim.cli._azure import DEBUG_HELP, RETRIES_HELP, TIMEOUT_HELP
-from batchsim.cli.app import app
+from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command("skus")
@@ -43,8 +37,8 @@ def skus_command(
     timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
     retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
-    output_format: Format = typer.Option(
-        Format.text,
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text,
         "--format",
         help="With --out: text (a line) or json (what was written); without, the catalog is JSON.",
     ),
@@ -92,7 +86,7 @@ def skus_command(
         write_catalog(document, out)
     except OSError as exc:
         fail(f"skus: cannot write {out}: {exc.strerror}")
-    if output_format is Format.json:
+    if output_format is OutputFormat.json:
         summary = {"out": str(out), "region": region, "rows": len(document["rows"]), "quota": document.get("quota")}
         typer.echo(jsonio.dumps(summary))
         return
