@@ -7,7 +7,7 @@ import signal
 from enum import Enum
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "interrupt_once", "read_formulas", "slug"]
+__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "interrupt_once", "read_formulas", "scenario_file", "slug"]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
@@ -17,6 +17,17 @@ class ExecutorChoice(str, Enum):
 
     local = "local"
     dask = "dask"
+
+
+def scenario_file(path: Path) -> Path:
+    """The scenario file at `path`, or the shipped scenario of that name; a usage error when neither exists."""
+    from batchsim.cli.errors import EXIT_USAGE, fail
+    from batchsim.data import resolve_scenario
+
+    found = resolve_scenario(path)
+    if not found.is_file():
+        fail(f"no such file: {found}", EXIT_USAGE)
+    return found
 
 
 def interrupt_once() -> None:

@@ -8,7 +8,7 @@ import typer
 
 from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import fail
 
 
 @app.command()
@@ -38,24 +38,19 @@ def compare(
     """
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, read_formulas, slug
-    from batchsim.data import resolve_scenario
+    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import METRICS
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
-    scenario = resolve_scenario(scenario)
-    if not scenario.is_file():
-        fail(f"no such file: {scenario}", EXIT_USAGE)
+    scenario = scenario_file(scenario)
     try:
         loaded = load_scenario(scenario, overrides)
         texts = {label: text for label, text in read_formulas(loaded, formulas).items() if text is not None}
     except ScenarioError as exc:
         fail(str(exc))
-    if len(texts) < len(formulas):
-        fail("the same formula file is given twice", EXIT_USAGE)
     if out is not None:
         check_out_dir(out)
     interrupt_once()

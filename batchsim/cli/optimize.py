@@ -93,8 +93,7 @@ def optimize(
 
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once
-    from batchsim.data import resolve_scenario
+    from batchsim.cli._runs import interrupt_once, scenario_file
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
@@ -108,9 +107,7 @@ def optimize(
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available
 
-    scenario = resolve_scenario(scenario)
-    if not scenario.is_file():
-        fail(f"no such file: {scenario}", EXIT_USAGE)
+    scenario = scenario_file(scenario)
     if objective is ObjectiveChoice.pareto and fidelity is FidelityChoice.halving:
         fail("--fidelity halving needs a single objective, not --objective pareto", EXIT_USAGE)
     if not robust and tail_stresses:

@@ -44,8 +44,7 @@ def stress(
     """
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, read_formulas, slug
-    from batchsim.data import resolve_scenario
+    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import Cell, measure
     from batchsim.optimize.runs import resolved_json
@@ -54,9 +53,7 @@ def stress(
     from batchsim.stress import available, describe, find
     from batchsim.stress.table import stress_table, worst_stress
 
-    scenario = resolve_scenario(scenario)
-    if not scenario.is_file():
-        fail(f"no such file: {scenario}", EXIT_USAGE)
+    scenario = scenario_file(scenario)
     try:
         loaded = load_scenario(scenario, overrides)
         texts = read_formulas(loaded, formulas)

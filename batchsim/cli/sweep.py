@@ -8,7 +8,7 @@ import typer
 
 from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import fail
 
 
 @app.command()
@@ -39,17 +39,14 @@ def sweep(
 
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once
-    from batchsim.data import resolve_scenario
+    from batchsim.cli._runs import interrupt_once, scenario_file
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
-    scenario = resolve_scenario(scenario)
-    if not scenario.is_file():
-        fail(f"no such file: {scenario}", EXIT_USAGE)
+    scenario = scenario_file(scenario)
     try:
         parsed = parse_grid(grid)
         load_scenario(scenario)
