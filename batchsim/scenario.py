@@ -32,6 +32,7 @@ __all__ = [
     "load_scenario",
     "parse_overrides",
     "scenario_json_schema",
+    "set_key",
 ]
 
 
@@ -181,28 +182,32 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def _apply(data: dict[str, Any], key: str, value: Any) -> None:
+def set_key(data: dict[str, Any], key: str, value: Any, source: str = "--set") -> None:
+    """Set the dotted `key` (`pool.spot.eviction_rate_per_hour`, `workload.0.rate_per_hour`) in a
+    scenario's raw data; a missing or null section is created. `source` names the setting in errors."""
     parts = key.split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
-            node = node[_index(part, key, node)]
+            node = node[_index(part, key, node, source)]
             continue
         if not isinstance(node, dict):
-            raise ScenarioError(f"--set {key}: '{'.'.join(parts[:i])}' is not a mapping")
-        node = node.setdefault(part, {})
+            raise ScenarioError(f"{source} {key}: '{'.'.join(parts[:i])}' is not a mapping")
+        if node.get(part) is None:  # null reads as absent, as the models read it
+            node[part] = {}
+        node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        node[_index(last, key, node)] = value
+        node[_index(last, key, node, source)] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ScenarioError(f"--set {key}: cannot set inside a {type(node).__name__}")
+        raise ScenarioError(f"{source} {key}: cannot set inside a {type(node).__name__}")
 
 
-def _index(part: str, key: str, items: list[Any]) -> int:
+def _index(part: str, key: str, items: list[Any], source: str) -> int:
     if not part.isdigit() or int(part) >= len(items):
-        raise ScenarioError(f"--set {key}: '{part}' is not an index of a list of {len(items)}")
+        raise ScenarioError(f"{source} {key}: '{part}' is not an index of a list of {len(items)}")
     return int(part)
 
 
@@ -233,7 +238,7 @@ def load_scenario(
     data = copy.deepcopy(data)
     overridden = set()
     for key, value in (overrides or {}).items():
-        _apply(data, key, value)
+        set_key(data, key, value)
         overridden.add(key)
     try:
         scenario = Scenario.model_validate(data)

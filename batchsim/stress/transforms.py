@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from batchsim.scenario import Scenario, ScenarioError
+from batchsim.scenario import Scenario, ScenarioError, set_key
 from batchsim.stress.spec import StressSpec
 
 __all__ = ["apply", "busiest_hour_s", "describe"]
@@ -49,26 +49,6 @@ def busiest_hour_s(scenario: Scenario, seed: int | None = None) -> float:
 def _scaled(dist: dict[str, Any], factor: float) -> dict[str, Any]:
     keys = {"constant": ("value",), "exponential": ("mean",), "uniform": ("low", "high"), "lognormal": ("median",)}
     return {k: (v * factor if k in keys[dist["dist"]] else v) for k, v in dist.items()}
-
-
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    node: Any = data
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError(f"key '{dotted}': '{part}' is not an index of a list of {len(node)}")
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            if node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-        else:
-            raise ScenarioError(f"key '{dotted}': cannot set inside a {type(node).__name__}")
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
 
 
 def apply(scenario: Scenario, stress: StressSpec) -> tuple[Scenario, dict[str, Any]]:
@@ -129,7 +109,7 @@ def apply(scenario: Scenario, stress: StressSpec) -> tuple[Scenario, dict[str, A
             pool.setdefault("spot", {})["eviction_rate_per_hour"] = rate
             parameters[name] = {"rate_per_hour": rate}
     for key, value in stress.set.items():
-        _set(data, key, value)
+        set_key(data, key, value, f"stress '{stress.name}': key")
     if stress.set:
         parameters["set"] = dict(stress.set)
     if busiest is not None:
