@@ -36,42 +36,65 @@ def main() -> None:
     parser.add_argument(
         "--reduction", type=int, action="append", help="halving's reduction factor (repeatable; default 4)"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="searches per setting, with sampler seeds 0, 1, ... (default 1)"
+    )
     args = parser.parse_args()
     scenario = load_scenario(ROOT / "scenarios" / args.scenario)
     template = find_template(args.template)
     objective = Objective(p95_wait_target_s=args.target)
-    results: dict[str, tuple[OptimizeResult, float]] = {}
-    with Executor(workers=args.workers) as executor:
-        searches: list[tuple[str, Fidelity | None]] = [("full budget", None)]
-        searches += [(f"successive halving, reduction {r}", Fidelity(r)) for r in args.reduction or [4]]
-        for name, fidelity in searches:
-            started = time.perf_counter()
-            result = optimize(
-                scenario, template, objective, executor, budget=args.budget, seeds=args.seeds, fidelity=fidelity
-            )
-            results[name] = (result, time.perf_counter() - started)
-    full, _ = results["full budget"]
+    settings: list[tuple[str, Fidelity | None]] = [("full budget", None)]
+    settings += [(f"successive halving, reduction {r}", Fidelity(r)) for r in args.reduction or [4]]
     print(
         f"{args.scenario}, {args.template}, TPE, budget {args.budget}, {args.seeds} seeds, p95 ≤ {args.target:.0f} s, "
-        f"fresh seeds {full.fresh_seeds[0]}-{full.fresh_seeds[-1]}:"
+        f"{args.repeats} search(es) per setting (sampler seeds 0-{args.repeats - 1}):"
     )
-    print("| search | simulated runs | share of full | wall (s) | winner | cost on fresh seeds (USD) | p95 (s) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, (result, wall_s) in results.items():
-        best = result.best
-        params = ", ".join(f"{k}={v:g}" for k, v in best.params.items()) if best else "none"
-        cost = f"{best.cost_usd:.2f} ± {best.cost_ci_usd:.2f}" if best else ""
-        p95 = f"{best.p95_wait_s:.0f} ± {best.p95_ci_s:.0f}" if best else ""
-        share = result.search_runs / full.search_runs
-        print(f"| {name} | {result.search_runs} | {share:.2f} | {wall_s:.0f} | {params} | {cost} | {p95} |")
-    for name, (halving, _) in results.items():
-        if halving is full or not (full.best and halving.best):
+    print(
+        "| sampler seed | search | simulated runs | share of full | wall (s) | winner | cost on fresh seeds (USD) | p95 (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    pairs: dict[str, list[tuple[float, bool, float, float]]] = {name: [] for name, _ in settings[1:]}
+    with Executor(workers=args.workers) as executor:
+        for sampler_seed in range(args.repeats):
+            results: dict[str, tuple[OptimizeResult, float]] = {}
+            for name, fidelity in settings:
+                started = time.perf_counter()
+                result = optimize(
+                    scenario,
+                    template,
+                    objective,
+                    executor,
+                    budget=args.budget,
+                    seeds=args.seeds,
+                    fidelity=fidelity,
+                    sampler_seed=sampler_seed,
+                )
+                results[name] = (result, time.perf_counter() - started)
+            full, _ = results["full budget"]
+            for name, (result, wall_s) in results.items():
+                best = result.best
+                params = ", ".join(f"{k}={v:g}" for k, v in best.params.items()) if best else "none"
+                cost = f"{best.cost_usd:.2f} ± {best.cost_ci_usd:.2f}" if best else ""
+                p95 = f"{best.p95_wait_s:.0f} ± {best.p95_ci_s:.0f}" if best else ""
+                share = result.search_runs / full.search_runs
+                print(
+                    f"| {sampler_seed} | {name} | {result.search_runs} | {share:.2f} | {wall_s:.0f} | {params} | {cost} | {p95} |",
+                    flush=True,
+                )
+                if result is not full and full.best and best:
+                    diff, half = paired_difference(best.per_seed_cost(), full.best.per_seed_cost())
+                    within = best.cost_usd <= full.best.cost_usd + full.best.cost_ci_usd
+                    pairs[name].append((share, within, diff, half))
+    for name, found in pairs.items():
+        if not found:
             continue
-        diff, half = paired_difference(halving.best.per_seed_cost(), full.best.per_seed_cost())
-        not_worse = halving.best.cost_usd <= full.best.cost_usd + full.best.cost_ci_usd
+        shares = [share for share, *_ in found]
+        within = sum(1 for _, ok, *_ in found if ok)
+        diffs = ", ".join(f"{diff:+.2f} ± {half:.2f}" for *_, diff, half in found)
         print(
-            f"{name} − full budget on the fresh seeds: {diff:+.2f} ± {half:.2f} USD (paired); within or below the full "
-            f"winner's interval: {'yes' if not_worse else 'no'}; runs: {halving.search_runs / full.search_runs:.2f} of full"
+            f"{name}: runs {min(shares):.2f}-{max(shares):.2f} of full (mean {sum(shares) / len(shares):.2f}); "
+            f"winner within or below the full winner's interval in {within} of {len(found)} searches; "
+            f"paired difference against the full winner on the fresh seeds (USD): {diffs}"
         )
 
 

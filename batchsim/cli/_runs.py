@@ -55,8 +55,7 @@ def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
         if loaded.pool.autoscale is None:
             return {"initial sizes (no autoscale)": None}
         return {"scenario's formula": None}
-    if loaded.pool.autoscale is None:
-        raise ScenarioError("the scenario has no pool.autoscale section to put a --formula in")
+    strict = loaded.pool.autoscale.strict if loaded.pool.autoscale is not None else False
     texts: dict[str, str | None] = {}
     for path, label in zip(files, _labels(files), strict=True):
         try:
@@ -64,7 +63,7 @@ def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
         try:
-            compile(text, strict=loaded.pool.autoscale.strict)
+            compile(text, strict=strict)
         except FormulaError as exc:
             first = exc.diagnostics[0]
             raise ScenarioError(

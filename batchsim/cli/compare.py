@@ -42,12 +42,13 @@ def compare(
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import METRICS
+    from batchsim.optimize.runs import autoscaled
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
     scenario = scenario_file(scenario)
     try:
-        loaded = load_scenario(scenario, overrides)
+        loaded = autoscaled(load_scenario(scenario, overrides))  # a fixed pool takes the formulas too
         texts = {label: text for label, text in read_formulas(loaded, formulas).items() if text is not None}
     except ScenarioError as exc:
         fail(str(exc))

@@ -83,8 +83,9 @@ def optimize(
 ) -> None:
     """Search a template's parameters for the cheapest formula meeting a wait or deadline target.
 
-    The winner is measured again on fresh seeds against the scenario's own formula; best.formula
-    is written only when it is cheaper there (or meets a target the scenario's formula misses).
+    The winner is measured again on fresh seeds against the scenario's own formula (a fixed pool:
+    its initial sizes); best.formula is written only when it is cheaper there (or meets a target
+    the scenario's formula misses).
     """
     import contextlib
     import sys
@@ -101,7 +102,8 @@ def optimize(
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.objective import Objective, ObjectiveKind
     from batchsim.optimize.outputs import OutputError, document, render_report, write_outputs
-    from batchsim.optimize.search import FRESH_SEED_START, Fidelity, SearchInterrupted
+    from batchsim.optimize.runs import autoscaled
+    from batchsim.optimize.search import FIXED_POOL, FRESH_SEED_START, OWN_FORMULA, Fidelity, SearchInterrupted
     from batchsim.optimize.search import optimize as run_optimize
     from batchsim.optimize.templates import TemplateError, find_template
     from batchsim.scenario import ScenarioError, load_scenario
@@ -114,6 +116,8 @@ def optimize(
         fail("--tail-stress needs --robust", EXIT_USAGE)
     try:
         loaded = load_scenario(scenario, overrides)
+        fixed = loaded.pool.autoscale is None
+        loaded = autoscaled(loaded)
         chosen = find_template(template)
         if robust:
             members, source = robust_ensemble(
@@ -128,14 +132,18 @@ def optimize(
     unknown = sorted(set(tail_stresses) - {m.name for m in members if m.role == "stress"})
     if unknown:
         fail(f"--tail-stress {unknown[0]}: not a stress of this search", EXIT_USAGE)
-    if loaded.pool.autoscale is None:
-        fail(f"{scenario}: the scenario has no pool.autoscale section to put the formula in")
+    fixed_note = (
+        "A fixed pool (no pool.autoscale): the baseline keeps its initial sizes, and the formulas are evaluated "
+        "every 15m, the service's default (a pool.autoscale section, with its own interval and formula, changes both)."
+    )
+    if fixed:
+        typer.echo(f"{scenario}: {fixed_note}", err=True)
     errors = [d for d in check(chosen.render()) if d.severity is Severity.ERROR]
     if errors:
         fail(f"template {chosen.name}: its default formula does not check: {errors[0].message}")
     check_out_dir(out)  # before the search, not after an hour of it
     baseline_text = loaded.formula_text()
-    baselines = {"scenario's formula": baseline_text} if baseline_text else {}
+    baselines = {FIXED_POOL if fixed else OWN_FORMULA: baseline_text} if baseline_text else {}
     target = Objective(ObjectiveKind(objective.value), p95_target, miss_target, tail_k)
     interrupt_once()
     try:
@@ -177,6 +185,8 @@ def optimize(
         fail(str(exc))
     if source:
         result.notes.append(f"Parameter uncertainty: {source}.")
+    if fixed:
+        result.notes.append(fixed_note)
     fresh = range(FRESH_SEED_START, FRESH_SEED_START + final_seeds)
     bound = float(np.mean([clairvoyant_cost_usd(loaded, s) for s in fresh]))
     try:

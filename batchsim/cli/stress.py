@@ -47,7 +47,7 @@ def stress(
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import Cell, measure
-    from batchsim.optimize.runs import resolved_json
+    from batchsim.optimize.runs import autoscaled, resolved_json
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available, describe, find
@@ -57,6 +57,8 @@ def stress(
     try:
         loaded = load_scenario(scenario, overrides)
         texts = read_formulas(loaded, formulas)
+        if formulas:
+            loaded = autoscaled(loaded)  # a fixed pool takes the formulas too, and sample-loss reaches them
         chosen = find(loaded, names) if names else available(loaded)
     except ScenarioError as exc:
         fail(str(exc))

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from batchsim.optimize.executors import RunSpec
 from batchsim.scenario import Scenario, ScenarioError
+from batchsim.sim.config import AutoscaleConfig
 from batchsim.workload.generators import Trace
 
-__all__ = ["resolve", "resolved_json", "run_key", "with_formula"]
+__all__ = ["autoscaled", "fixed_pool_formula", "resolve", "resolved_json", "run_key", "with_formula"]
 
 
 def resolve(scenario: Scenario) -> Scenario:
@@ -40,11 +41,30 @@ def resolved_json(scenario: Scenario) -> str:
     return resolve(scenario).model_dump_json()
 
 
+def fixed_pool_formula(scenario: Scenario) -> str:
+    """The formula that keeps a pool at its initial sizes: a fixed pool, written as autoscale."""
+    pool = scenario.pool
+    return (
+        "// the scenario's fixed pool: its initial sizes, kept\n"
+        f"$TargetDedicatedNodes = {pool.initial_dedicated};\n"
+        f"$TargetLowPriorityNodes = {pool.initial_spot};\n"
+    )
+
+
+def autoscaled(scenario: Scenario) -> Scenario:
+    """`scenario` unchanged if it has autoscale; a fixed pool as `fixed_pool_formula`, evaluated at the
+    service's default interval (15 min), so that a formula can be put in its place (optimize, compare,
+    stress) and stresses on the samples apply."""
+    if scenario.pool.autoscale is not None:
+        return scenario
+    autoscale = AutoscaleConfig(formula=fixed_pool_formula(scenario))
+    return scenario.model_copy(update={"pool": scenario.pool.model_copy(update={"autoscale": autoscale})})
+
+
 def with_formula(scenario: Scenario, formula: str) -> Scenario:
-    """`scenario` running `formula` instead of its own."""
-    autoscale = scenario.pool.autoscale
-    if autoscale is None:
-        raise ScenarioError(f"scenario '{scenario.name}': a formula needs a pool.autoscale section")
+    """`scenario` running `formula` instead of its own (a fixed pool: as `autoscaled` says)."""
+    autoscale = autoscaled(scenario).pool.autoscale
+    assert autoscale is not None
     autoscale = autoscale.model_copy(update={"formula": formula, "formula_file": None})
     return scenario.model_copy(update={"pool": scenario.pool.model_copy(update={"autoscale": autoscale})})
 

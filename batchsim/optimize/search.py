@@ -29,7 +29,9 @@ from batchsim.optimize.templates import Template
 from batchsim.scenario import Scenario
 
 __all__ = [
+    "FIXED_POOL",
     "FRESH_SEED_START",
+    "OWN_FORMULA",
     "Candidate",
     "Fidelity",
     "OptimizeResult",
@@ -41,6 +43,8 @@ __all__ = [
 
 FRESH_SEED_START = 1001  # final checks run on seeds 1001.. that no search ever uses
 FRONT_LIMIT = 8  # Pareto points re-measured on fresh seeds
+OWN_FORMULA = "scenario's formula"  # the baseline a winner must beat
+FIXED_POOL = "scenario's fixed pool"  # that baseline for a scenario without autoscale: its initial sizes
 
 
 class SearchInterrupted(Exception):
@@ -185,15 +189,15 @@ class OptimizeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _sampler(kind: SamplerKind | None, multi: bool) -> Any:
+def _sampler(kind: SamplerKind | None, multi: bool, seed: int) -> Any:
     import optuna
 
     chosen = kind or (SamplerKind.nsga2 if multi else SamplerKind.tpe)
     if chosen is SamplerKind.nsga2:
-        return optuna.samplers.NSGAIISampler(seed=0)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     if chosen is SamplerKind.random:
-        return optuna.samplers.RandomSampler(seed=0)
-    return optuna.samplers.TPESampler(seed=0)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def _suggest(trial: Any, template: Template) -> dict[str, float]:
@@ -221,11 +225,13 @@ def optimize(
     fidelity: Fidelity | None = None,
     batch: int | None = None,
     on_trial: Callable[[int, int], None] | None = None,
+    sampler_seed: int = 0,
 ) -> OptimizeResult:
     """Search `template`'s parameters; check the winner and `baselines` on fresh seeds.
 
-    `baselines` maps names to formula texts; the one named "scenario's formula" decides whether the
-    winner is an improvement.
+    `baselines` maps names to formula texts; the one named OWN_FORMULA (FIXED_POOL: a fixed pool's
+    `fixed_pool_formula`) decides whether the winner is an improvement.
+    `sampler_seed` seeds the sampler: the same seed, the same search.
     """
     import optuna
 
@@ -241,7 +247,7 @@ def optimize(
     )
     study = optuna.create_study(
         directions=["minimize", "minimize"] if multi else ["minimize"],
-        sampler=_sampler(SamplerKind(sampler) if sampler else None, multi),
+        sampler=_sampler(SamplerKind(sampler) if sampler else None, multi, sampler_seed),
         pruner=pruner,
     )
     study.enqueue_trial(template.defaults())  # the documented starting point is the first candidate
@@ -424,7 +430,9 @@ def _final_check(
     best = candidates.get("optimized")
     front_candidates = [candidates[n] for n in chosen if multi]
     final = ([best] if best else []) + [candidates[n] for n in baselines if n in candidates and n != "optimized"]
-    improvement, verdict = _verdict(best, candidates.get("scenario's formula"), objective, multi, front_candidates)
+    own_name = OWN_FORMULA if OWN_FORMULA in candidates else FIXED_POOL
+    own = candidates.get(own_name)
+    improvement, verdict = _verdict(best, own, own_name, objective, multi, front_candidates)
     search_seeds = list(range(1, seeds + 1))
     return OptimizeResult(
         best,
@@ -452,6 +460,7 @@ def _spread(n: int, limit: int) -> list[int]:
 def _verdict(
     best: Candidate | None,
     own: Candidate | None,
+    own_name: str,
     objective: Objective,
     multi: bool,
     front: list[Candidate],
@@ -466,6 +475,7 @@ def _verdict(
     )
     if own is None:
         return True, "The scenario has no formula of its own to compare with." + missed
+    against = f"the {own_name}"
     diff, half = paired_difference(best.per_seed_cost(), own.per_seed_cost())
     theirs = own.score(objective)
     pct = diff / own.cost_usd if own.cost_usd else math.nan
@@ -473,19 +483,16 @@ def _verdict(
     if diff < 0 and not diff + half >= 0:  # cheaper, and the interval excludes no difference (NaN: one seed)
         return (
             True,
-            f"Improvement: {-pct:.1%} cheaper than the scenario's formula on the fresh seeds "
-            f"({interval_text}).{missed}",
+            f"Improvement: {-pct:.1%} cheaper than {against} on the fresh seeds ({interval_text}).{missed}",
         )
     if not theirs.feasible and ours.feasible:
-        return True, (
-            f"The scenario's formula misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost."
-        )
+        return True, (f"The {own_name} misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost.")
     if diff < 0:
         return False, (
-            f"No improvement found: the best candidate is {-pct:.1%} cheaper than the scenario's formula on the fresh "
+            f"No improvement found: the best candidate is {-pct:.1%} cheaper than {against} on the fresh "
             f"seeds, within the noise ({interval_text}); best.formula is not written."
         )
     return False, (
-        f"No improvement found: the best candidate costs {pct:+.1%} against the scenario's formula on the fresh "
+        f"No improvement found: the best candidate costs {pct:+.1%} against {against} on the fresh "
         f"seeds (paired difference {diff:+.2f} ± {half:.2f} USD); best.formula is not written."
     )
