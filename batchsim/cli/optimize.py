@@ -69,6 +69,12 @@ def optimize(
     sampler: SamplerChoice | None = typer.Option(
         None, "--sampler", help="optuna sampler (default: tpe; nsga2 for pareto)."
     ),
+    sampler_seed: int = typer.Option(
+        0,
+        "--sampler-seed",
+        min=0,
+        help="Seeds the sampler: the same seed, the same search; another seed, another search of the same budget.",
+    ),
     batch: int | None = typer.Option(None, "--batch", min=1, help="Trials asked at once (default: 2 × workers)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
@@ -171,6 +177,7 @@ def optimize(
                 fidelity=Fidelity(reduction, min_horizon) if fidelity is FidelityChoice.halving else None,
                 batch=batch,
                 on_trial=progress,
+                sampler_seed=sampler_seed,
             )
     except SearchInterrupted as exc:
         try:

@@ -79,6 +79,8 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
             "feasible": int(trials["feasible"].sum()),
             "runs": result.search_runs,
             "seeds": result.search_seeds,
+            "sampler": result.sampler,
+            "sampler_seed": result.sampler_seed,
         },
         "fresh_seeds": result.fresh_seeds,
         "clairvoyant_lower_bound_usd": lower_bound_usd,
@@ -102,7 +104,8 @@ def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
         f"Objective: {objective.describe(result.members)}",
         "",
         f"Search: {len(trials)} trials ({pruned} stopped early by successive halving) on seeds "
-        f"{result.search_seeds[0]}–{result.search_seeds[-1]}, {result.search_runs} simulated runs. "
+        f"{result.search_seeds[0]}–{result.search_seeds[-1]}, {result.search_runs} simulated runs "
+        f"({result.sampler or 'optuna'}, seed {result.sampler_seed}). "
         f"Final check on fresh seeds {result.fresh_seeds[0]}–{result.fresh_seeds[-1]}; ± is the 95 % t-interval.",
         "",
         f"**{result.verdict}**",

@@ -187,6 +187,8 @@ class OptimizeResult:
     fresh_seeds: list[int]
     search_runs: int
     notes: list[str] = field(default_factory=list)
+    sampler: str = ""  # optuna's sampler class, seeded with sampler_seed
+    sampler_seed: int = 0
 
 
 def _sampler(kind: SamplerKind | None, multi: bool, seed: int) -> Any:
@@ -265,7 +267,7 @@ def optimize(
     complete = trials_table[trials_table["state"] == "complete"]
     front = _pareto(complete[complete["feasible_tail"]])
     fresh = list(range(FRESH_SEED_START, FRESH_SEED_START + final_seeds))
-    return _final_check(
+    result = _final_check(
         scenario,
         template,
         objective,
@@ -278,6 +280,9 @@ def optimize(
         seeds,
         search.runs,
     )
+    result.sampler = type(study.sampler).__name__
+    result.sampler_seed = sampler_seed
+    return result
 
 
 class _Search:

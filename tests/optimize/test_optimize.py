@@ -210,6 +210,15 @@ def test_the_search_is_deterministic_with_parallel_workers(tmp_path: Path) -> No
     second = _run(*args, "--out", str(tmp_path / "2"))
     assert first.exit_code == second.exit_code == 0, first.output
     assert (tmp_path / "1" / "trials.csv").read_text() == (tmp_path / "2" / "trials.csv").read_text()
+    other = _run(*args, "--sampler-seed", "1", "--out", str(tmp_path / "3"))
+    assert other.exit_code == 0, other.output
+    params = ["dedicatedFloor", "maxSpot", "lookbackMinutes", "headroom"]
+    ours, theirs = (pd.read_csv(tmp_path / n / "trials.csv") for n in ("1", "3"))
+    # Trial 0 is the template's defaults in both; the sampled ones differ with the seed.
+    assert ours.loc[0, params].equals(theirs.loc[0, params])
+    assert not ours.loc[1:, params].equals(theirs.loc[1:, params])
+    assert json.loads((tmp_path / "3" / "result.json").read_text())["search"]["sampler_seed"] == 1
+    assert "(TPESampler, seed 1)" in (tmp_path / "3" / "report.md").read_text()
 
 
 def test_successive_halving_runs_fewer_simulations() -> None:
