@@ -103,7 +103,7 @@ def simulate(
     result.summary["scenario"] = scenario.name
     result.summary["price_source"] = prices.source
     result.summary["start"] = _iso_utc(scenario.start)  # clock time of t = 0, for plots with clock axes
-    result.plot = Plots(result)
+    result.bind_plots(Plots)
     return result
 
 

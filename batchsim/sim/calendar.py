@@ -41,6 +41,10 @@ class Calendar:
         self.events += 1
         heapq.heappush(self._heap, (self.now + (delay_s if delay_s > 0 else 0.0), self.events, callback, args))
 
+    def clear(self) -> None:
+        """Drop every callback still due (the run is over; they hold the rooms they would call)."""
+        self._heap.clear()
+
     def run(self, until_s: float) -> None:
         """Fire every callback due before `until_s`; one due exactly at `until_s` stays for a later run."""
         heap = self._heap

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ class Result:
         self.summary = summary
         self.records = records
         self._frames: dict[str, pd.DataFrame] = {}
-        self._plot: Any = None
+        self._plots: Callable[[Result], Any] | None = None
 
     @classmethod
     def from_records(cls, records: Records, *, wall_s: float) -> Result:
@@ -149,13 +150,14 @@ class Result:
 
         Bound by the pipeline (`batchsim.simulate`), since the engine does not import the report.
         """
-        if self._plot is None:
+        if self._plots is None:
             raise AttributeError("plot: a Result from batchsim.simulate(...) has plots; this one came from the engine")
-        return self._plot
+        return self._plots(self)
 
-    @plot.setter
-    def plot(self, plots: Any) -> None:
-        self._plot = plots
+    def bind_plots(self, plots: Callable[[Result], Any]) -> None:
+        """What `plot` returns: `plots(self)`, made on each use, so that the result holds no object
+        that holds it back (a cycle would keep a run's records alive until the cycle collector ran)."""
+        self._plots = plots
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
