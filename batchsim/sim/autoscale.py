@@ -9,6 +9,7 @@ are; a successful run sets the targets and resizes, an evaluation error changes 
 from __future__ import annotations
 
 import math
+from collections.abc import MutableSequence
 from typing import Protocol
 
 from batchsim.formula.context import TICKS_PER_SECOND, AutoScaleRun, EvalContext, SampleSeries
@@ -36,6 +37,7 @@ class Autoscale:
     """Sampling always; evaluations when the pool has a formula."""
 
     __slots__ = (
+        "_measured",
         "_zeros",
         "at",
         "calendar",
@@ -65,6 +67,7 @@ class Autoscale:
         self.rng_samples = streams.samples
         self.rng_sample_loss = streams.sample_loss
         self._zeros: list[float] = []  # one list shared by every metric that is always 0
+        self._measured: list[MutableSequence[float]] = []  # the values of each _MEASURED series, in that order
 
     # -- sampling -------------------------------------------------------------------------------
     def start_sampler(self) -> None:
@@ -75,33 +78,38 @@ class Autoscale:
         samples = self.records.samples
         for name in _MEASURED:
             samples[name] = SampleSeries(self.start_tick, [], interval_ticks, lag_ticks)
+        self._measured = [samples[name].values for name in _MEASURED]
         for name in _SAMPLED_ZERO:
             samples[name] = SampleSeries(self.start_tick, self._zeros, interval_ticks, lag_ticks)
         self._sample()
 
     def _sample(self) -> None:
         state = self.state
+        active, running = state.active_count, state.running_count
+        total_slots = state.ready_slots
         preempted = state.preempted()
-        total_slots, used = state.ready_slots, state.ready_used
-        in_pool = state.current("dedicated") + state.current("spot")
-        values = {
-            "$ActiveTasks": state.active_count,
-            "$RunningTasks": state.running_count,
-            "$PendingTasks": state.active_count + state.running_count,
-            "$SucceededTasks": state.succeeded_count,
-            "$FailedTasks": state.failed_count,
-            "$PreemptedNodeCount": preempted if self.config.spot.preempted_count_reported else 0,
-            "$SampleNodeCount": in_pool,
-            "$CPUPercent": 100.0 * used / total_slots if total_slots else 0.0,
-        }
+        values = (  # in _MEASURED's order
+            active,
+            running,
+            active + running,
+            state.succeeded_count,
+            state.failed_count,
+            preempted if self.config.spot.preempted_count_reported else 0,
+            state.current("dedicated") + state.current("spot"),
+            100.0 * state.ready_used / total_slots if total_slots else 0.0,
+        )
+        series = self._measured
         drop = self.config.metrics.sample_drop_probability
         autoscale = self.config.autoscale
         loss = autoscale.sample_loss_fraction if autoscale is not None else 0.0
-        samples = self.records.samples
-        for name, value in values.items():
-            missing = drop > 0 and self.rng_samples.random() < drop
-            lost = loss > 0 and self.rng_sample_loss.random() < loss  # drawn apart, so drops keep their draws
-            samples[name].values.append(math.nan if missing or lost else float(value))
+        if drop > 0 or loss > 0:
+            for values_of, value in zip(series, values, strict=True):
+                missing = drop > 0 and self.rng_samples.random() < drop
+                lost = loss > 0 and self.rng_sample_loss.random() < loss  # drawn apart, so drops keep their draws
+                values_of.append(math.nan if missing or lost else float(value))
+        else:
+            for values_of, value in zip(series, values, strict=True):
+                values_of.append(float(value))
         self._zeros.append(0.0)
         self.records.sample_times.append(self.calendar.now)
         self.at(self.config.metrics.sample_interval, self._sample)
