@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evidence_optimize import FRESH, SCENARIOS, params_text, plain_search
+from evidence_optimize import EVIDENCE_FIDELITY, FRESH, SCENARIOS, params_text, plain_search
 
 from batchsim.optimize.ensemble import robust_ensemble
 from batchsim.optimize.executors import Executor
 from batchsim.optimize.objective import Objective
-from batchsim.optimize.search import Fidelity, optimize
+from batchsim.optimize.search import optimize
 from batchsim.optimize.templates import find_template
 from batchsim.stress import NAMED, find
 from batchsim.stress.table import stress_table
@@ -74,7 +74,9 @@ def main() -> None:
     notes = []
     with Executor(workers=args.workers) as executor:
         for name in args.only or SCENARIOS:
-            plain = plain_search(ROOT / "scenarios" / name, executor, plain_budget, seeds, Fidelity(), args.cache)
+            plain = plain_search(
+                ROOT / "scenarios" / name, executor, plain_budget, seeds, EVIDENCE_FIDELITY, args.cache
+            )
             scenario = plain.scenario
             stresses = find(scenario, args.stress) if args.stress else list(NAMED)
             members, source = robust_ensemble(scenario, stresses=stresses)
@@ -89,7 +91,7 @@ def main() -> None:
                     budget=budget,
                     seeds=seeds,
                     members=members,
-                    fidelity=Fidelity(),
+                    fidelity=EVIDENCE_FIDELITY,
                 )
                 if result.best is not None:
                     robust.append((result.best.cost_usd, template, result.best))

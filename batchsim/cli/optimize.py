@@ -61,7 +61,7 @@ def optimize(
         help="halving: one seed first, more only for the best (successive halving).",
     ),
     reduction: int = typer.Option(
-        4, "--reduction", min=2, help="--fidelity halving: the best 1/N of a rung go on to more seeds."
+        16, "--reduction", min=2, help="--fidelity halving: the best 1/N of a rung go on to more seeds."
     ),
     min_horizon: float = typer.Option(
         1.0, "--min-horizon", min=0.05, max=1, help="--fidelity halving: horizon fraction of the first rung."
