@@ -51,7 +51,7 @@ from batchsim.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "formulas"
 SCENARIOS = ["default.yaml", "spot-first.yaml", "hourly-schedule.yaml", "office-hours.yaml", "azure-llm-trace.yaml"]
-TEMPLATES = ["spot-share", "spot-hysteresis"]
+TEMPLATES = ["spot-share", "spot-hysteresis", "spot-floor"]
 FRESH = [1001, 1002, 1003, 1004, 1005]
 # The README's tables were made with successive halving at reduction 4 (the default then).
 EVIDENCE_FIDELITY = Fidelity(reduction=4)

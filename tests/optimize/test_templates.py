@@ -84,3 +84,36 @@ def test_spot_fallback_stands_in_for_spot_it_cannot_get() -> None:
     evicted = {"targetLowPriorityNodes": 10, "currentLowPriorityNodes": 10, "preemptedNodeCount": 4}
     targets = _targets(text, evicted, [11.0] * 40, preempted=4)
     assert targets["$TargetLowPriorityNodes"] == 14 and targets["$TargetDedicatedNodes"] == 1 + 2
+
+
+def test_spot_floor_keeps_its_base_and_follows_the_queue_above_it() -> None:
+    from batchsim.formula import compile
+    from batchsim.formula.context_file import parse_context
+
+    text = find_template("spot-floor").render({"maxSpot": 20, "floorShare": 0.5, "waitingShare": 0.5, "spareNodes": 1})
+
+    def targets(running: float, active: float, preempted: float = 0) -> tuple[float, float]:
+        context = parse_context(
+            {
+                "time": "2026-01-05T12:00:00Z",
+                "pool": {"taskSlotsPerNode": 2},
+                "samples": {
+                    name: {"interval_s": 30, "values": [value] * 10}
+                    for name, value in (
+                        ("$RunningTasks", running),
+                        ("$ActiveTasks", active),
+                        ("$PendingTasks", running + active),
+                        ("$PreemptedNodeCount", preempted),
+                    )
+                },
+            }
+        )
+        run = compile(text).evaluate(context)
+        assert run.error is None, run.error
+        values = dict(item.split("=") for item in run.results.split(";"))
+        return float(values["$TargetDedicatedNodes"]), float(values["$TargetLowPriorityNodes"])
+
+    assert targets(0, 0) == (0, 10)  # the base: half of maxSpot, with an empty queue
+    assert targets(24, 10) == (0, (24 + 0.5 * 10 + 1) / 2 + 1)  # 16 nodes: above the base
+    assert targets(60, 40) == (0, 20)  # capped at maxSpot
+    assert targets(0, 0, preempted=3) == (0, 13)  # preempted nodes asked for again
