@@ -17,6 +17,9 @@ def sweep(
         ..., metavar="SCENARIO.yaml", help="Scenario file, or a shipped scenario's name (`batchsim scenario list`)."
     ),
     grid: list[str] = typer.Option([], "--grid", help="A key and its values: --grid pool.initial_dedicated=2,4,8."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Scenario overrides for every variant, as for simulate (the grid's keys are not among them)."
+    ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per variant (1..K)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
@@ -44,15 +47,18 @@ def sweep(
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
     from batchsim.optimize.text import format_table, plus_minus
-    from batchsim.scenario import ScenarioError, load_scenario
+    from batchsim.scenario import ScenarioError, load_scenario, parse_overrides
 
     scenario = scenario_file(scenario)
     try:
         parsed = parse_grid(grid)
-        load_scenario(scenario)
+        both = sorted(set(parse_overrides(overrides)) & set(parsed))
+        if both:
+            raise ValueError(f"--set {both[0]}: that key is also a --grid key")
+        load_scenario(scenario, overrides)
         for key, values in parsed.items():
             for value in values:
-                load_scenario(scenario, [f"{key}={value}"])  # a bad key or value fails here, before any run
+                load_scenario(scenario, [*overrides, f"{key}={value}"])  # a bad key or value fails here, before any run
     except (ValueError, ScenarioError) as exc:
         fail(str(exc))
     check_out_dir(out)
@@ -77,6 +83,7 @@ def sweep(
                 records=records,
                 on_result=progress,
                 on_warning=lambda message: typer.echo(f"warning: {message}", err=True),
+                overrides=overrides,
             )
             pool.close()
     except SweepInterrupted as exc:

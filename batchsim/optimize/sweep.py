@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,11 @@ def sweep(
     records: bool = True,
     on_result: Callable[[int, int], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    overrides: Sequence[str] = (),
 ) -> SweepResult:
     """Run every variant × seed not already in `out_dir`; return all results (one row per run).
+
+    `overrides` (`key=value`, as `--set` gives them) apply to every variant, before the grid's keys.
 
     Raises `SweepInterrupted` on Ctrl-C, after the workers have stopped.
     """
@@ -107,7 +110,7 @@ def sweep(
     ] or [()]
     specs: list[RunSpec] = []
     for variant in variants:
-        text = resolved_json(load_scenario(scenario, list(variant)))
+        text = resolved_json(load_scenario(scenario, [*overrides, *variant]))
         specs += [RunSpec(text, seed, records=records, tag=variant) for seed in seeds]
     names = {spec: run_key(spec) for spec in specs}
     todo, redone = [], []
@@ -128,7 +131,7 @@ def sweep(
     pool = Executor(executor, scheduler=scheduler, workers=workers) if not isinstance(executor, Executor) else executor
     try:
         for spec, outcome in pool.run(todo):
-            _save(runs_dir / names[spec], spec, outcome, Path(scenario))
+            _save(runs_dir / names[spec], spec, outcome, Path(scenario), overrides)
             done += 1
             if on_result is not None:
                 on_result(done, len(specs))
@@ -154,12 +157,12 @@ def sweep(
     return SweepResult(table, keys, redone)
 
 
-def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome, scenario_file: Path) -> None:
+def _save(run_dir: Path, spec: RunSpec, outcome: RunOutcome, scenario_file: Path, common: Sequence[str]) -> None:
     if outcome.result is not None:
         from batchsim.report.runs import run_info, write_run
 
         scenario = Scenario.model_validate_json(spec.scenario)
-        overrides = parse_overrides(list(spec.tag))
+        overrides = parse_overrides([*common, *spec.tag])
         write_run(outcome.result, run_dir, run_info(scenario, outcome.summary, overrides, scenario_file))
     record = {"variant": list(spec.tag), "seed": spec.seed, "summary": outcome.summary}
     write_atomically(run_dir / "sweep.json", jsonio.dumps(record, indent=1))
