@@ -42,13 +42,12 @@ def compare(
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import METRICS
-    from batchsim.optimize.runs import autoscaled
     from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
     scenario = scenario_file(scenario)
     try:
-        loaded = autoscaled(load_scenario(scenario, overrides))  # a fixed pool takes the formulas too
+        loaded = load_scenario(scenario, overrides)  # a fixed pool takes formulas too: see with_formula
         texts = {label: text for label, text in read_formulas(loaded, formulas).items() if text is not None}
     except ScenarioError as exc:
         fail(str(exc))

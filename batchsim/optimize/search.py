@@ -494,7 +494,7 @@ def _verdict(
             f"Improvement: {-pct:.1%} cheaper than {against} on the fresh seeds ({interval_text}).{missed}",
         )
     if not theirs.feasible and ours.feasible:
-        return True, (f"The {own_name} misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost.")
+        return True, f"The {own_name} misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost."
     if diff < 0:
         return False, (
             f"No improvement found: the best candidate is {-pct:.1%} cheaper than {against} on the fresh "
