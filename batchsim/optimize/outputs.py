@@ -11,6 +11,7 @@ from typing import Any
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
+from batchsim.optimize.ensemble import Member
 from batchsim.optimize.search import Candidate, OptimizeResult
 from batchsim.optimize.text import plus_minus
 
@@ -70,7 +71,15 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
         "final": [_candidate(c) for c in result.final],
         "front": [_candidate(c) for c in result.front],
         "members": [
-            {"name": m.name, "role": m.role, "weight": m.weight, "parameters": m.parameters} for m in result.members
+            {
+                "name": m.name,
+                "role": m.role,
+                "weight": m.weight,
+                "parameters": m.parameters,
+                "sigma": m.sigma,
+                "sigma_of": m.sigma_of or None,
+            }
+            for m in result.members
         ],
         "search": {
             "trials": len(trials),
@@ -91,6 +100,14 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
 
 def _met(value: float, half: float) -> str:
     return "" if not math.isfinite(value) else plus_minus(value, half, "{:.3f}")
+
+
+def _sigma(m: Member) -> str:
+    if m.role != "uncertainty":
+        return ""
+    if m.sigma is None:
+        return "assumed"
+    return f"{m.sigma:+.2f} σ of {m.sigma_of}"
 
 
 def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
@@ -126,16 +143,23 @@ def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
         if lower_bound_usd is not None:
             lines.append(f"| clairvoyant lower bound | {lower_bound_usd:.2f} | 0 | 1.000 | 0 |")
     if len(result.members) > 1 and shown:
-        lines += ["", "Per ensemble member (fresh seeds): cost (USD) / p95 wait (s).", ""]
-        lines.append("| member | weight | what | " + " | ".join(c.name for c in shown) + " |")
-        lines.append("|---|---|---|" + "---|" * len(shown))
+        lines += [
+            "",
+            "Per ensemble member (fresh seeds): cost (USD) / p95 wait (s). σ: how far an uncertainty member is "
+            "from the estimate, in standard deviations of what its group determines.",
+            "",
+        ]
+        lines.append("| member | weight | σ | what | " + " | ".join(c.name for c in shown) + " |")
+        lines.append("|---|---|---|---|" + "---|" * len(shown))
         for m in result.members:
             cells = []
             for c in shown:
                 found = c.measured[m.name]
                 cells.append(f"{found.mean('cost_usd'):.2f} / {found.mean('wait_s_p95'):.0f}")
             flag = " (tail)" if m.tail else ""
-            lines.append(f"| {m.name}{flag} | {m.weight:.3g} | {m.describe()} | " + " | ".join(cells) + " |")
+            lines.append(
+                f"| {m.name}{flag} | {m.weight:.3g} | {_sigma(m)} | {m.describe()} | " + " | ".join(cells) + " |"
+            )
     lines += [""] + [f"- {note}" for note in result.notes]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -125,9 +126,11 @@ def test_a_calibrated_scenario_takes_its_uncertainty_from_its_intervals(tmp_path
         "burst",
     }
     assert by["eviction-rate-high"].pool.spot.eviction_rate_per_hour == 0.21
-    assert by["arrivals-low"].workload[0].rate_per_hour == 100  # the entry that does not exist is left out
+    # One entry: its overall rate's own interval (the entry that does not exist is left out).
+    assert by["arrivals-low"].workload[0].rate_per_hour == pytest.approx(100)
+    # Two keys move together by 1/√2 of their half-widths: 1.96 σ of their standardized sum, not 2.8 σ.
     high = by["task-durations-high"].workload[0].task_duration
-    assert (high.median, high.sigma) == (190, 0.55)
+    assert (high.median, high.sigma) == pytest.approx((180 + 10 / math.sqrt(2), 0.5 + 0.05 / math.sqrt(2)))
 
 
 def test_optimize_robust_from_the_command_line(tmp_path: Path) -> None:
@@ -166,3 +169,78 @@ def test_optimize_robust_from_the_command_line(tmp_path: Path) -> None:
     assert "Per ensemble member" in report and "| spot-drought (tail) |" in report
     bad = CliRunner().invoke(app, [*args, "--tail-stress", "earthquake", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "earthquake" in bad.output
+
+
+def _week_at_100_per_hour(tmp_path: Path, overall: bool) -> Path:
+    """A diurnal entry calibrated from a week at 100 tasks/h: 700 tasks in each hour of the day over 7 h
+    of exposure, each hour's rate with its exact (Garwood) 95 % interval."""
+    from scipy import stats
+
+    count, exposure_h = 700, 7.0
+    low = stats.chi2.ppf(0.025, 2 * count) / 2 / exposure_h
+    high = stats.chi2.ppf(0.975, 2 * count + 2) / 2 / exposure_h
+    lines = [
+        "name: a-week",
+        "duration: 2h",
+        "pool: {autoscale: {formula: '$TargetDedicatedNodes = 2;'}}",
+        "workload:",
+        "  - kind: diurnal",
+        f"    hourly_rates_per_hour: {[100.0] * 24}",
+        "    task_duration: {dist: constant, value: 60}",
+        "calibration:",
+    ]
+    for h in range(24):
+        lines.append(
+            f"  workload.0.hourly_rates_per_hour.{h}: {{estimate: 100, low: {low}, high: {high}, n: 700, source: t}}"
+        )
+    if overall:
+        week = 24 * count
+        o_low = stats.chi2.ppf(0.025, 2 * week) / 2 / (7 * 24)
+        o_high = stats.chi2.ppf(0.975, 2 * week + 2) / 2 / (7 * 24)
+        lines.append(
+            f"  workload.0.rate_per_hour: {{estimate: 100, low: {o_low}, high: {o_high}, n: {week}, source: t}}"
+        )
+    path = tmp_path / "week.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("overall", [True, False], ids=["overall-rate", "hourly-only"])
+def test_arrival_members_are_at_the_daily_totals_95_percent_bound_not_a_9_sigma_corner(
+    tmp_path: Path, overall: bool
+) -> None:
+    # A week at 100 tasks/h: 16 800 tasks, Poisson, so the daily total (2400) has σ = √16800 / 7 ≈ 18.5
+    # tasks. Every hourly rate at its own bound at once moved it by ≈ 9.6 σ.
+    scenario = load_scenario(_week_at_100_per_hour(tmp_path, overall))
+    members, source = robust_ensemble(scenario, stresses=[])
+    sigma_daily = math.sqrt(24 * 700) / 7
+    by = {m.name: m for m in members}
+    assert set(by) == {"baseline", "arrivals-low", "arrivals-high"}
+    for name, sign in (("arrivals-low", -1), ("arrivals-high", 1)):
+        entry = by[name].scenario.workload[0]
+        factor = math.prod(w.factor for w in entry.rate_factors)
+        deviation = (sum(entry.hourly_rates_per_hour) * factor - 2400) / sigma_daily
+        # About 1.96 σ (the exact Garwood bounds of 24 hours combined are a little wider: +4 % at most).
+        assert deviation == pytest.approx(sign * 1.96, rel=0.05)
+        assert [(w.start, w.duration) for w in entry.rate_factors] == [(0.0, scenario.duration)]  # the profile scaled
+        assert by[name].sigma == pytest.approx(sign * 1.96, abs=0.01)
+    assert "1.96 σ" in source
+    # Weights: the pair reproduces the group's variance (0.13 each), the baseline keeps the rest.
+    assert by["arrivals-high"].weight == pytest.approx(1 / (2 * 1.96**2), rel=1e-3)
+    assert sum(m.weight for m in members) == pytest.approx(1.0)
+
+
+def test_the_report_states_each_uncertainty_members_sigma(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from batchsim.optimize.search import Candidate, OptimizeResult
+
+    scenario = load_scenario(_week_at_100_per_hour(tmp_path, True))
+    members, _ = robust_ensemble(scenario, stresses=[])
+    runs = [{"cost_usd": 1.0, "wait_s_p95": 10.0, "tasks_submitted": 1, "tasks_completed": 1}] * 2
+    candidate = Candidate("x", "", {}, members, {m.name: Measured([1, 2], runs) for m in members})
+    trials = pd.DataFrame({"trial": [0], "state": ["complete"], "feasible": [True]})
+    result = OptimizeResult(candidate, None, "v", trials, trials, [candidate], [], Objective(), members, [1], [1, 2], 1)
+    report = render_report(result, None)
+    assert "| arrivals-high | 0.13 | +1.96 σ of the total arrival rate (100 tasks/h over 1 entries) |" in report
+    assert "| arrivals-low | 0.13 | -1.96 σ of the total arrival rate" in report
