@@ -1,4 +1,4 @@
-"""`batchsim optimize SCENARIO.yaml --template NAME_OR_FILE [--budget N] [--seeds K] ... --out DIR`."""
+"""`batchsim optimize SCENARIO.yaml --template NAME_OR_FILE|all [--template ...] [--budget N] [--seeds K] ... --out DIR`."""
 
 from __future__ import annotations
 
@@ -36,7 +36,12 @@ def optimize(
         metavar="SCENARIO.yaml",
         help="Scenario file (with pool.autoscale), or a shipped scenario's name (`batchsim scenario list`).",
     ),
-    template: str = typer.Option(..., "--template", help="A shipped template name or a template file."),
+    templates: list[str] = typer.Option(
+        ...,
+        "--template",
+        help="A shipped template name or a template file; repeat it to search several families, or `all` for every "
+        "shipped template (the family is then a choice of the search).",
+    ),
     budget: int = typer.Option(30, "--budget", min=1, help="Candidates to try."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per candidate (1..K, the same for every candidate)."),
     final_seeds: int = typer.Option(5, "--final-seeds", min=2, help="Fresh seeds (1001..) for the final check."),
@@ -87,7 +92,8 @@ def optimize(
         ..., "--out", help="Writes report.md, trials.csv, pareto.csv, result.json and best.formula (if better)."
     ),
 ) -> None:
-    """Search a template's parameters for the cheapest formula meeting a wait or deadline target.
+    """Search a template's parameters (several templates: the family too) for the cheapest formula meeting a
+    wait or deadline target.
 
     The winner is measured again on fresh seeds against the scenario's own formula (a fixed pool:
     its initial sizes); best.formula is written only when it is cheaper there (or meets a target
@@ -111,7 +117,7 @@ def optimize(
     from batchsim.optimize.runs import autoscaled
     from batchsim.optimize.search import FIXED_POOL, FRESH_SEED_START, OWN_FORMULA, Fidelity, SearchInterrupted
     from batchsim.optimize.search import optimize as run_optimize
-    from batchsim.optimize.templates import TemplateError, find_template
+    from batchsim.optimize.templates import TemplateError, find_template, list_templates
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available
 
@@ -124,7 +130,8 @@ def optimize(
         loaded = load_scenario(scenario, overrides)
         fixed = loaded.pool.autoscale is None
         loaded = autoscaled(loaded)
-        chosen = find_template(template)
+        names = [n for t in templates for n in (list_templates() if t == "all" else [t])]
+        chosen = [find_template(name) for name in dict.fromkeys(names)]
         if robust:
             members, source = robust_ensemble(
                 loaded, stresses=available(loaded), tail=tail_stresses or None, stress_weight=stress_weight
@@ -144,9 +151,10 @@ def optimize(
     )
     if fixed:
         typer.echo(f"{scenario}: {fixed_note}", err=True)
-    errors = [d for d in check(chosen.render()) if d.severity is Severity.ERROR]
-    if errors:
-        fail(f"template {chosen.name}: its default formula does not check: {errors[0].message}")
+    for family in chosen:
+        errors = [d for d in check(family.render()) if d.severity is Severity.ERROR]
+        if errors:
+            fail(f"template {family.name}: its default formula does not check: {errors[0].message}")
     check_out_dir(out)  # before the search, not after an hour of it
     baseline_text = loaded.formula_text()
     baselines = {FIXED_POOL if fixed else OWN_FORMULA: baseline_text} if baseline_text else {}

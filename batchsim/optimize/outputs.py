@@ -12,6 +12,7 @@ from typing import Any
 from batchsim import jsonio
 from batchsim.files import write_atomically
 from batchsim.optimize.ensemble import Member
+from batchsim.optimize.families import FAMILY
 from batchsim.optimize.search import Candidate, OptimizeResult
 from batchsim.optimize.text import plus_minus
 
@@ -43,6 +44,7 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         }
     return {
         "name": c.name,
+        "template": c.template or None,
         "params": c.params,
         "formula": c.formula,
         "cost_usd": cost,
@@ -67,7 +69,17 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
         "tail_k": result.objective.tail_k if any(m.tail for m in result.members) else None,
         "verdict": result.verdict,
         "improvement": result.improvement,
+        "template": result.best.template if result.best is not None else None,
+        "templates": result.families,
         "best": _candidate(result.best) if result.best is not None else None,
+        "families": {
+            name: {
+                "trials": int((trials[FAMILY] == name).sum()) if FAMILY in trials else 0,
+                "feasible": int((trials["feasible"] & (trials[FAMILY] == name)).sum()) if FAMILY in trials else 0,
+                "best": _candidate(c) if c is not None else None,
+            }
+            for name, c in result.family_best.items()
+        },
         "final": [_candidate(c) for c in result.final],
         "front": [_candidate(c) for c in result.front],
         "members": [
@@ -96,6 +108,39 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
         "notes": result.notes,
         "files": files,
     }
+
+
+def _label(c: Candidate, families: bool) -> str:
+    """`optimized (spot-share: dedicatedFloor=2, ...)`: the family named when several were searched."""
+    params = ", ".join(f"{k}={v:g}" for k, v in c.params.items())
+    family = f"{c.template}: " if families and c.template and not c.name.endswith(c.template) else ""
+    return f"{c.name} ({family}{params})" if params or family else c.name
+
+
+def _families(result: OptimizeResult) -> list[str]:
+    """The best of each family, on the fresh seeds (the winner is chosen on the search's seeds)."""
+    trials = result.trials
+    lines = [
+        "",
+        "Best of each family (its cheapest trial meeting the target on the search's seeds, measured on the fresh "
+        "seeds):",
+        "",
+        "| template | trials | feasible | cost (USD) | p95 wait (s) | deadlines met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, c in result.family_best.items():
+        mine = trials[FAMILY] == name
+        counts = f"| {name}{' (winner)' if c is not None and c is result.best else ''} | {int(mine.sum())} | "
+        counts += f"{int((trials['feasible'] & mine).sum())} |"
+        if c is None:
+            lines.append(counts + " none met the target | | |")
+            continue
+        p95, p95_ci = c.baseline.stat("wait_s_p95")
+        lines.append(
+            f"{counts} {plus_minus(c.cost_usd, c.cost_ci_usd, '{:.2f}')} | {plus_minus(p95, p95_ci, '{:.0f}')} | "
+            f"{_met(*c.baseline.stat('deadline_met_fraction'))} |"
+        )
+    return lines
 
 
 def _met(value: float, half: float) -> str:
@@ -133,8 +178,7 @@ def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
         cost_label = "expected cost (USD)" if len(result.members) > 1 else "cost (USD)"
         lines += [f"| formula | {cost_label} | p95 wait (s) | deadlines met | never started |", "|---|---|---|---|---|"]
         for c in shown:
-            params = ", ".join(f"{k}={v:g}" for k, v in c.params.items())
-            name = f"{c.name} ({params})" if params else c.name
+            name = _label(c, len(result.families) > 1)
             p95, p95_ci = c.baseline.stat("wait_s_p95")
             lines.append(
                 f"| {name} | {plus_minus(c.cost_usd, c.cost_ci_usd, '{:.2f}')} | {plus_minus(p95, p95_ci, '{:.0f}')} | "
@@ -160,12 +204,14 @@ def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
             lines.append(
                 f"| {m.name}{flag} | {m.weight:.3g} | {_sigma(m)} | {m.describe()} | " + " | ".join(cells) + " |"
             )
+    if len(result.families) > 1:
+        lines += _families(result)
     lines += [""] + [f"- {note}" for note in result.notes]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _header(c: Candidate) -> str:
-    return "// Found by `batchsim optimize`: " + jsonio.dumps(
+    return f"// Found by `batchsim optimize` (template {c.template}): " + jsonio.dumps(
         {k: round(v, 6) for k, v in c.params.items()}, indent=None
     )
 

@@ -7,25 +7,28 @@ the search is the same whatever order runs finish in. Every candidate runs on th
 members (common random numbers), so differences between candidates are not noise between
 workloads. With `fidelity`, candidates first run on one seed (and optionally a shorter horizon)
 and only those in the best 1/η of their rung go on to more seeds (successive halving, optuna's
-`SuccessiveHalvingPruner`). The winner and the baselines are then measured again on fresh seeds.
+`SuccessiveHalvingPruner`). Several templates make the family a categorical choice of the same
+study (`families`). The winner, the best of each other family and the baselines are then measured
+again on fresh seeds.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from batchsim.optimize.candidates import Candidate, evaluate_formula, measure_formulas
 from batchsim.optimize.ensemble import Member, plain_ensemble
 from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Cell, Measured, measure
-from batchsim.optimize.objective import Objective, ObjectiveKind, Score, expected_cost, score
-from batchsim.optimize.stats import paired_difference
+from batchsim.optimize.families import FAMILY, Families
+from batchsim.optimize.measure import Measured
+from batchsim.optimize.objective import Objective, ObjectiveKind, Score, score
 from batchsim.optimize.templates import Template
+from batchsim.optimize.verdict import verdict
 from batchsim.scenario import Scenario
 
 __all__ = [
@@ -89,92 +92,15 @@ class Fidelity:
 
 
 @dataclass
-class Candidate:
-    """A formula measured on every member over a set of seeds."""
-
-    name: str
-    formula: str
-    params: dict[str, float]
-    members: list[Member] = field(repr=False)
-    measured: dict[str, Measured] = field(repr=False)
-
-    @property
-    def baseline(self) -> Measured:
-        return self.measured[self.members[0].name]
-
-    @property
-    def cost_usd(self) -> float:
-        return expected_cost(self.members, self.measured)[0]
-
-    @property
-    def cost_ci_usd(self) -> float:
-        return expected_cost(self.members, self.measured)[1]
-
-    @property
-    def p95_wait_s(self) -> float:
-        return self.baseline.mean("wait_s_p95")
-
-    @property
-    def p95_ci_s(self) -> float:
-        return self.baseline.stat("wait_s_p95")[1]
-
-    @property
-    def deadline_met(self) -> float:
-        return self.baseline.mean("deadline_met_fraction")
-
-    @property
-    def runs(self) -> list[dict[str, Any]]:
-        """The baseline member's summaries, by seed."""
-        return self.baseline.runs
-
-    def per_seed_cost(self) -> list[float]:
-        per_seed = [0.0] * len(self.baseline.runs)
-        for member in self.members:
-            for i, value in enumerate(self.measured[member.name].values("cost_usd")):
-                per_seed[i] += member.weight * value
-        return per_seed
-
-    def score(self, objective: Objective) -> Score:
-        return score(objective, self.members, self.measured)
-
-
-def _measure_formulas(
-    executor: Executor,
-    formulas: Mapping[str, str],
-    members: Sequence[Member],
-    seeds: Sequence[int],
-    horizon: float = 1.0,
-) -> dict[str, dict[str, Measured]]:
-    """Each formula on each member and seed, in one batch: name → member → Measured."""
-    texts = {m.name: m.shortened(horizon) for m in members}
-    cells = {(name, m.name): Cell(texts[m.name], formula) for name, formula in formulas.items() for m in members}
-    found = measure(executor, cells, seeds)
-    return {name: {m.name: found[(name, m.name)] for m in members} for name in formulas}
-
-
-def evaluate_formula(
-    name: str,
-    formula: str,
-    scenario: Scenario,
-    seeds: list[int],
-    executor: Executor,
-    params: dict[str, float] | None = None,
-    members: Sequence[Member] | None = None,
-) -> Candidate:
-    """Simulate `formula` on every member (default: the scenario alone) and seed."""
-    members = list(members or plain_ensemble(scenario))
-    measured = _measure_formulas(executor, {name: formula}, members, seeds)[name]
-    return Candidate(name, formula, params or {}, members, measured)
-
-
-@dataclass
 class OptimizeResult:
     """The search's outcome.
 
     best: the winner measured on the fresh seeds (None when no candidate met the target);
     improvement: whether it beats the scenario's own formula there (None: nothing to compare);
     verdict: one line saying so; trials: every trial; pareto: the non-dominated complete trials;
-    final: the winner and the baselines on the fresh seeds; front: the Pareto points on them.
+    final: the winner, the best of each other family and the baselines on the fresh seeds; front:
+    the Pareto points on them; families: the templates searched; family_best: each family's
+    cheapest feasible trial on the fresh seeds (None: it had none).
     """
 
     best: Candidate | None
@@ -192,6 +118,8 @@ class OptimizeResult:
     notes: list[str] = field(default_factory=list)
     sampler: str = ""  # optuna's sampler class, seeded with sampler_seed
     sampler_seed: int = 0
+    families: list[str] = field(default_factory=list)
+    family_best: dict[str, Candidate | None] = field(default_factory=dict)
 
 
 def _sampler(kind: SamplerKind | None, multi: bool, seed: int) -> Any:
@@ -205,19 +133,9 @@ def _sampler(kind: SamplerKind | None, multi: bool, seed: int) -> Any:
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def _suggest(trial: Any, template: Template) -> dict[str, float]:
-    params: dict[str, float] = {}
-    for p in template.parameters:
-        if p.kind == "int":
-            params[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high))
-        else:
-            params[p.name] = trial.suggest_float(p.name, p.low, p.high)
-    return params
-
-
 def optimize(
     scenario: Scenario,
-    template: Template,
+    template: Template | Sequence[Template],
     objective: Objective,
     executor: Executor,
     *,
@@ -232,7 +150,8 @@ def optimize(
     on_trial: Callable[[int, int], None] | None = None,
     sampler_seed: int = 0,
 ) -> OptimizeResult:
-    """Search `template`'s parameters; check the winner and `baselines` on fresh seeds.
+    """Search `template`'s parameters (several templates: the family too); check the winner, the best
+    of each other family and `baselines` on fresh seeds.
 
     `baselines` maps names to formula texts; the one named OWN_FORMULA (FIXED_POOL: a fixed pool's
     `fixed_pool_formula`) decides whether the winner is an improvement.
@@ -255,9 +174,11 @@ def optimize(
         sampler=_sampler(SamplerKind(sampler) if sampler else None, multi, sampler_seed),
         pruner=pruner,
     )
-    study.enqueue_trial(template.defaults())  # the documented starting point is the first candidate
+    families = Families(template)
+    for start in families.starts():  # each family's documented starting point comes first
+        study.enqueue_trial(start)
     batch = batch or max(2, 2 * executor.workers) * (2 if fidelity is not None else 1)
-    search = _Search(study, template, objective, executor, members, seeds, fidelity)
+    search = _Search(study, families, objective, executor, members, seeds, fidelity)
     try:
         while len(search.rows) < budget:
             search.batch(min(batch, budget - len(search.rows)))
@@ -271,8 +192,7 @@ def optimize(
     front = _pareto(complete[complete["feasible_tail"]])
     fresh = list(range(FRESH_SEED_START, FRESH_SEED_START + final_seeds))
     result = _final_check(
-        scenario,
-        template,
+        families,
         objective,
         executor,
         members,
@@ -294,14 +214,14 @@ class _Search:
     def __init__(
         self,
         study: Any,
-        template: Template,
+        families: Families,
         objective: Objective,
         executor: Executor,
         members: list[Member],
         seeds: int,
         fidelity: Fidelity | None,
     ) -> None:
-        self.study, self.template, self.objective, self.executor = study, template, objective, executor
+        self.study, self.families, self.objective, self.executor = study, families, objective, executor
         self.members, self.seeds, self.fidelity = members, seeds, fidelity
         self.rungs = fidelity.rungs(seeds) if fidelity is not None else [(seeds, 1.0)]
         self.multi = objective.kind is ObjectiveKind.pareto
@@ -318,15 +238,16 @@ class _Search:
         import optuna
 
         trials = [self.study.ask() for _ in range(size)]
-        params = {t.number: _suggest(t, self.template) for t in trials}
+        chosen = {t.number: self.families.suggest(t) for t in trials}
+        params = {n: self.families.row(template, values) for n, (template, values) in chosen.items()}
         active = {t.number: t for t in trials}
         measured: dict[int, dict[str, Measured]] = {t.number: {} for t in trials}
         done_seeds, done_horizon = 0, 1.0
         for rung, (count, horizon) in enumerate(self.rungs):
             start = done_seeds if horizon == done_horizon else 0  # a longer horizon starts the seeds again
-            formulas = {str(n): self.template.render(params[n]) for n in active}
+            formulas = {str(n): chosen[n][0].render(chosen[n][1]) for n in active}
             new_seeds = list(range(start + 1, count + 1))
-            found = _measure_formulas(self.executor, formulas, self.members, new_seeds, horizon)
+            found = measure_formulas(self.executor, formulas, self.members, new_seeds, horizon)
             self.runs += len(formulas) * len(self.members) * len(new_seeds)
             for n in active:
                 for member in self.members:
@@ -361,7 +282,7 @@ def _set_constraints(trial: Any, result: Score) -> None:
 
 def _row(
     number: int,
-    params: dict[str, float],
+    params: dict[str, Any],
     result: Score,
     state: str,
     seeds: int,
@@ -400,13 +321,8 @@ def _pareto(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[keep].sort_values("cost_usd").reset_index(drop=True)
 
 
-def _params_of(row: pd.Series, template: Template) -> dict[str, float]:
-    return {p.name: (int(row[p.name]) if p.kind == "int" else float(row[p.name])) for p in template.parameters}
-
-
 def _final_check(
-    scenario: Scenario,
-    template: Template,
+    families: Families,
     objective: Objective,
     executor: Executor,
     members: list[Member],
@@ -417,35 +333,54 @@ def _final_check(
     seeds: int,
     runs: int,
 ) -> OptimizeResult:
-    """Winner (or front) and baselines on the fresh seeds, in one batch; the verdict."""
-    formulas: dict[str, str] = {}
-    chosen: dict[str, dict[str, float]] = {}
+    """Winner (or front), the best of each other family and the baselines on the fresh seeds, in one
+    batch; the verdict."""
+    chosen: dict[str, tuple[Template, dict[str, float]]] = {}
     multi = objective.kind is ObjectiveKind.pareto
     if multi:
         picks = front.iloc[_spread(len(front), FRONT_LIMIT)] if len(front) else front
         for k, (_, row) in enumerate(picks.iterrows()):
-            chosen[f"front {k + 1}"] = _params_of(row, template)
+            chosen[f"front {k + 1}"] = families.of(row)
     else:
-        feasible = trials[trials["feasible"]]
+        # The winner is chosen on the search's seeds, never on the fresh ones that judge it.
+        feasible = trials[trials["feasible"]].sort_values(["cost_usd", "trial"])
         if len(feasible):
-            chosen["optimized"] = _params_of(feasible.sort_values(["cost_usd", "trial"]).iloc[0], template)
-    formulas = {name: template.render(p) for name, p in chosen.items()}
+            chosen["optimized"] = families.of(feasible.iloc[0])
+        if families.several:
+            for name in families.names:
+                own = feasible[feasible[FAMILY] == name]
+                if len(own) and name != chosen["optimized"][0].name:
+                    chosen[f"best {name}"] = families.of(own.iloc[0])
+    formulas = {name: template.render(p) for name, (template, p) in chosen.items()}
     formulas.update({name: text for name, text in baselines.items() if name not in formulas})
-    found = _measure_formulas(executor, formulas, members, fresh) if formulas else {}
+    found = measure_formulas(executor, formulas, members, fresh) if formulas else {}
     candidates = {
-        name: Candidate(name, text, chosen.get(name, {}), members, found[name]) for name, text in formulas.items()
+        name: Candidate(
+            name,
+            text,
+            chosen[name][1] if name in chosen else {},
+            members,
+            found[name],
+            chosen[name][0].name if name in chosen else "",
+        )
+        for name, text in formulas.items()
     }
     best = candidates.get("optimized")
     front_candidates = [candidates[n] for n in chosen if multi]
-    final = ([best] if best else []) + [candidates[n] for n in baselines if n in candidates and n != "optimized"]
+    family_best: dict[str, Candidate | None] = {}
+    if not multi:
+        for name in families.names:
+            family_best[name] = best if best is not None and best.template == name else candidates.get(f"best {name}")
+    others = [c for n, c in candidates.items() if n.startswith("best ")]
+    final = ([best] if best else []) + others + [candidates[n] for n in baselines if n in candidates]
     own_name = OWN_FORMULA if OWN_FORMULA in candidates else FIXED_POOL
     own = candidates.get(own_name)
-    improvement, verdict = _verdict(best, own, own_name, objective, multi, front_candidates)
+    improvement, line = verdict(best, own, own_name, objective, multi, front_candidates)
     search_seeds = list(range(1, seeds + 1))
     return OptimizeResult(
         best,
         improvement,
-        verdict,
+        line,
         trials,
         front,
         final,
@@ -455,6 +390,8 @@ def _final_check(
         search_seeds,
         fresh,
         runs,
+        families=families.names,
+        family_best=family_best,
     )
 
 
@@ -463,66 +400,3 @@ def _spread(n: int, limit: int) -> list[int]:
     if n <= limit:
         return list(range(n))
     return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
-
-
-def _verdict(
-    best: Candidate | None,
-    own: Candidate | None,
-    own_name: str,
-    objective: Objective,
-    multi: bool,
-    front: list[Candidate],
-) -> tuple[bool | None, str]:
-    """Whether the winner is an improvement on the fresh seeds, and one line saying why.
-
-    An improvement meets the target there and is cheaper than the scenario's formula (the paired
-    interval excludes no difference), or meets a target that formula misses. A winner that misses
-    the target is one only when the scenario's formula misses it too, by no less, and the line says so.
-    """
-    if multi:
-        return None, f"{len(front)} points of the cost / p95-wait front, measured on fresh seeds."
-    if best is None:
-        return False, "No candidate met the target within the budget: raise --budget or relax the target."
-    ours = best.score(objective)
-    if own is None:
-        if not ours.feasible:
-            return False, (
-                f"No improvement found: the best candidate misses the target on the fresh seeds (worst violation "
-                f"{ours.violation:+.0%}); best.formula is not written."
-            )
-        return True, "The scenario has no formula of its own to compare with; the winner meets the target."
-    against = f"the {own_name}"
-    diff, half = paired_difference(best.per_seed_cost(), own.per_seed_cost())
-    theirs = own.score(objective)
-    pct = diff / own.cost_usd if own.cost_usd else math.nan
-    interval_text = f"paired difference {diff:+.2f} ± {half:.2f} USD"
-    cheaper = diff < 0 and not diff + half >= 0  # the interval excludes no difference (NaN: one seed)
-    if not ours.feasible:
-        if theirs.feasible:
-            return False, (
-                f"No improvement found: the best candidate misses the target on the fresh seeds (worst violation "
-                f"{ours.violation:+.0%}) while {against} meets it; best.formula is not written."
-            )
-        if cheaper and ours.violation <= theirs.violation:
-            return True, (
-                f"Improvement, but neither meets the target on the fresh seeds: {-pct:.1%} cheaper than {against} "
-                f"({interval_text}); worst violation {ours.violation:+.0%} against {theirs.violation:+.0%}."
-            )
-        return False, (
-            f"No improvement found: neither the best candidate (worst violation {ours.violation:+.0%}) nor "
-            f"{against} ({theirs.violation:+.0%}) meets the target on the fresh seeds, and the candidate is not "
-            f"both cheaper ({interval_text}) and nearer to it; best.formula is not written."
-        )
-    if cheaper:
-        return True, f"Improvement: {-pct:.1%} cheaper than {against} on the fresh seeds ({interval_text})."
-    if not theirs.feasible:
-        return True, f"The {own_name} misses the target on the fresh seeds; the winner meets it at {pct:+.1%} cost."
-    if diff < 0:
-        return False, (
-            f"No improvement found: the best candidate is {-pct:.1%} cheaper than {against} on the fresh "
-            f"seeds, within the noise ({interval_text}); best.formula is not written."
-        )
-    return False, (
-        f"No improvement found: the best candidate costs {pct:+.1%} against {against} on the fresh "
-        f"seeds ({interval_text}); best.formula is not written."
-    )

@@ -15,7 +15,8 @@ from batchsim.optimize.ensemble import plain_ensemble
 from batchsim.optimize.measure import Measured
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.outputs import write_outputs
-from batchsim.optimize.search import OWN_FORMULA, Candidate, OptimizeResult, _verdict
+from batchsim.optimize.search import OWN_FORMULA, Candidate, OptimizeResult
+from batchsim.optimize.verdict import verdict
 from batchsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,11 +34,9 @@ def _candidate(name: str, costs: list[float], p95s: list[float]) -> Candidate:
 
 
 def _result(best: Candidate, own: Candidate) -> OptimizeResult:
-    improvement, verdict = _verdict(best, own, OWN_FORMULA, TARGET, False, [])
+    improvement, line = verdict(best, own, OWN_FORMULA, TARGET, False, [])
     trials = pd.DataFrame({"trial": [0], "state": ["complete"], "feasible": [True]})
-    return OptimizeResult(
-        best, improvement, verdict, trials, trials, [best, own], [], TARGET, best.members, [1], SEEDS, 5
-    )
+    return OptimizeResult(best, improvement, line, trials, trials, [best, own], [], TARGET, best.members, [1], SEEDS, 5)
 
 
 def test_a_cheaper_winner_that_misses_the_target_is_no_improvement(tmp_path: Path) -> None:
@@ -64,9 +63,9 @@ def test_the_same_winner_meeting_the_target_is_one(tmp_path: Path) -> None:
 def test_when_neither_meets_the_target_the_verdict_says_so() -> None:
     own = _candidate(OWN_FORMULA, [10.0, 10.1, 9.9, 10.0, 10.05], [1500.0, 1480.0, 1520.0, 1505.0, 1495.0])
     nearer = _candidate("optimized", [8.0, 8.1, 7.9, 8.0, 8.05], [900.0, 880.0, 920.0, 905.0, 895.0])
-    improvement, verdict = _verdict(nearer, own, OWN_FORMULA, TARGET, False, [])
-    assert improvement is True and "neither meets the target" in verdict
+    improvement, line = verdict(nearer, own, OWN_FORMULA, TARGET, False, [])
+    assert improvement is True and "neither meets the target" in line
     # Cheaper, but further from the target than the scenario's formula: no improvement.
     further = _candidate("optimized", [8.0, 8.1, 7.9, 8.0, 8.05], [2000.0, 1980.0, 2020.0, 2005.0, 1995.0])
-    improvement, verdict = _verdict(further, own, OWN_FORMULA, TARGET, False, [])
-    assert improvement is False and verdict.startswith("No improvement found: neither")
+    improvement, line = verdict(further, own, OWN_FORMULA, TARGET, False, [])
+    assert improvement is False and line.startswith("No improvement found: neither")
