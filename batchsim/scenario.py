@@ -18,7 +18,7 @@ from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.scenario_errors import describe_errors, line_of
 from batchsim.sim.config import PoolConfig
-from batchsim.stress.spec import StressSpec
+from batchsim.stress_spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
 
 __all__ = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from batchsim.optimize.executors import Executor
+from batchsim.measure.executors import Executor
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.search import optimize
 from batchsim.optimize.templates import find_template

@@ -15,10 +15,10 @@ import argparse
 import time
 from pathlib import Path
 
-from batchsim.optimize.executors import Executor
+from batchsim.measure.executors import Executor
+from batchsim.measure.stats import paired_difference
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.search import Fidelity, OptimizeResult, optimize
-from batchsim.optimize.stats import paired_difference
 from batchsim.optimize.templates import find_template
 from batchsim.scenario import load_scenario
 

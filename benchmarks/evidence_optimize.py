@@ -10,7 +10,7 @@ For each scenario, on the same search seeds (common random numbers) and then on 
   search seeds) as its target, TPE with successive halving (one seed first, all seeds only for the
   best quarter; --fidelity full for every trial on every seed); the cheapest feasible winner is
   re-measured on fresh seeds;
-- the clairvoyant lower bound (batchsim.optimize.clairvoyant), Spot allowed and dedicated only;
+- the clairvoyant lower bound (batchsim.measure.clairvoyant), Spot allowed and dedicated only;
 - with Spot allowed, on the scenarios with deadlines: the spot-share template against a 99 %
   deadline target, compared with the all-dedicated baseline (docs pending-tasks).
 Savings are 1 − optimized/baseline of the means over the fresh seeds; ± is the 95 % t-interval of the
@@ -40,11 +40,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from batchsim.optimize.clairvoyant import clairvoyant_cost_usd, demand_nodes
-from batchsim.optimize.executors import Executor
+from batchsim.measure.clairvoyant import clairvoyant_cost_usd, demand_nodes
+from batchsim.measure.executors import Executor
+from batchsim.measure.stats import paired_difference
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.search import Candidate, Fidelity, evaluate_formula, optimize
-from batchsim.optimize.stats import paired_difference
 from batchsim.optimize.templates import find_template
 from batchsim.scenario import Scenario, load_scenario
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evidence_optimize import EVIDENCE_FIDELITY, FRESH, SCENARIOS, params_text, plain_search
 
+from batchsim.measure.executors import Executor
 from batchsim.optimize.ensemble import robust_ensemble
-from batchsim.optimize.executors import Executor
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.search import optimize
 from batchsim.optimize.templates import find_template

@@ -6,17 +6,13 @@ rest of batchsim never touches SDK models.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlparse
+
+from batchsim.batch_text import parse_results, region_of
 
 __all__ = ["PoolView", "RunView", "parse_results", "pool_view", "region_of", "run_view"]
-
-_BATCH_HOST = re.compile(
-    r"^[^.]+\.([a-z0-9-]+)\.batch\.(?:azure\.(?:com|cn|us)|chinacloudapi\.cn|usgovcloudapi\.net)$", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -105,23 +101,3 @@ def pool_view(pool: Any) -> PoolView:
         last_run=run_view(getattr(pool, "auto_scale_run", None)),
         etag=getattr(pool, "etag", None),
     )
-
-
-def region_of(*urls: str | None) -> str | None:
-    """The region in a Batch URL (`https://ACCOUNT.REGION.batch.azure.com/...`), from the first that has one."""
-    for url in urls:
-        if url:
-            match = _BATCH_HOST.match(urlparse(url).hostname or "")
-            if match:
-                return match.group(1).lower()
-    return None
-
-
-def parse_results(results: str | None) -> dict[str, str]:
-    """`$a=1;$b=[1,2]` → `{"$a": "1", "$b": "[1,2]"}`: split on ';', then on the first '=' (§4)."""
-    values: dict[str, str] = {}
-    for part in (results or "").split(";"):
-        if part.strip():
-            name, _, value = part.partition("=")
-            values[name.strip()] = value
-    return values

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from batchsim.azure.errors import AzureIntegrationError
-from batchsim.azure.pool import PoolView, region_of
+from batchsim.azure.pool import PoolView
+from batchsim.batch_text import canonical_vm_size, region_of
 from batchsim.files import write_atomically
 from batchsim.units import format_duration
 
@@ -31,15 +32,6 @@ class PulledScenario:
 
     scenario: Path
     formula: Path | None
-
-
-def canonical_vm_size(vm_size: str, known: list[str]) -> str:
-    """The catalog's spelling of a size the service returns lower-cased (`standard_d2s_v3` → `Standard_D2s_v3`)."""
-    by_lower = {name.lower(): name for name in known}
-    if vm_size.lower() in by_lower:
-        return by_lower[vm_size.lower()]
-    head, _, tail = vm_size.partition("_")
-    return f"{head[:1].upper()}{head[1:]}_{tail[:1].upper()}{tail[1:]}" if tail else vm_size
 
 
 def sku_row(skus_file: Path, vm_size: str, region: str) -> dict[str, Any] | None:

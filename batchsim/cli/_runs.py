@@ -1,22 +1,14 @@
-"""Shared pieces of the sweep, stress, compare and optimize commands: their choices, Ctrl-C
+"""Shared pieces of the sweep, stress, compare and optimize commands: Ctrl-C
 (`interrupt_once`), and the formula files they are given."""
 
 from __future__ import annotations
 
 import signal
-from enum import Enum
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "ExecutorChoice", "interrupt_once", "read_formulas", "scenario_file", "slug"]
+__all__ = ["EXIT_INTERRUPTED", "interrupt_once", "read_formulas", "scenario_file", "slug"]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-
-
-class ExecutorChoice(str, Enum):
-    """--executor: a local process pool or a Dask cluster."""
-
-    local = "local"
-    dask = "dask"
 
 
 def scenario_file(path: Path) -> Path:

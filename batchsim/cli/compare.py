@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
+from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import fail
+from batchsim.measure.kinds import ExecutorKind
 
 
 @app.command()
@@ -25,7 +26,7 @@ def compare(
     out: Path | None = typer.Option(
         None, "--out", help="Writes every run (OUT/runs/FORMULA/seed-N) and report.html with the runs overlaid."
     ),
-    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
     ),
@@ -39,10 +40,10 @@ def compare(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
+    from batchsim.measure.cells import METRICS
+    from batchsim.measure.executors import Executor, ExecutorError
+    from batchsim.measure.text import format_table, plus_minus
     from batchsim.optimize.compare import compare as run_compare
-    from batchsim.optimize.executors import Executor, ExecutorError
-    from batchsim.optimize.measure import METRICS
-    from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
 
     scenario = scenario_file(scenario)
@@ -63,7 +64,7 @@ def compare(
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
     if out is not None:
-        from batchsim.optimize.runs import with_formula
+        from batchsim.measure.runs import with_formula
         from batchsim.report import write_report
         from batchsim.report.runs import run_info, write_run
 

@@ -1,4 +1,4 @@
-"""`batchsim optimize SCENARIO.yaml --template NAME_OR_FILE|all [--template ...] [--budget N] [--seeds K] ... --out DIR`."""
+"""`batchsim optimize SCENARIO.yaml --template NAME_OR_FILE|all [--template ...] [--budget N] ... --out DIR`."""
 
 from __future__ import annotations
 
@@ -7,21 +7,11 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
+from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
-
-
-class ObjectiveChoice(str, Enum):
-    p95_wait = "p95-wait"
-    deadline = "deadline"
-    pareto = "pareto"
-
-
-class SamplerChoice(str, Enum):
-    tpe = "tpe"
-    nsga2 = "nsga2"
-    random = "random"
+from batchsim.measure.kinds import ExecutorKind
+from batchsim.optimize.kinds import ObjectiveKind, SamplerKind
 
 
 class FidelityChoice(str, Enum):
@@ -45,7 +35,7 @@ def optimize(
     budget: int = typer.Option(30, "--budget", min=1, help="Candidates to try."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per candidate (1..K, the same for every candidate)."),
     final_seeds: int = typer.Option(5, "--final-seeds", min=2, help="Fresh seeds (1001..) for the final check."),
-    objective: ObjectiveChoice = typer.Option(ObjectiveChoice.p95_wait, "--objective", help="What to optimize."),
+    objective: ObjectiveKind = typer.Option(ObjectiveKind.p95_wait, "--objective", help="What to optimize."),
     p95_target: float = typer.Option(600.0, "--p95-wait-target", min=0, help="Seconds (p95-wait objective)."),
     miss_target: float = typer.Option(
         0.01, "--deadline-miss-target", min=0, max=1, help="Allowed share of missed deadlines (deadline objective)."
@@ -71,7 +61,7 @@ def optimize(
     min_horizon: float = typer.Option(
         1.0, "--min-horizon", min=0.05, max=1, help="--fidelity halving: horizon fraction of the first rung."
     ),
-    sampler: SamplerChoice | None = typer.Option(
+    sampler: SamplerKind | None = typer.Option(
         None, "--sampler", help="optuna sampler (default: tpe; nsga2 for pareto)."
     ),
     sampler_seed: int = typer.Option(
@@ -81,7 +71,7 @@ def optimize(
         help="Seeds the sampler: the same seed, the same search; another seed, another search of the same budget.",
     ),
     batch: int | None = typer.Option(None, "--batch", min=1, help="Trials asked at once (default: 2 × workers)."),
-    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
     ),
@@ -102,27 +92,24 @@ def optimize(
     import contextlib
     import sys
 
-    import numpy as np
-
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, scenario_file
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
-    from batchsim.optimize.clairvoyant import clairvoyant_cost_usd
+    from batchsim.measure.executors import Executor, ExecutorError
+    from batchsim.measure.runs import autoscaled
     from batchsim.optimize.ensemble import plain_ensemble, robust_ensemble
-    from batchsim.optimize.executors import Executor, ExecutorError
-    from batchsim.optimize.objective import Objective, ObjectiveKind
+    from batchsim.optimize.objective import Objective
     from batchsim.optimize.outputs import OutputError, document, render_report, write_outputs
-    from batchsim.optimize.runs import autoscaled
-    from batchsim.optimize.search import FIXED_POOL, FRESH_SEED_START, OWN_FORMULA, Fidelity, SearchInterrupted
+    from batchsim.optimize.search import FIXED_POOL, OWN_FORMULA, Fidelity, SearchInterrupted
     from batchsim.optimize.search import optimize as run_optimize
     from batchsim.optimize.templates import TemplateError, find_template, list_templates
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available
 
     scenario = scenario_file(scenario)
-    if objective is ObjectiveChoice.pareto and fidelity is FidelityChoice.halving:
+    if objective is ObjectiveKind.pareto and fidelity is FidelityChoice.halving:
         fail("--fidelity halving needs a single objective, not --objective pareto", EXIT_USAGE)
     if not robust and tail_stresses:
         fail("--tail-stress needs --robust", EXIT_USAGE)
@@ -158,7 +145,7 @@ def optimize(
     check_out_dir(out)  # before the search, not after an hour of it
     baseline_text = loaded.formula_text()
     baselines = {FIXED_POOL if fixed else OWN_FORMULA: baseline_text} if baseline_text else {}
-    target = Objective(ObjectiveKind(objective.value), p95_target, miss_target, tail_k)
+    target = Objective(objective, p95_target, miss_target, tail_k)
     interrupt_once()
     try:
         with contextlib.ExitStack() as stack:
@@ -178,7 +165,7 @@ def optimize(
                 pool,
                 budget=budget,
                 seeds=seeds,
-                sampler=sampler.value if sampler else None,
+                sampler=sampler,
                 members=members,
                 baselines=baselines,
                 final_seeds=final_seeds,
@@ -202,16 +189,14 @@ def optimize(
         result.notes.append(f"Parameter uncertainty: {source}.")
     if fixed:
         result.notes.append(fixed_note)
-    fresh = range(FRESH_SEED_START, FRESH_SEED_START + final_seeds)
-    bound = float(np.mean([clairvoyant_cost_usd(loaded, s) for s in fresh]))
     try:
-        files = write_outputs(result, out, bound)
+        files = write_outputs(result, out)
     except OutputError as exc:
-        typer.echo(render_report(result, bound))
+        typer.echo(render_report(result))
         fail(str(exc))
     if output is OutputFormat.json:
-        typer.echo(jsonio.dumps(document(result, bound, files)))
+        typer.echo(jsonio.dumps(document(result, files)))
     else:
-        typer.echo(render_report(result, bound))
-    if result.best is None and objective is not ObjectiveChoice.pareto:
+        typer.echo(render_report(result))
+    if result.best is None and objective is not ObjectiveKind.pareto:
         raise typer.Exit(1)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
+from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.measure.kinds import ExecutorKind
 
 
 @app.command()
@@ -31,7 +32,7 @@ def stress(
     out: Path | None = typer.Option(
         None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
     ),
-    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
     ),
@@ -45,10 +46,10 @@ def stress(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
-    from batchsim.optimize.executors import Executor, ExecutorError
-    from batchsim.optimize.measure import Cell, measure
-    from batchsim.optimize.runs import autoscaled, resolved_json
-    from batchsim.optimize.text import format_table, plus_minus
+    from batchsim.measure.cells import Cell, measure
+    from batchsim.measure.executors import Executor, ExecutorError
+    from batchsim.measure.runs import autoscaled, resolved_json
+    from batchsim.measure.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario
     from batchsim.stress import available, describe, find
     from batchsim.stress.table import stress_table, worst_stress

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
+from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import fail
+from batchsim.measure.kinds import ExecutorKind
 
 
 @app.command()
@@ -21,7 +22,7 @@ def sweep(
         [], "--set", help="Scenario overrides for every variant, as for simulate (the grid's keys are not among them)."
     ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per variant (1..K)."),
-    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="Where runs execute."),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS)."
     ),
@@ -43,10 +44,10 @@ def sweep(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, scenario_file
-    from batchsim.optimize.executors import Executor, ExecutorError
+    from batchsim.measure.executors import Executor, ExecutorError
+    from batchsim.measure.text import format_table, plus_minus
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
-    from batchsim.optimize.text import format_table, plus_minus
     from batchsim.scenario import ScenarioError, load_scenario, parse_overrides
 
     scenario = scenario_file(scenario)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from batchsim.azure.pool import parse_results
+from batchsim.batch_text import parse_results
 from batchsim.history.calibrate import calibrate
 from batchsim.history.directory import IN_POOL_STATES, History, iso
 from batchsim.history.scenario_file import write_calibration

@@ -85,14 +85,14 @@ class Calibration:
 
 
 def _vm_size(raw: str) -> str:
-    from batchsim.azure.pull import canonical_vm_size
+    from batchsim.batch_text import canonical_vm_size
     from batchsim.cost.catalog import catalog_rows
 
     return canonical_vm_size(raw or "Standard_D2s_v3", [str(row["vm_size"]) for row in catalog_rows()])
 
 
 def _region(pool: dict[str, Any]) -> str | None:
-    from batchsim.azure.pool import region_of
+    from batchsim.batch_text import region_of
 
     location = pool.get("location")
     return str(location).lower() if location else region_of(pool.get("url"))

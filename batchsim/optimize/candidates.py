@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from batchsim.measure.cells import Cell, Measured, measure
+from batchsim.measure.executors import Executor
 from batchsim.optimize.ensemble import Member, plain_ensemble
-from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Cell, Measured, measure
 from batchsim.optimize.objective import Objective, Score, expected_cost, score
 from batchsim.scenario import Scenario
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Cell, Measured, measure, metric_row
-from batchsim.optimize.runs import resolved_json, with_formula
+from batchsim.measure.cells import Cell, Measured, measure, metric_row
+from batchsim.measure.executors import Executor
+from batchsim.measure.runs import resolved_json, with_formula
 from batchsim.scenario import Scenario
 
 __all__ = ["Comparison", "compare"]

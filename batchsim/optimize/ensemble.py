@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from batchsim.optimize.runs import resolved_json
+from batchsim.measure.runs import resolved_json
 from batchsim.optimize.uncertainty import member_weight, perturbations
 from batchsim.scenario import Scenario
 from batchsim.stress.named import BASELINE, NAMED
-from batchsim.stress.spec import StressSpec
 from batchsim.stress.transforms import apply, describe
+from batchsim.stress_spec import StressSpec
 
 __all__ = ["Member", "plain_ensemble", "robust_ensemble"]
 

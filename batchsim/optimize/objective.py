@@ -14,30 +14,22 @@ shorter than the target): a pool with no nodes is not a winner at 0 USD.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from batchsim.measure.cells import Measured
+from batchsim.measure.stats import interval
 from batchsim.optimize.ensemble import Member
-from batchsim.optimize.measure import Measured
-from batchsim.optimize.stats import interval
+from batchsim.optimize.kinds import ObjectiveKind
 
 __all__ = ["UNKNOWN_VIOLATION", "Objective", "ObjectiveKind", "Score", "score"]
 
 # The violation of a wait target by a run that completed nothing: worse than any measured miss,
 # finite so that samplers can rank by it.
 UNKNOWN_VIOLATION = 1000.0
-
-
-class ObjectiveKind(str, enum.Enum):
-    """p95-wait: cheapest meeting a p95 wait; deadline: cheapest meeting a deadline-miss share; pareto: the front."""
-
-    p95_wait = "p95-wait"
-    deadline = "deadline"
-    pareto = "pareto"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
+from batchsim.measure.text import plus_minus
 from batchsim.optimize.ensemble import Member
 from batchsim.optimize.families import FAMILY
 from batchsim.optimize.search import Candidate, OptimizeResult
-from batchsim.optimize.text import plus_minus
 
 __all__ = ["OutputError", "document", "render_report", "write_outputs"]
 
@@ -58,7 +58,7 @@ def _candidate(c: Candidate) -> dict[str, Any]:
     }
 
 
-def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[str, str]) -> dict[str, Any]:
+def document(result: OptimizeResult, files: dict[str, str]) -> dict[str, Any]:
     """The JSON document of `optimize --format json` (also result.json)."""
     trials = result.trials
     return {
@@ -104,7 +104,7 @@ def document(result: OptimizeResult, lower_bound_usd: float | None, files: dict[
             "sampler_seed": result.sampler_seed,
         },
         "fresh_seeds": result.fresh_seeds,
-        "clairvoyant_lower_bound_usd": lower_bound_usd,
+        "clairvoyant_lower_bound_usd": result.lower_bound_usd,
         "notes": result.notes,
         "files": files,
     }
@@ -155,8 +155,9 @@ def _sigma(m: Member) -> str:
     return f"{m.sigma:+.2f} σ of {m.sigma_of}"
 
 
-def render_report(result: OptimizeResult, lower_bound_usd: float | None) -> str:
+def render_report(result: OptimizeResult) -> str:
     """report.md."""
+    lower_bound_usd = result.lower_bound_usd
     objective = result.objective
     trials = result.trials
     pruned = int((trials["state"] == "pruned").sum())
@@ -216,7 +217,7 @@ def _header(c: Candidate) -> str:
     )
 
 
-def write_outputs(result: OptimizeResult, out: Path, lower_bound_usd: float | None) -> dict[str, str]:
+def write_outputs(result: OptimizeResult, out: Path) -> dict[str, str]:
     """Write every file into `out`; on failure keep the trials in a temporary file (`OutputError.kept`)."""
     files: dict[str, str] = {}
     try:
@@ -235,8 +236,8 @@ def write_outputs(result: OptimizeResult, out: Path, lower_bound_usd: float | No
             files[f"front_{k}"] = str(out / "front" / f"{k:02d}.formula")
         files["report"] = str(out / "report.md")
         files["result"] = str(out / "result.json")
-        write_atomically(out / "report.md", render_report(result, lower_bound_usd))
-        write_atomically(out / "result.json", jsonio.dumps(document(result, lower_bound_usd, files)) + "\n")
+        write_atomically(out / "report.md", render_report(result))
+        write_atomically(out / "result.json", jsonio.dumps(document(result, files)) + "\n")
     except OSError as exc:
         kept = None
         try:

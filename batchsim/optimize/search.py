@@ -14,18 +14,20 @@ again on fresh seeds.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from batchsim.measure.cells import Measured
+from batchsim.measure.clairvoyant import clairvoyant_cost_usd
+from batchsim.measure.executors import Executor
 from batchsim.optimize.candidates import Candidate, evaluate_formula, measure_formulas
 from batchsim.optimize.ensemble import Member, plain_ensemble
-from batchsim.optimize.executors import Executor
 from batchsim.optimize.families import FAMILY, Families
-from batchsim.optimize.measure import Measured
+from batchsim.optimize.kinds import SamplerKind
 from batchsim.optimize.objective import Objective, ObjectiveKind, Score, score
 from batchsim.optimize.templates import Template
 from batchsim.optimize.verdict import verdict
@@ -56,14 +58,6 @@ class SearchInterrupted(Exception):
     def __init__(self, trials: pd.DataFrame) -> None:
         super().__init__(f"interrupted after {len(trials)} trials")
         self.trials = trials
-
-
-class SamplerKind(str, enum.Enum):
-    """optuna's samplers: tpe (default), nsga2 (default for pareto), random."""
-
-    tpe = "tpe"
-    nsga2 = "nsga2"
-    random = "random"
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,8 @@ class OptimizeResult:
     verdict: one line saying so; trials: every trial; pareto: the non-dominated complete trials;
     final: the winner, the best of each other family and the baselines on the fresh seeds; front:
     the Pareto points on them; families: the templates searched; family_best: each family's
-    cheapest feasible trial on the fresh seeds (None: it had none).
+    cheapest feasible trial on the fresh seeds (None: it had none); lower_bound_usd: what a pool
+    that knows the workload in advance would pay (`measure.clairvoyant`), on the fresh seeds.
     """
 
     best: Candidate | None
@@ -120,6 +115,7 @@ class OptimizeResult:
     sampler_seed: int = 0
     families: list[str] = field(default_factory=list)
     family_best: dict[str, Candidate | None] = field(default_factory=dict)
+    lower_bound_usd: float | None = None  # the clairvoyant bound, averaged over the fresh seeds
 
 
 def _sampler(kind: SamplerKind | None, multi: bool, seed: int) -> Any:
@@ -205,6 +201,7 @@ def optimize(
     )
     result.sampler = type(study.sampler).__name__
     result.sampler_seed = sampler_seed
+    result.lower_bound_usd = float(np.mean([clairvoyant_cost_usd(scenario, s) for s in fresh]))
     return result
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
-from batchsim.optimize.executors import Executor, ExecutorKind, RunOutcome, RunSpec
-from batchsim.optimize.runs import resolved_json, run_key
-from batchsim.optimize.stats import interval
+from batchsim.measure.executors import Executor, ExecutorKind
+from batchsim.measure.runs import RunOutcome, RunSpec, resolved_json, run_key
+from batchsim.measure.stats import interval
 from batchsim.scenario import Scenario, load_scenario, parse_overrides
 
 __all__ = ["METRICS", "SweepInterrupted", "SweepResult", "parse_grid", "summarize", "sweep"]

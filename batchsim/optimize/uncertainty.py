@@ -29,8 +29,8 @@ from typing import Any
 from scipy import stats
 
 from batchsim.scenario import Scenario, ScenarioError
-from batchsim.stress.spec import ArrivalRate, EvictionRate, StressSpec
 from batchsim.stress.transforms import apply
+from batchsim.stress_spec import ArrivalRate, EvictionRate, StressSpec
 
 __all__ = [
     "DEFAULT_ARRIVAL_UNCERTAINTY",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+from batchsim.measure.stats import paired_difference
 from batchsim.optimize.candidates import Candidate
 from batchsim.optimize.objective import Objective
-from batchsim.optimize.stats import paired_difference
 
 __all__ = ["verdict"]
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from batchsim.scenario import Scenario
-from batchsim.stress.spec import Burst, MassEviction, SampleLoss, SlowProvisioning, SpotDrought, StressSpec
+from batchsim.stress_spec import Burst, MassEviction, SampleLoss, SlowProvisioning, SpotDrought, StressSpec
 
 __all__ = ["BASELINE", "NAMED", "available", "find"]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from batchsim.optimize.text import plus_minus
+from batchsim.measure.text import plus_minus
 from batchsim.stress.table import StressTable, worst_stress
 from batchsim.stress.transforms import describe
 

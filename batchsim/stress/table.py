@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Cell, Measured, measure, metric_row
-from batchsim.optimize.runs import resolved_json, with_formula
+from batchsim.measure.cells import Cell, Measured, measure, metric_row
+from batchsim.measure.executors import Executor
+from batchsim.measure.runs import resolved_json, with_formula
 from batchsim.scenario import Scenario
-from batchsim.stress.spec import StressSpec
 from batchsim.stress.transforms import apply
+from batchsim.stress_spec import StressSpec
 
 __all__ = ["StressTable", "stress_table", "worst_stress"]
 

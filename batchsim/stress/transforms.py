@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from batchsim.scenario import Scenario, ScenarioError, set_key
-from batchsim.stress.spec import StressSpec
+from batchsim.stress_spec import StressSpec
 
 __all__ = ["apply", "busiest_hour_s", "describe"]
 
@@ -36,7 +36,7 @@ def busiest_hour_s(scenario: Scenario, seed: int | None = None) -> float:
     its submission, `clairvoyant.demand_nodes`), averaged over each hour; the scenario's own seed
     unless given, so that every formula and seed is stressed at the same moment.
     """
-    from batchsim.optimize.clairvoyant import demand_nodes
+    from batchsim.measure.clairvoyant import demand_nodes
 
     demand = demand_nodes(scenario, scenario.seed if seed is None else seed, step_s=60.0)
     hours = max(1, math.ceil(scenario.duration / 3600))

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchsim.cli import app
-from batchsim.optimize.executors import Executor
+from batchsim.measure.executors import Executor
 from batchsim.optimize.families import Families
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.search import OWN_FORMULA, optimize

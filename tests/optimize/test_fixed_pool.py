@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchsim.cli import app
-from batchsim.optimize.runs import autoscaled, with_formula
+from batchsim.measure.runs import autoscaled, with_formula
 from batchsim.pipeline import simulate
 from batchsim.scenario import load_scenario
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from batchsim.optimize.executors import Executor, ExecutorError, RunSpec
-from batchsim.optimize.runs import resolved_json
+from batchsim.measure.executors import Executor, ExecutorError
+from batchsim.measure.runs import RunSpec, resolved_json
 from batchsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from batchsim.cli import app
 from batchsim.formula import check
 from batchsim.formula.diagnostics import Severity
-from batchsim.optimize.clairvoyant import busy_slot_s, clairvoyant_cost_usd, demand_nodes
-from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Measured
+from batchsim.measure.cells import Measured
+from batchsim.measure.clairvoyant import busy_slot_s, clairvoyant_cost_usd, demand_nodes
+from batchsim.measure.executors import Executor
 from batchsim.optimize.objective import UNKNOWN_VIOLATION, Objective
 from batchsim.optimize.outputs import OutputError, write_outputs
 from batchsim.optimize.search import Fidelity, _pareto, optimize
@@ -197,7 +197,7 @@ def test_when_writing_fails_at_the_end_the_trials_are_kept(tmp_path: Path, monke
 
     monkeypatch.setattr(outputs, "write_atomically", refuse)
     with pytest.raises(OutputError) as caught:
-        write_outputs(result, tmp_path / "out", None)
+        write_outputs(result, tmp_path / "out")
     assert caught.value.kept is not None and str(caught.value.kept) in str(caught.value)
     assert len(pd.read_csv(caught.value.kept)) == 2
     caught.value.kept.unlink()

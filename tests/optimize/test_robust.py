@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from batchsim.measure.cells import Measured
+from batchsim.measure.executors import Executor
 from batchsim.optimize.ensemble import Member, robust_ensemble
-from batchsim.optimize.executors import Executor
-from batchsim.optimize.measure import Measured
 from batchsim.optimize.objective import Objective, score
 from batchsim.optimize.outputs import render_report
 from batchsim.optimize.search import optimize
@@ -81,7 +81,7 @@ def test_a_robust_search_scores_every_member_on_the_same_seeds() -> None:
     for candidate in result.final:
         assert set(candidate.measured) == {"baseline", "burst"}
         assert candidate.measured["burst"].seeds == candidate.measured["baseline"].seeds == result.fresh_seeds
-    report = render_report(result, None)
+    report = render_report(result)
     assert "under each of burst" in report and "| burst (tail) |" in report
 
 
@@ -241,6 +241,6 @@ def test_the_report_states_each_uncertainty_members_sigma(tmp_path: Path) -> Non
     candidate = Candidate("x", "", {}, members, {m.name: Measured([1, 2], runs) for m in members})
     trials = pd.DataFrame({"trial": [0], "state": ["complete"], "feasible": [True]})
     result = OptimizeResult(candidate, None, "v", trials, trials, [candidate], [], Objective(), members, [1], [1, 2], 1)
-    report = render_report(result, None)
+    report = render_report(result)
     assert "| arrivals-high | 0.13 | +1.96 σ of the total arrival rate (100 tasks/h over 1 entries) |" in report
     assert "| arrivals-low | 0.13 | -1.96 σ of the total arrival rate" in report

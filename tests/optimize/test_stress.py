@@ -14,7 +14,7 @@ from batchsim.cli import app
 from batchsim.pipeline import simulate
 from batchsim.scenario import ScenarioError, load_scenario
 from batchsim.stress import apply, available, busiest_hour_s, find
-from batchsim.stress.spec import Burst, StressSpec
+from batchsim.stress_spec import Burst, StressSpec
 from batchsim.workload.generators import build_workload
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from batchsim.measure.cells import Measured
 from batchsim.optimize.ensemble import plain_ensemble
-from batchsim.optimize.measure import Measured
 from batchsim.optimize.objective import Objective
 from batchsim.optimize.outputs import write_outputs
 from batchsim.optimize.search import OWN_FORMULA, Candidate, OptimizeResult
@@ -47,7 +47,7 @@ def test_a_cheaper_winner_that_misses_the_target_is_no_improvement(tmp_path: Pat
     assert result.improvement is False
     assert result.verdict.startswith("No improvement found")
     assert "misses the target" in result.verdict and "+50%" in result.verdict
-    files = write_outputs(result, tmp_path, None)
+    files = write_outputs(result, tmp_path)
     assert "best_formula" not in files and not (tmp_path / "best.formula").exists()
     assert "No improvement found" in (tmp_path / "report.md").read_text()  # what .ci/run greps
 
@@ -57,7 +57,7 @@ def test_the_same_winner_meeting_the_target_is_one(tmp_path: Path) -> None:
     own = _candidate(OWN_FORMULA, [10.0, 10.1, 9.9, 10.0, 10.05], [500.0, 480.0, 520.0, 505.0, 495.0])
     result = _result(winner, own)
     assert result.improvement is True and result.verdict.startswith("Improvement: 20.0% cheaper")
-    assert (Path(write_outputs(result, tmp_path, None)["best_formula"])).exists()
+    assert (Path(write_outputs(result, tmp_path)["best_formula"])).exists()
 
 
 def test_when_neither_meets_the_target_the_verdict_says_so() -> None:

@@ -9,14 +9,48 @@ formula file a scenario points to, or upgrading batchsim, runs again instead of 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from batchsim.optimize.executors import RunSpec
 from batchsim.scenario import Scenario, ScenarioError
 from batchsim.sim.config import AutoscaleConfig
 from batchsim.workload.generators import Trace
 
-__all__ = ["autoscaled", "fixed_pool_formula", "resolve", "resolved_json", "run_key", "with_formula"]
+__all__ = [
+    "RunOutcome",
+    "RunSpec",
+    "autoscaled",
+    "fixed_pool_formula",
+    "resolve",
+    "resolved_json",
+    "run_key",
+    "with_formula",
+]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One simulation.
+
+    scenario: the resolved scenario as JSON (`runs.resolved_json`); formula: a formula text that
+    replaces the scenario's, or None; records: return the record tables (a `Result`) too;
+    tag: anything hashable the caller uses to file the outcome (not sent to the engine).
+    """
+
+    scenario: str
+    seed: int
+    formula: str | None = None
+    records: bool = False
+    tag: Any = None
+
+
+@dataclass
+class RunOutcome:
+    """A finished run: its summary and, when asked for, the whole `Result`."""
+
+    summary: dict[str, Any]
+    result: Any = None
 
 
 def resolve(scenario: Scenario) -> Scenario:

@@ -12,8 +12,9 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from batchsim.optimize.executors import Executor, RunSpec
-from batchsim.optimize.stats import interval, paired_difference
+from batchsim.measure.executors import Executor
+from batchsim.measure.runs import RunSpec
+from batchsim.measure.stats import interval, paired_difference
 
 __all__ = ["METRICS", "Cell", "Measured", "measure", "metric_row"]
 

@@ -1,9 +1,9 @@
 """Where simulation runs execute: one pool of local processes, or a Dask cluster, per command.
 
 An `Executor` is created once for a whole sweep, search or comparison and reused for every batch
-of runs, so workers start (and import batchsim) once. Runs are plain, picklable `RunSpec`s that
-carry the resolved scenario as JSON text (`batchsim.optimize.runs`), never a path, so a Dask worker
-needs no shared disk; each yields `(spec, outcome)` as it finishes, and results are identical
+of runs, so workers start (and import batchsim) once. Runs are plain, picklable `RunSpec`s
+(`batchsim.measure.runs`) that carry the resolved scenario as JSON text, never a path, so a Dask
+worker needs no shared disk; each yields `(spec, outcome)` as it finishes, and results are identical
 whichever executor runs them.
 
 Stopping (Ctrl-C): workers ignore SIGINT, so an interrupt reaches only the main process; `stop()`
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import enum
 import functools
 import gc
 import multiprocessing
@@ -25,55 +24,24 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Any
+
+from batchsim.measure.kinds import ExecutorKind
+from batchsim.measure.runs import RunOutcome, RunSpec, with_formula
 
 __all__ = [
     "SCHEDULER_ENV",
     "Executor",
     "ExecutorError",
     "ExecutorKind",
-    "RunOutcome",
-    "RunSpec",
     "run_one",
 ]
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
-class ExecutorKind(str, enum.Enum):
-    """Where runs execute."""
-
-    local = "local"
-    dask = "dask"
-
-
 class ExecutorError(RuntimeError):
     """An executor that cannot be used or stopped working (scheduler unreachable, workers died)."""
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One simulation.
-
-    scenario: the resolved scenario as JSON (`runs.resolved_json`); formula: a formula text that
-    replaces the scenario's, or None; records: return the record tables (a `Result`) too;
-    tag: anything hashable the caller uses to file the outcome (not sent to the engine).
-    """
-
-    scenario: str
-    seed: int
-    formula: str | None = None
-    records: bool = False
-    tag: Any = None
-
-
-@dataclass
-class RunOutcome:
-    """A finished run: its summary and, when asked for, the whole `Result`."""
-
-    summary: dict[str, Any]
-    result: Any = None
 
 
 class _Stopped(Exception):
@@ -151,8 +119,6 @@ def run_one(spec: RunSpec) -> RunOutcome:
     _check_stop(0.0)
     scenario = _scenario(spec.scenario)
     if spec.formula is not None:
-        from batchsim.optimize.runs import with_formula
-
         scenario = with_formula(scenario, spec.formula)
     progress = _check_stop if _STOP is not None else None
     # Paused until the run is dropped: reference counting frees it then, and the collector, back
@@ -171,7 +137,7 @@ def _context() -> multiprocessing.context.BaseContext:
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["batchsim.optimize.executors", "batchsim.pipeline", "batchsim.scenario"])
+        context.set_forkserver_preload(["batchsim.measure.executors", "batchsim.pipeline", "batchsim.scenario"])
         return context
     return multiprocessing.get_context("spawn")
 
