@@ -86,8 +86,8 @@ def optimize(
     wait or deadline target.
 
     The winner is measured again on fresh seeds against the scenario's own formula (a fixed pool:
-    its initial sizes); best.formula is written only when it is cheaper there (or meets a target
-    the scenario's formula misses).
+    its initial sizes); best.formula is written only when it meets the target there and is cheaper,
+    or meets a target the scenario's formula misses (when neither meets it, the report says so).
     """
     import contextlib
     import sys

@@ -205,7 +205,7 @@ def render_report(result: OptimizeResult) -> str:
             lines.append(
                 f"| {m.name}{flag} | {m.weight:.3g} | {_sigma(m)} | {m.describe()} | " + " | ".join(cells) + " |"
             )
-    if len(result.families) > 1:
+    if len(result.families) > 1 and result.family_best:  # a Pareto front shows its families in its rows
         lines += _families(result)
     lines += [""] + [f"- {note}" for note in result.notes]
     return "\n".join(lines).rstrip() + "\n"
