@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batchsim.cli import app
+from batchsim.measure.clairvoyant import clairvoyant_cost_usd
 from batchsim.measure.executors import Executor
 from batchsim.optimize.families import Families
 from batchsim.optimize.objective import Objective
@@ -50,6 +51,9 @@ def test_two_families_in_one_study_with_conditional_parameters() -> None:
                 value = row[f"{template.name}.{p.name}"]
                 assert (template.name == mine) == (not (isinstance(value, float) and math.isnan(value)))
     assert result.families == ["spot-share", "pending-tasks"]
+    # The clairvoyant bound comes from the library (the command only prints it), on the fresh seeds.
+    expected = sum(clairvoyant_cost_usd(scenario, s) for s in result.fresh_seeds) / len(result.fresh_seeds)
+    assert result.lower_bound_usd == pytest.approx(expected)
     assert set(result.family_best) == {"spot-share", "pending-tasks"}
     if result.best is not None:
         assert result.best.template in result.families
