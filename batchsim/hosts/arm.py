@@ -21,7 +21,9 @@ from batchsim.hosts.embedded import Builder, EmbeddedFormula, HostProblem
 
 __all__ = ["MARKER", "find_formulas"]
 
-MARKER = "formula"
+# Only files that mention autoScale (autoScaleFormula, autoScale.formula) are parsed: a directory holds
+# package.json, tsconfig.json and the like, which may not even be JSON.
+MARKER = "autoscale"
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _BLANK = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _SCALAR = json.JSONDecoder()

@@ -18,7 +18,8 @@ from batchsim.hosts.embedded import Builder, EmbeddedFormula, HostProblem, closi
 
 __all__ = ["MARKER", "find_formulas"]
 
-MARKER = "formula"
+# Only files that mention autoScale are scanned (compared case-insensitively).
+MARKER = "autoscale"
 _ESCAPES = {"\\": "\\", "'": "'", "n": "\n", "r": "\r", "t": "\t", "$": "$"}
 _WORD = re.compile(r"[A-Za-z_]\w*")
 

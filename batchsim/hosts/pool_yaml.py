@@ -18,7 +18,9 @@ from batchsim.hosts.embedded import Builder, EmbeddedFormula, HostProblem
 
 __all__ = ["MARKER", "find_formulas"]
 
-MARKER = "formula"
+# Only files that mention autoscale are parsed: a directory holds CI workflows, Helm templates and
+# the like, some of them not plain YAML.
+MARKER = "autoscale"
 _ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
     "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",

@@ -157,6 +157,7 @@ def test_a_directory_finds_formulas_and_host_files_and_skips_the_rest(tmp_path: 
     (tree / ".terraform").mkdir()
     shutil.copy(FIXTURES / "pools.tf", tree / ".terraform" / "cached.tf")
     (tree / "notes.yaml").write_text("a: [unclosed\n")  # no pool formula named: not even parsed
+    (tree / "release.yml").write_text("brew formula: {{ broken }\n")  # a formula, but no autoscale: the same
     found = records(str(tree))
     paths = {Path(str(r["path"])).name for r in found}
     assert paths == {"azuredeploy.json", "pool-add.json", "pool.bicep", "pools.tf", "shipyard-pool.yaml"}
