@@ -62,37 +62,40 @@ def _label(node: Any) -> str:
 
 
 def _block_header(block: Any) -> list[str]:
-    from lark import Token, Tree
+    """A block's type and labels: `resource "azurerm_batch_pool" "render"` -> three strings."""
+    from lark import Tree
 
     labels = []
     for child in block.children:
-        if isinstance(child, Tree) and child.data == "body":
+        if isinstance(child, Tree) and child.data == "identifier":
+            labels.append(_label(child.children[0]))
+        elif isinstance(child, Tree) and child.data == "string":
+            labels.append(_label(child))
+        elif isinstance(child, Tree) and child.data == "body":
             break
-        if isinstance(child, Token) and child.type == "LBRACE":
-            break
-        if isinstance(child, Tree) and child.data in ("identifier", "string"):
-            labels.append(_label(child.children[0] if child.data == "identifier" else child))
-        elif isinstance(child, Token) and child.type in ("NAME", "IDENTIFIER"):
-            labels.append(str(child))
     return labels
 
 
-def _pool_formulas(tree: Any) -> Iterator[tuple[str, Any]]:
-    for body in _children(tree, "body"):
+def _blocks(parent: Any, kind: str) -> Iterator[tuple[list[str], Any]]:
+    """The blocks of type `kind` directly in `parent`'s body, with their headers."""
+    for body in _children(parent, "body"):
         for block in _children(body, "block"):
             header = _block_header(block)
-            if header[:2] != ["resource", _POOL_TYPE] or len(header) < 3:
-                continue
-            for pool_body in _children(block, "body"):
-                for auto_scale in _children(pool_body, "block"):
-                    if _block_header(auto_scale)[:1] != ["auto_scale"]:
-                        continue
-                    for inner in _children(auto_scale, "body"):
-                        for attribute in _children(inner, "attribute"):
-                            if _label(attribute.children[0].children[0]) == "formula":
-                                value = _literal(attribute.children[-1])
-                                if value is not None:
-                                    yield header[2], value
+            if header[:1] == [kind]:
+                yield header, block
+
+
+def _pool_formulas(tree: Any) -> Iterator[tuple[str, Any]]:
+    for header, pool in _blocks(tree, "resource"):
+        if header[1:2] != [_POOL_TYPE] or len(header) < 3:
+            continue
+        for _, auto_scale in _blocks(pool, "auto_scale"):
+            for body in _children(auto_scale, "body"):
+                for attribute in _children(body, "attribute"):
+                    if _label(attribute.children[0].children[0]) == "formula":
+                        value = _literal(attribute.children[-1])
+                        if value is not None:
+                            yield header[2], value
 
 
 def _literal(expression: Any) -> Any:
