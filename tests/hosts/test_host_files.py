@@ -264,3 +264,21 @@ def test_check_on_formula_files_loads_no_host_reader(tmp_path: Path) -> None:
     formula = tmp_path / "f.formula"
     formula.write_text("$TargetDedicatedNodes = 2;\n")
     assert _run_blocked(["check", str(formula)]).rstrip().endswith("loaded:")
+
+
+def test_crlf_heredoc_and_a_bicep_child_resource(tmp_path: Path) -> None:
+    main = tmp_path / "main.tf"
+    main.write_bytes(
+        b'resource "azurerm_batch_pool" "crlf" {\r\n  auto_scale {\r\n    formula = <<-EOF\r\n'
+        b"      $TargetDedicatedNodes = 1;\r\n      $x = $crlfTypo;\r\n    EOF\r\n  }\r\n}\r\n"
+    )
+    (error,) = [r for r in records(str(main)) if r["severity"] == "error"]
+    assert (error["resource"], error["line"], host_text_at(error)) == ("azurerm_batch_pool.crlf", 5, "$crlfTypo")
+    bicep = tmp_path / "main.bicep"
+    bicep.write_text(
+        "resource account 'Microsoft.Batch/batchAccounts@2024-07-01' = {\n  name: 'acct'\n"
+        "  resource child 'pools@2024-07-01' = {\n    name: 'p'\n"
+        "    properties: { scaleSettings: { autoScale: { formula: '$TargetDedicatedNodes = $childTypo;' } } }\n  }\n}\n"
+    )
+    (error,) = [r for r in records(str(bicep)) if r["severity"] == "error"]
+    assert (error["resource"], host_text_at(error)) == ("child", "$childTypo")
