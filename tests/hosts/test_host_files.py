@@ -282,3 +282,18 @@ def test_crlf_heredoc_and_a_bicep_child_resource(tmp_path: Path) -> None:
     )
     (error,) = [r for r in records(str(bicep)) if r["severity"] == "error"]
     assert (error["resource"], host_text_at(error)) == ("child", "$childTypo")
+
+
+def test_terraform_directives_are_left_out_and_named_in_the_note(tmp_path: Path) -> None:
+    main = tmp_path / "main.tf"
+    main.write_text(
+        'resource "azurerm_batch_pool" "d" {\n  auto_scale {\n    formula = <<EOF\n'
+        "$TargetDedicatedNodes = 1;\n%{ if var.spot }$TargetLowPriorityNodes = ${var.spot_max};%{ endif }\n"
+        "$x = $directiveTypo;\nEOF\n  }\n}\n"
+    )
+    found = records(str(main))
+    (note,) = [r for r in found if r["code"] == "BS004"]
+    assert "%{if var.spot}, ${var.spot_max}, %{endif}" in str(note["message"]) and "left out" in str(note["message"])
+    assert host_text_at(note) == "%{ if var.spot }"
+    (error,) = [r for r in found if r["severity"] == "error"]
+    assert host_text_at(error) == "$directiveTypo"
