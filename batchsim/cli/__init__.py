@@ -41,6 +41,9 @@ _EXTRA_OF_MODULE = {
     "pygls": "lsp",
     "lsprotocol": "lsp",
 }
+# What the light install (packaging/batchsim-check) leaves out: a command or formula that needs one
+# of these there (`eval` on a formula with rand(), which draws from numpy's generator) names the full install.
+_FULL_ONLY = ("numpy", "pandas", "scipy", "matplotlib", "pyarrow")
 _NOT_COMMANDS = ("app", "errors")
 
 
@@ -92,6 +95,13 @@ def main() -> None:
         application()
     except ModuleNotFoundError as exc:
         parts = (exc.name or "").split(".")
+        if parts[0] in _FULL_ONLY:
+            typer.echo(
+                f"error: this needs {parts[0]!r}, which the light install (batchsim-check) leaves out: "
+                "pip install batchsim",
+                err=True,
+            )
+            raise SystemExit(EXIT_USAGE) from None
         # The longest known prefix: azure.monitor.querymetrics is the monitor extra, azure.batch azure.
         extra = next(
             (

@@ -13,6 +13,7 @@ from batchsim.cli.app import app
 from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
 
 _BOM = b"\xef\xbb\xbf"
+_HOST_SUFFIXES = (".tf", ".bicep", ".json", ".yaml", ".yml")
 
 
 @app.command("fmt")
@@ -43,6 +44,10 @@ def fmt_command(
         fail(f"no *.formula files under {', '.join(str(p) for p in paths)}", EXIT_USAGE)
     changed = unchanged = broken = 0
     for file in files:
+        if file.suffix.lower() in _HOST_SUFFIXES:
+            # A formula inside Terraform, Bicep, JSON or YAML is laid out by its host file's owner.
+            typer.echo(f"{file}: not a formula file, left as it is (check reads formulas in it; fmt does not)")
+            continue
         try:
             data = file.read_bytes()
             source = read_formula(file)

@@ -17,11 +17,17 @@ __all__ = ["FORMATTERS", "FileReport", "format_github", "format_json", "format_j
 
 @dataclass(frozen=True, slots=True)
 class FileReport:
-    """The findings for one file and the text they point into."""
+    """The findings for one formula and the text they point into.
+
+    resource: for a formula inside a host file (Terraform, Bicep, ARM JSON, pool YAML), the pool
+        resource that holds it (`azurerm_batch_pool.render`); `text` is then the host file's text and
+        the diagnostics are at its lines. None for a `*.formula` file.
+    """
 
     path: str
     text: str
     diagnostics: Sequence[Diagnostic]
+    resource: str | None = None
 
 
 def _source_line(text: str, line: int) -> str:
@@ -43,8 +49,17 @@ def _window(source: str, column: int) -> tuple[str, int]:
     return prefix + excerpt + suffix, column - start + len(prefix)
 
 
-def _one_line(path: str, d: Diagnostic) -> str:
-    return f"{path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}"
+def _one_line(path: str, d: Diagnostic, resource: str | None = None) -> str:
+    where = f" [{resource}]" if resource else ""
+    return f"{path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}{where}"
+
+
+def _summary(reports: Sequence[FileReport]) -> str:
+    errors = sum(d.severity is Severity.ERROR for r in reports for d in r.diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for r in reports for d in r.diagnostics)
+    files = len(dict.fromkeys(r.path for r in reports))
+    formulas = f" ({len(reports)} formula(s))" if any(r.resource for r in reports) else ""
+    return f"{files} file(s) checked{formulas}: {errors} error(s), {warnings} warning(s)"
 
 
 def format_text(reports: Sequence[FileReport]) -> str:
@@ -52,22 +67,21 @@ def format_text(reports: Sequence[FileReport]) -> str:
     out: list[str] = []
     for report in reports:
         for d in report.diagnostics:
-            out.append(_one_line(report.path, d))
+            out.append(_one_line(report.path, d, report.resource))
             source = _source_line(report.text, d.span.line)
             if source.strip():
                 width = max(1, (d.span.end_column - d.span.column) if d.span.end_line == d.span.line else 1)
                 excerpt, column = _window(source.expandtabs(1), d.span.column)
                 out.append(f"    {excerpt}")
                 out.append("    " + " " * (column - 1) + "^" + "~" * min(width - 1, len(excerpt) - column, 80))
-    errors = sum(d.severity is Severity.ERROR for r in reports for d in r.diagnostics)
-    warnings = sum(d.severity is Severity.WARNING for r in reports for d in r.diagnostics)
-    out.append(f"{len(reports)} file(s) checked: {errors} error(s), {warnings} warning(s)")
+    out.append(_summary(reports))
     return "\n".join(out) + "\n"
 
 
-def _record(path: str, d: Diagnostic) -> dict[str, object]:
+def _record(path: str, d: Diagnostic, resource: str | None) -> dict[str, object]:
     return {
         "path": path,
+        "resource": resource,
         "line": d.span.line,
         "column": d.span.column,
         "end_line": d.span.end_line,
@@ -79,8 +93,9 @@ def _record(path: str, d: Diagnostic) -> dict[str, object]:
 
 
 def format_json(reports: Sequence[FileReport]) -> str:
-    """A JSON list of objects with the fixed keys of DESIGN §2."""
-    return jsonio.dumps([_record(r.path, d) for r in reports for d in r.diagnostics], indent=2) + "\n"
+    """A JSON list of objects with the fixed keys of DESIGN §2, and `resource` (DESIGN §10; null for
+    a *.formula file)."""
+    return jsonio.dumps([_record(r.path, d, r.resource) for r in reports for d in r.diagnostics], indent=2) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -97,12 +112,29 @@ def format_github(reports: Sequence[FileReport]) -> str:
     levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
     for report in reports:
         for d in report.diagnostics:
+            title = f"{d.code} {report.resource}" if report.resource else d.code
             props = (
                 f"file={_escape_property(report.path)},line={d.span.line},col={d.span.column},"
-                f"endLine={d.span.end_line},endColumn={d.span.end_column},title={_escape_property(d.code)}"
+                f"endLine={d.span.end_line},endColumn={d.span.end_column},title={_escape_property(title)}"
             )
-            out.append(f"::{levels[d.severity]} {props}::{_escape_data(d.message)}")
+            message = f"{report.resource}: {d.message}" if report.resource else d.message
+            out.append(f"::{levels[d.severity]} {props}::{_escape_data(message)}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+# Descriptions of the file-level codes (the lint rules describe themselves in lint.RULES).
+_FILE_RULES = {
+    "BS001": "The file is not formula text (binary, or not UTF-8)",
+    "BS003": "A host file that names a pool formula cannot be read as its format (HCL, Bicep, JSON, YAML)",
+    "BS004": "A host file's interpolations were checked with a placeholder number (give --var NAME=VALUE)",
+}
+
+
+def _logical(resource: str | None) -> dict[str, object]:
+    """SARIF's logicalLocations: the pool resource holding an embedded formula."""
+    if resource is None:
+        return {}
+    return {"logicalLocations": [{"name": resource, "kind": "resource"}]}
 
 
 def format_sarif(reports: Sequence[FileReport]) -> str:
@@ -111,7 +143,7 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
     from batchsim.formula.lint import RULES
 
     codes = sorted({d.code for r in reports for d in r.diagnostics})
-    lint_help = {rule.code: f"{rule.name}: {rule.pitfall}" for rule in RULES}
+    lint_help = {rule.code: f"{rule.name}: {rule.pitfall}" for rule in RULES} | _FILE_RULES
     rules = [{"id": code, "shortDescription": {"text": lint_help.get(code, code)}} for code in codes]
     levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
     results = [
@@ -119,9 +151,10 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
             "ruleId": d.code,
             "ruleIndex": codes.index(d.code),
             "level": levels[d.severity],
-            "message": {"text": d.message},
+            "message": {"text": f"{r.resource}: {d.message}" if r.resource else d.message},
             "locations": [
                 {
+                    **_logical(r.resource),
                     "physicalLocation": {
                         "artifactLocation": {"uri": r.path.replace("\\", "/")},
                         "region": {
@@ -130,7 +163,7 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
                             "endLine": d.span.end_line,
                             "endColumn": max(d.span.end_column, d.span.column),
                         },
-                    }
+                    },
                 }
             ],
         }
@@ -158,18 +191,17 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
 
 
 def format_junit(reports: Sequence[FileReport]) -> str:
-    """JUnit XML: one test case per file, failing with its errors (warnings go to system-out)."""
+    """JUnit XML: one test case per formula (per file, or per resource of a host file), failing with
+    its errors (warnings go to system-out)."""
     from xml.etree import ElementTree as ET
 
     suite = ET.Element("testsuite", name="batchsim check", tests=str(len(reports)))
     failures = 0
     for report in reports:
-        case = ET.SubElement(suite, "testcase", classname="batchsim.check", name=report.path)
+        name = f"{report.path} {report.resource}" if report.resource else report.path
+        case = ET.SubElement(suite, "testcase", classname="batchsim.check", name=name)
         errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
-        lines = [
-            f"{report.path}:{d.span.line}:{d.span.column}: {d.severity.value} {d.code} {d.message}"
-            for d in report.diagnostics
-        ]
+        lines = [_one_line(report.path, d, report.resource) for d in report.diagnostics]
         if errors:
             failures += 1
             first = errors[0]

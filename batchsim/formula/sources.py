@@ -7,9 +7,13 @@ from pathlib import Path
 
 from batchsim.formula.diagnostics import Diagnostic, Severity, Span
 
-__all__ = ["FILE_CODE", "FormulaSource", "find_formula_files", "read_formula"]
+__all__ = ["FILE_CODE", "HOST_CODE", "PLACEHOLDER_CODE", "FormulaSource", "find_formula_files", "read_formula"]
 
 FILE_CODE = "BS001"
+# A Terraform, Bicep, JSON or YAML file that names a pool formula but cannot be read as its format.
+HOST_CODE = "BS003"
+# The note that a host file's interpolations were checked as a placeholder number (DESIGN §10).
+PLACEHOLDER_CODE = "BS004"
 
 
 @dataclass(frozen=True, slots=True)

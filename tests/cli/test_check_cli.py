@@ -52,7 +52,9 @@ def test_warnings_alone_exit_zero(tmp_path: Path) -> None:
 def test_json_format_has_the_fixed_keys(tree: Path) -> None:
     result = invoke("--format", "json", str(tree / "sub" / "bad.formula"))
     records = json.loads(result.output)
-    assert set(records[0]) == {"path", "line", "column", "end_line", "end_column", "severity", "code", "message"}
+    fixed = {"path", "line", "column", "end_line", "end_column", "severity", "code", "message"}
+    # DESIGN §10 adds `resource` (null for a *.formula file; the pool resource inside a host file).
+    assert set(records[0]) == fixed | {"resource"} and records[0]["resource"] is None
     assert (records[0]["line"], records[0]["column"], records[0]["severity"]) == (1, 32, "error")
 
 
@@ -168,7 +170,7 @@ def test_check_imports_only_what_it_needs(tree: Path) -> None:
     modules = _modules_after(["check", str(tree / "good.formula")])
     commands = {m for m in modules if m.startswith("batchsim.cli.")}
     assert commands == {"batchsim.cli.app", "batchsim.cli.errors", "batchsim.cli.check"}
-    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich"}
+    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich", "hcl2"}
     assert not heavy & {m.split(".")[0] for m in modules}
     # nor the evaluator, nor the simulator
     assert not {"batchsim.formula.compiler", "batchsim.formula.codegen", "batchsim.sim"} & modules
