@@ -47,11 +47,6 @@ class Analysis:
         self.strict = strict
 
     @property
-    def oversized(self) -> bool:
-        """Too large for anything but diagnostics (`MAX_DOCUMENT_CHARS`)."""
-        return len(self.text) > MAX_DOCUMENT_CHARS
-
-    @property
     def has_bom(self) -> bool:
         return self.text.startswith(BOM)
 
