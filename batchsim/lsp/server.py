@@ -258,16 +258,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _guarded(default: Callable[[], object], *, formulas_only: bool = True) -> Callable[[F], F]:
+def _guarded(default: Callable[[], object], *, formulas_only: bool = True, any_size: bool = False) -> Callable[[F], F]:
     """A handler that answers `default()` instead of failing, after logging why (and, with
-    `formulas_only`, for documents that are not formulas or too large for more than diagnostics)."""
+    `formulas_only`, for documents that are not formulas or, unless `any_size`, too large for more
+    than diagnostics)."""
 
     def wrap(handler: F) -> F:
         @functools.wraps(handler)
         def run(ls: FormulaServer, params: Any) -> Any:
             document = getattr(params, "text_document", None)
-            if formulas_only and document is not None and not ls.usable(str(document.uri)):
-                return default()
+            if formulas_only and document is not None:
+                uri = str(document.uri)
+                if not (ls.serves(uri) if any_size else ls.usable(uri)):
+                    return default()
             try:
                 return handler(ls, params)
             except Exception:
@@ -314,12 +317,12 @@ def build_server(debounce_s: float = DEFAULT_DEBOUNCE_S) -> FormulaServer:
             ls.schedule(_uri(params), 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    @_guarded(lambda: None)
+    @_guarded(lambda: None, any_size=True)
     def did_change(ls: FormulaServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.schedule(_uri(params), ls.debounce_s)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    @_guarded(lambda: None)
+    @_guarded(lambda: None, any_size=True)
     def did_save(ls: FormulaServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.schedule(_uri(params), 0)
 

@@ -133,6 +133,16 @@ def test_past_the_size_limit_a_document_gets_diagnostics_only_and_blocks_nothing
     assert session.hover(near, 0, 0) is not None
 
 
+def test_a_document_that_grows_past_the_limit_and_back_keeps_its_diagnostics(session: Session) -> None:
+    uri = "file:///tmp/grows.formula"
+    session.open(uri, "$TargetDedicatedNodes = max(;")
+    assert session.diagnostics(uri)[0].code == "AutoScalingFormulaSyntaxError"
+    session.change(uri, "$TargetDedicatedNodes = 1; // " + "z" * (2 * MAX_DOCUMENT_CHARS))
+    assert [d.code for d in session.diagnostics(uri)] == ["AutoScalingFormulaTooLong"]
+    session.change(uri, "$TargetDedicatedNodes = 1;")
+    assert not session.diagnostics(uri)
+
+
 def test_a_byte_order_mark_is_handled_as_check_handles_it(session: Session, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -154,6 +164,14 @@ def test_a_byte_order_mark_is_handled_as_check_handles_it(session: Session, tmp_
     (undefined,) = [d for d in session.diagnostics(uri) if d.code == "AutoScalingFormulaEvaluationError"]
     (expected,) = [d for d in check("x = $y;") if d.code == "AutoScalingFormulaEvaluationError"]
     assert undefined.range.start.character == expected.span.column  # 0-based, one past the mark
+
+
+def test_formatting_a_document_with_a_byte_order_mark_keeps_the_mark(session: Session) -> None:
+    uri = "file:///tmp/bom-format.formula"
+    session.open(uri, "\ufeffx=1;$TargetDedicatedNodes=min(3,x);")
+    session.diagnostics(uri)
+    (edit,) = session.format(uri) or []
+    assert edit.new_text == "\ufeffx = 1;\n$TargetDedicatedNodes = min(3, x);\n"
 
 
 def test_the_formula_extension_is_case_insensitive(session: Session) -> None:

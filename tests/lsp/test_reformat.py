@@ -271,12 +271,21 @@ def _code_tokens(text: str) -> list[str]:
 
 
 def _evaluations(text: str) -> tuple[object, ...]:
-    """What evaluating `text` gives on a small pool: results, targets, values, the error without its position."""
-    from batchsim.formula import EvalContext, compile
+    """What evaluating `text` gives on a new pool and on one with samples: results, targets,
+    values, the error without its position (which moves with the layout)."""
+    from batchsim.formula import EvalContext, SampleSeries, compile
 
-    run = compile(text).evaluate(EvalContext(now_tick=0))
-    error = None if run.error is None else (run.error.code, run.error.detail.split(": ", 1)[-1])
-    return run.results if run.error is None else None, run.target_dedicated_nodes, dict(run.values), error
+    now = 10**17
+    sampled = {"$PendingTasks": SampleSeries.ending_at([4.0, 0.0, 7.0] * 20, now)}
+    program = compile(text)
+    outcomes: list[object] = []
+    for context in (EvalContext(now_tick=0), EvalContext(now_tick=now, current_dedicated_nodes=2, samples=sampled)):
+        run = program.evaluate(context)
+        error = None if run.error is None else (run.error.code, run.error.detail.split(": ", 1)[-1])
+        outcomes.append(
+            (run.results if run.error is None else None, run.target_dedicated_nodes, repr(run.values), error)
+        )
+    return tuple(outcomes)
 
 
 def _parenthesised(node: ast.Expr) -> str:
