@@ -16,7 +16,7 @@ Where pygls 2.1 departs from the LSP specification, `_Protocol` and `_framed` fo
 - a request whose params fail validation is answered with InvalidParams (-32602) and its id (pygls
   only logs it, so the client waits forever);
 - a request before `initialize` is answered with ServerNotInitialized (-32002), and a notification
-  before it dropped;
+  before it dropped; a request after `shutdown` with InvalidRequest (-32600);
 - a refused rename is a RequestFailed (-32803) answer with the reason, and nothing in the log;
 - header names are case-insensitive (`content-length: 12`): pygls matches `Content-Length` only;
 - `exit` ends the process with 0 after `shutdown` and 1 without (`exit_code`; pygls raises the
@@ -103,6 +103,10 @@ class _Protocol(LanguageServerProtocol):
                 error = _error(types.ErrorCodes.ServerNotInitialized, f"{method} before initialize")
                 self._send_response(message.id, error=error)
             return  # a notification before initialize is dropped (LSP: "initialize" request)
+        elif self._shutdown and method not in (None, types.EXIT) and hasattr(message, "id"):
+            # pygls drops it silently; the client would wait forever (LSP: "shutdown" request)
+            self._send_response(message.id, error=_error(types.ErrorCodes.InvalidRequest, f"{method} after shutdown"))
+            return
         super().handle_message(message)
 
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:

@@ -56,6 +56,8 @@ def test_header_names_are_case_insensitive(raw: RawServer, header: str) -> None:
 def test_exit_after_shutdown_exits_0(raw: RawServer) -> None:
     raw.initialize()
     raw.request(1, "shutdown")
+    # a request after shutdown is answered, not left waiting
+    assert raw.request(2, "textDocument/hover", HOVER)["error"]["code"] == types.ErrorCodes.InvalidRequest
     raw.send({"method": "exit"})
     assert raw.exit_code() == 0
 
