@@ -29,12 +29,7 @@ def fmt_command(
     from batchsim.formula.sources import find_formula_files, read_formula
 
     if [str(p) for p in paths] == ["-"]:
-        text = sys.stdin.read()
-        try:
-            typer.echo(reformat(text), nl=False)
-        except CannotFormat as exc:
-            typer.echo(format_text([FileReport("<stdin>", text, exc.diagnostics)]), nl=False, err=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+        _filter(sys.stdin.buffer.read())
         return
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -77,6 +72,28 @@ def fmt_command(
     typer.echo(f"{changed} file(s) {verb}, {unchanged} unchanged, {broken} not formatted", err=True)
     if broken or (check and changed):
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _filter(data: bytes) -> None:
+    """`fmt -`: stdin formatted to stdout. Text that cannot be formatted is echoed byte for byte
+    (an editor piping its buffer through the filter must not lose it), the reason on stderr, exit 1."""
+    from batchsim.formula.formatters import FileReport, format_text
+    from batchsim.formula.reformat import CannotFormat, reformat
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        typer.echo(data, nl=False)
+        typer.echo(f"<stdin>: not UTF-8 (byte {exc.start}); left as it is", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    try:
+        formatted = reformat(text[len(bom) :])
+    except CannotFormat as exc:
+        typer.echo(data, nl=False)
+        typer.echo(format_text([FileReport("<stdin>", text[len(bom) :], exc.diagnostics)]), nl=False, err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo((bom + formatted).encode("utf-8"), nl=False)
 
 
 def _rewrite(file: Path, text: str) -> None:

@@ -20,4 +20,7 @@ def lsp_command(
     from batchsim.lsp.server import build_server
 
     del stdio  # stdio is the only transport
-    build_server(debounce_ms / 1000).start_io()
+    server = build_server(debounce_ms / 1000)
+    server.start_io()
+    if server.exit_code:
+        raise typer.Exit(server.exit_code)

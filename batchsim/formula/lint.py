@@ -28,6 +28,8 @@ __all__ = ["RULES", "Rule", "lint"]
 _SPOT_TARGETS = ("$TargetLowPriorityNodes", "$TargetLowPriority")
 _TASK_COUNTS = frozenset(("$ActiveTasks", "$PendingTasks", "$RunningTasks"))
 
+_NO_TARGET, _UNUSED = "BS108", "BS109"
+
 Finding = tuple[str, Span]
 
 
@@ -48,9 +50,15 @@ class Rule:
 def _unguarded_window(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
     for sample in flow.samples:
         if sample.windowed and not sample.guarded and sample.required != 0:
+            if not sample.explicit:
+                wanted = "70% (the default when no percentage is given)"
+            elif sample.required is not None:
+                wanted = f"{sample.required:g}%"
+            else:
+                wanted = "the percentage it asks for"
             yield (
-                f"windowed {sample.metric}.GetSample fails with InsufficientSampleData while fewer than 70% of "
-                "the window's samples exist (a new pool has none); guard it with GetSamplePercent",
+                f"windowed {sample.metric}.GetSample fails with InsufficientSampleData while fewer than {wanted} "
+                "of the window's samples exist (a new pool has none); guard it with GetSamplePercent",
                 sample.call.lparen_span,
             )
 
@@ -71,7 +79,7 @@ def _percent_as_fraction(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
 
 def _slot_blind(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
     for assignment, facts in flow.effective_targets():
-        if facts.reads & _TASK_COUNTS and "$TaskSlotsPerNode" not in facts.reads:
+        if facts.reads & _TASK_COUNTS and "$TaskSlotsPerNode" not in facts.reads and not facts.per_slot:
             yield (
                 f"{assignment.target} follows task counts but ignores $TaskSlotsPerNode: a node runs "
                 "$TaskSlotsPerNode tasks at once, so on multi-slot pools this asks for too many nodes",
@@ -169,6 +177,17 @@ def _random_target(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
             yield f"{assignment.target} depends on rand(): the pool resizes at random", assignment.target_span
 
 
+def _empty_aggregate(formula: ast.Formula, flow: Flow) -> Iterator[Finding]:
+    for aggregate in flow.empty_aggregates:
+        name, metrics = aggregate.call.name, ", ".join(sorted(aggregate.metrics))
+        yield (
+            f'{name}() fails with "Empty data set in {name}" when its samples of {metrics} are empty (GetSample(n) '
+            "on a new pool has none); add a scalar argument (max(0, ...)), use val(..., 0), or test Count() "
+            "or GetSamplePercent first",
+            aggregate.call.lparen_span,
+        )
+
+
 RULES: tuple[Rule, ...] = (
     Rule("BS101", "unguarded-sample-window", "formula-language §6.5, R11 (Batch Shipyard #138)", _unguarded_window),
     Rule("BS102", "sample-percent-as-fraction", "formula-language §6.4, D4/D6", _percent_as_fraction),
@@ -179,20 +198,24 @@ RULES: tuple[Rule, ...] = (
     Rule("BS105", "preempted-spot-unaccounted", "batch-behavior spot counting, nextflow#5545", _preemption_blind),
     Rule("BS106", "uncapped-target", "formula-language §10 docs examples cap with min()", _uncapped),
     Rule("BS107", "deprecated-name", "formula-language §5.1–5.2", _deprecated),
-    Rule("BS108", "no-target", "formula-language §5.1", _no_target),
-    Rule("BS109", "unused-variable", "formula-language §9.1 (reported, never read)", _unused),
+    Rule(_NO_TARGET, "no-target", "formula-language §5.1", _no_target),
+    Rule(_UNUSED, "unused-variable", "formula-language §9.1 (reported, never read)", _unused),
     Rule(
         "BS110", "last-sample-only", "formula-language §6.5 (docs warn against GetSample(1) alone)", _last_sample_only
     ),
     Rule("BS111", "empty-statement", "formula-language §2 (Q8)", _empty_statement),
     Rule("BS112", "random-target", "formula-language §6.3 rand()", _random_target),
+    Rule(
+        "BS114", "empty-aggregate", "formula-language §6.3 empty lists, §8.3 'Empty data set in <n>'", _empty_aggregate
+    ),
     Rule(ACCEPT_CODE, "accept-comment", "an accepted warning says why, and is still reported", None),
 )
 
 
 def lint(formula: ast.Formula, text: str | None = None) -> list[Diagnostic]:
     """Warnings for a parsed formula, from every rule in `RULES`; with the formula's `text`, the
-    warnings its accept comments explain are left out (and the comments themselves checked)."""
+    warnings its accept comments explain are left out (and the comments themselves checked).
+    Accepting BS108 marks an evaluate-only probe, which also accepts BS109's "never used"."""
     flow = analyse(formula)
     findings: list[Diagnostic] = []
     for rule in RULES:
@@ -202,4 +225,10 @@ def lint(formula: ast.Formula, text: str | None = None) -> list[Diagnostic]:
             findings.append(Diagnostic(rule.code, Severity.WARNING, f"{message} [{rule.name}]", span))
     if text is None:
         return findings
-    return apply_acceptances(text, findings)
+    kept = apply_acceptances(text, findings)
+    if any(f.code == _NO_TARGET for f in findings) and not any(f.code == _NO_TARGET for f in kept):
+        # An accepted BS108 says the formula is an evaluate-only probe: its variables are read back
+        # from the results string (reference §9.1), so a variable never read in the formula is used.
+        never_read = {a.target_span for a, overwritten in flow.dead if overwritten is None}
+        kept = [f for f in kept if not (f.code == _UNUSED and f.span in never_read)]
+    return kept

@@ -302,21 +302,33 @@ class _Lowering:
             return _run(self.fail(f"Cannot assign to read-only variable: {name}", node.target_span)), None
         value = self.expression(node.value, _VALUE)
         if value.kind == ERROR:
-            return _run(value), None
+            return _run(self.defined_by_error(name, value)), None
         if name in TARGETS:
             if value.kind != DOUBLE:
                 detail = f"Type mismatch: {name} must be double, not {value.kind}"
-                return _run(self.fail(detail, node.target_span, [value])), None
+                return _run(self.defined_by_error(name, self.fail(detail, node.target_span, [value]))), None
             local = self._slot()
             self.targets[name] = local
         elif value.kind in (SAMPLE, DEALLOC, NONE):
             detail = f"Type mismatch: {value.kind} cannot be assigned to {name}"
-            return _run(self.fail(detail, node.value.span, [value])), None
+            return _run(self.defined_by_error(name, self.fail(detail, node.value.span, [value]))), None
         else:
             local = self._slot()
             self.env[name] = (value.kind, local)
         assigned = Assigned(name, value.kind, self.slots - 1, None, node.target_span)
         return [*value.items, f"{local} = {value.code}"], assigned
+
+    def defined_by_error(self, name: str, value: Value) -> Value:
+        """`value` (an error the statement raises), with `name` still defined for later statements.
+
+        The statement always fails, so no later statement runs (§8.4) and the variable is never
+        read; but the checker reports every static error, and a later read reported as
+        "Undefined symbol" would be noise, not a second problem. The variable becomes an error
+        value that reports nothing more (and, if it were ever run, raises).
+        """
+        if name not in TARGETS:
+            self.env[name] = (ERROR, "")
+        return value
 
     # -- expressions ----------------------------------------------------------------------------
     def expression(self, root: ast.Expr, mode: int) -> Value:
@@ -355,6 +367,8 @@ class _Lowering:
         name = node.name
         if name in self.env:
             kind, local = self.env[name]
+            if kind == ERROR:  # assigned by a statement that fails (`defined_by_error`): nothing new to report
+                return Value(ERROR, f"_rt_fail({f'Undefined symbol: {name}'!r}, {self.span(node.span)})")
             return Value(kind, local, simple=True)
         if name in TARGETS:
             return Value(DOUBLE, self.targets.get(name, _INITIAL_TARGETS[name]), simple=True)

@@ -1,6 +1,7 @@
 """AST → formula text that parses back to the same tree (`ast.same_tree`).
 
-Parentheses are written only where precedence or associativity needs them (formula reference §3.2).
+Parentheses are written only where precedence or associativity needs them (formula reference §3.2),
+and around a unary minus applied to a unary minus (`-(-1)`, never `--1`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def _pieces(node: ast.Expr) -> list[tuple[ast.Expr, int] | str]:
     if isinstance(node, ast.MethodCall):
         return [(node.target, _POSTFIX), f".{node.name}(", *_args(node.args), ")"]
     if isinstance(node, ast.Unary):
+        if node.op == "-" and isinstance(node.operand, ast.Unary) and node.operand.op == "-":
+            return ["-(", (node.operand, _CONDITIONAL), ")"]  # never `--`: whether the service reads it is unknown
         return [node.op, (node.operand, _UNARY)]
     if isinstance(node, ast.Binary):
         level = _BINARY_LEVEL[node.op]

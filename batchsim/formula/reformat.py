@@ -1,14 +1,13 @@
-"""Formula text → the same formula laid out by the printer, with every comment kept.
+"""Formula text → the same formula laid out uniformly, with every comment and parenthesis kept.
 
-The printer works on the AST, which has no comments (the grammar ignores them), so printing a
-parsed formula alone would delete them. This module prints each statement with the printer (one
-statement per line, each ended by `;`) and puts the comments back around them:
+Each statement starts a line of its own and ends with `;`; inside it, `layout.py` lays out the
+author's own tokens (their parentheses, line breaks and comments where they are; long lines
+wrapped). Comments between statements:
 
 - a comment on the line where a statement ends stays at the end of that line;
 - a comment on a line of its own stays on a line of its own before the next statement (or at the
   end of the file);
-- a comment inside a statement that spans several lines moves to a line of its own just above the
-  statement: the printer writes a statement on one line, where a `//` would swallow the rest.
+- a comment inside a statement stays where it is, at the end of its line (`layout.py`).
 
 One blank line is kept wherever the source had one or more; empty statements (`;;`) are dropped.
 Line endings follow the source (CRLF when most lines end so). The result is verified before it is
@@ -21,10 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from batchsim.formula import ast
 from batchsim.formula.ast import same_tree
 from batchsim.formula.diagnostics import Diagnostic, Severity, Span
+from batchsim.formula.layout import layout
 from batchsim.formula.parser import MAX_FORMULA_CHARS, parse
-from batchsim.formula.printer import print_formula
 from batchsim.formula.scanning import Token, scan
 
 __all__ = ["FORMAT_CODE", "CannotFormat", "reformat"]
@@ -54,7 +54,6 @@ class _Statement:
     last: int
     blank_before: bool = False
     leading: list[_Comment] = field(default_factory=list)
-    inner: list[str] = field(default_factory=list)
     trailing: list[str] = field(default_factory=list)
 
 
@@ -87,17 +86,18 @@ def _reformat(text: str) -> str:
             lines.append("")
         lines.append(line)
 
-    for statement, node in zip(statements, parsed.formula.statements, strict=True):
+    opens, closes = _double_minus_parentheses(parsed.formula, tokens)
+    for statement in statements:
         for comment in statement.leading:
             emit(comment.text, comment.blank_before)
-        blank = statement.blank_before
-        for comment_text in statement.inner:
-            emit(comment_text, blank)
-            blank = False
-        line = print_formula(node) + ";"
+        statement_lines = layout(
+            tokens[statement.first : statement.last + 1], *_shifted(opens, closes, statement.first)
+        )
         if statement.trailing:
-            line += "  " + statement.trailing[0]
-        emit(line, blank)
+            statement_lines[-1] += "  " + statement.trailing[0]
+        emit(statement_lines[0], statement.blank_before)
+        for line in statement_lines[1:]:
+            emit(line, False)
         for comment_text in statement.trailing[1:]:
             emit(comment_text, False)
     for comment in footer:
@@ -140,8 +140,7 @@ def _attach_comments(tokens: list[Token]) -> tuple[list[_Statement], list[_Comme
             position += 1
         text = token.text.rstrip()
         if position < len(statements) and statements[position].first < index:
-            statements[position].inner.append(text)
-            continue
+            continue  # inside the statement: laid out with it
         previous = statements[position - 1] if position > 0 else None
         if previous is not None and _same_line(tokens, previous.last, index):
             previous.trailing.append(text)
@@ -150,6 +149,41 @@ def _attach_comments(tokens: list[Token]) -> tuple[list[_Statement], list[_Comme
         else:
             footer.append(_Comment(text, _blank_before(tokens, index)))
     return statements, footer
+
+
+def _double_minus_parentheses(formula: ast.Formula, tokens: list[Token]) -> tuple[dict[int, int], dict[int, int]]:
+    """Where to add `(` and `)` so that no unary minus is written right before another: `--1`
+    becomes `-(-1)`. Keys are token indices: `(` before the token, `)` after it."""
+    at = {token.offset: index for index, token in enumerate(tokens) if token.type not in ("WS", "COMMENT")}
+    code = sorted(at.values())
+    rank = {index: k for k, index in enumerate(code)}
+    opens: dict[int, int] = {}
+    closes: dict[int, int] = {}
+    for node in ast.walk(formula):
+        if not (isinstance(node, ast.Unary) and node.op == "-"):
+            continue
+        inner = node.operand
+        if not (isinstance(inner, ast.Unary) and inner.op == "-"):
+            continue
+        start = at[inner.op_span.start_offset]
+        if rank[start] == 0 or code[rank[start] - 1] != at[node.op_span.start_offset]:
+            continue  # already apart: `-(-1)`
+        # the last token of the inner operand, with the `)` of any parenthesis opened inside it
+        k, depth = rank[start], 0
+        while True:
+            token = tokens[code[k]]
+            depth += 1 if token.type == "LPAR" else -1 if token.type == "RPAR" else 0
+            if token.end >= inner.span.end_offset and depth <= 0:
+                break
+            k += 1
+        opens[start] = opens.get(start, 0) + 1
+        closes[code[k]] = closes.get(code[k], 0) + 1
+    return opens, closes
+
+
+def _shifted(opens: dict[int, int], closes: dict[int, int], first: int) -> tuple[dict[int, int], dict[int, int]]:
+    """The parentheses to add, with indices relative to token `first`."""
+    return {i - first: n for i, n in opens.items()}, {i - first: n for i, n in closes.items()}
 
 
 def _same_line(tokens: list[Token], start: int, end: int) -> bool:

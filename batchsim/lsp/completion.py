@@ -77,7 +77,7 @@ class _Builder:
 
 def complete(analysis: Analysis, position: types.Position, *, snippets: bool = False) -> types.CompletionList:
     offset = analysis.offset(position)
-    text = analysis.text
+    text = analysis.source
     line_start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
     before = text[line_start:offset]
     if _in_comment_or_string(before):

@@ -28,6 +28,7 @@ from batchsim.lsp.inference import service_type
 
 __all__ = [
     "KNOWN_NAMES",
+    "LIST_PARAMETER",
     "constant_doc",
     "field_doc",
     "function_doc",
@@ -106,7 +107,8 @@ _FUNCTION_MEANINGS: dict[str, str] = {
     "val": "The element of `v` at zero-based index `i` (truncated); 0 when out of range.",
 }
 
-_LIST = "L"  # a doubleVecList: one or more doubles or doubleVecs, flattened in order (§4)
+LIST_PARAMETER = "L"  # a doubleVecList: one or more doubles or doubleVecs, flattened in order (§4)
+_LIST = LIST_PARAMETER
 _LIST_NOTE = "`L` is one or more arguments, each a double or a doubleVec, flattened in order."
 
 _METHODS: dict[str, tuple[tuple[str, ...], str]] = {

@@ -47,17 +47,25 @@ def _help(name: str, is_method: bool, argument: int) -> types.SignatureHelp | No
         return None
     documentation = docs.method_doc(name) if is_method else docs.function_doc(name)
     infos = []
-    active = 0
+    active: int | None = None
     for number, signature in enumerate(signatures):
         inside = _PARAMETERS.search(signature)
         parameters = [p.strip(" []") for p in inside.group(1).split(",")] if inside and inside.group(1) else []
+        # A list parameter (`max(L)`) takes every argument from its place on (§4 doubleVecList).
+        variadic = bool(parameters) and parameters[-1] == docs.LIST_PARAMETER
+        fits = argument < len(parameters) or variadic
+        parameter = min(argument, len(parameters) - 1) if variadic else argument
         infos.append(
             types.SignatureInformation(
                 label=signature,
                 documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=documentation or ""),
                 parameters=[types.ParameterInformation(label=p) for p in parameters],
+                active_parameter=parameter,
             )
         )
-        if active == 0 and len(parameters) > argument:
+        if active is None and fits:
             active = number
-    return types.SignatureHelp(signatures=infos, active_signature=active, active_parameter=argument)
+    chosen = active or 0
+    return types.SignatureHelp(
+        signatures=infos, active_signature=chosen, active_parameter=infos[chosen].active_parameter
+    )

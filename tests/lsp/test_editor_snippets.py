@@ -97,15 +97,29 @@ vim.cmd("qa!")
 """
 
 
-def test_neovim_snippet_runs_the_server(tmp_path: Path) -> None:
+# Lua functions of Neovim newer than 0.7 (`:help news`): `vim.lsp.start` and `vim.fs` came in 0.8,
+# `vim.fs.root`, `vim.lsp.get_clients`, `vim.iter` and `vim.system` in 0.10, `vim.lsp.config`/`enable` in 0.11.
+NEWER_THAN_NEOVIM_07 = ("vim.lsp.start(", "vim.fs.", "vim.lsp.get_clients", "vim.iter", "vim.system", "vim.lsp.config", "vim.lsp.enable")  # fmt: skip
+
+
+def test_the_neovim_07_snippet_uses_nothing_newer_than_07() -> None:
+    lua = snippet("Neovim 0.7 to 0.9", "lua")
+    assert "vim.lsp.start_client(" in lua and "vim.lsp.buf_attach_client(" in lua
+    assert [name for name in NEWER_THAN_NEOVIM_07 if name in lua] == []
+    assert lua.index("vim.g.do_filetype_lua = 1") < lua.index("vim.filetype.add")  # 0.7: Lua detection is opt-in
+    assert "vim.lsp.start(" in snippet("Neovim", "lua")  # the other block is the 0.10 form
+
+
+@pytest.mark.parametrize(("editor", "oldest"), [("Neovim", (0, 10)), ("Neovim 0.7 to 0.9", (0, 7))])
+def test_neovim_snippet_runs_the_server(tmp_path: Path, editor: str, oldest: tuple[int, int]) -> None:
     nvim = shutil.which("nvim")
     if nvim is None:
         pytest.skip("nvim is not installed")
     version = subprocess.run([nvim, "--version"], capture_output=True, text=True, timeout=30).stdout
     found = re.search(r"NVIM v(\d+)\.(\d+)", version)
-    if not found or (int(found.group(1)), int(found.group(2))) < (0, 10):
-        pytest.skip(f"the snippet needs Neovim 0.10 or later: {version.splitlines()[:1]}")
-    (tmp_path / "init.lua").write_text(snippet("Neovim", "lua"))
+    if not found or (int(found.group(1)), int(found.group(2))) < oldest:
+        pytest.skip(f"the snippet needs Neovim {oldest[0]}.{oldest[1]} or later: {version.splitlines()[:1]}")
+    (tmp_path / "init.lua").write_text(snippet(editor, "lua"))
     (tmp_path / "drive.lua").write_text(NVIM_DRIVER)
     (tmp_path / "broken.formula").write_text(BROKEN)
     subprocess.run(

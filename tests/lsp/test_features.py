@@ -352,3 +352,22 @@ def test_a_checker_failure_becomes_a_diagnostic(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(diagnostics, "check", lambda text, strict=False: 1 / 0)
     (finding,) = diagnostics.findings("x = 1;")
     assert "ZeroDivisionError" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("source", "label"),
+    [
+        ("x = max(1, 2, 3, |", "max(L) → double"),  # the fourth argument is still the list's
+        ("x = avg($CPUPercent.GetSample(5), 1, |)", "avg(L) → double"),
+        ("x = ceil(1, |", "ceil(L) → doubleVec"),  # only the list form takes a second argument
+    ],
+)
+def test_signature_help_points_a_variadic_parameter_at_itself(source: str, label: str) -> None:
+    # LSP: activeParameter indexes the signature's parameters; past the last one a client shows none.
+    text, position = at(source)
+    result = signature_help(analysis(text), position)
+    assert result is not None
+    signature = result.signatures[result.active_signature or 0]
+    assert signature.label == label
+    assert result.active_parameter == 0 == signature.active_parameter
+    assert signature.parameters is not None and len(signature.parameters) == 1

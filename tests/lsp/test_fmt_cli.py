@@ -84,5 +84,24 @@ def test_stdin_to_stdout_for_editors() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "batchsim", "fmt", "-"], input=BROKEN, capture_output=True, text=True, timeout=60
     )
-    assert done.returncode == 1 and done.stdout == "" and "<stdin>:2:31" in done.stderr
+    assert done.returncode == 1 and "<stdin>:2:31" in done.stderr
+    assert done.stdout == BROKEN  # a filter echoes what it cannot format (issue 25: it blanked the buffer)
     assert "Traceback" not in done.stderr
+
+
+def test_the_filter_echoes_unparseable_bytes_exactly() -> None:
+    # CRLF, a BOM and a stray non-UTF-8 byte all come back byte for byte, with the reason on stderr.
+    for data in (b"\xef\xbb\xbfx = (1 +;\r\n// tail\r\n", b"x = 1;\r\ny = \xff;\r\n"):
+        done = subprocess.run(
+            [sys.executable, "-m", "batchsim", "fmt", "-"], input=data, capture_output=True, timeout=60
+        )
+        assert done.returncode == 1 and done.stdout == data, done.stdout
+        assert done.stderr and b"Traceback" not in done.stderr
+    # What it can format keeps its line endings and its BOM.
+    done = subprocess.run(
+        [sys.executable, "-m", "batchsim", "fmt", "-"],
+        input=b"\xef\xbb\xbfx=1;\r\ny=-(-x);\r\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout == b"\xef\xbb\xbfx = 1;\r\ny = -(-x);\r\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from batchsim.formula import ast, parse, print_formula
 from batchsim.formula.ast import same_tree
 from batchsim.formula.diagnostics import Span
+from batchsim.formula.layout import INDENT, WIDTH
 from batchsim.formula.reformat import CannotFormat, reformat
 from batchsim.formula.scanning import scan
 
@@ -51,8 +53,8 @@ def test_comments_stay_where_a_reader_expects_them() -> None:
         "x = 1;\n"
         "y = 2;  // why y\n"
         "// about z\n"
-        "// inside z\n"
-        "z = x + y;\n"
+        "z = x +  // inside z\n"
+        "    y;\n"
         "\n"
         "// footer\n"
     )
@@ -160,3 +162,179 @@ def test_random_layouts_and_comments_survive_formatting(text: str, data: st.Data
     if parse(source).formula is None:  # a gap can only add layout, never break the text
         pytest.fail(f"the test's own layout broke the formula: {source!r}")
     assert_safe(source, reformat(source))
+
+
+# -- issue 25 §4: the author's parentheses, line breaks and comments; never `--` --------------------
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "x = (c > 1) ? a : b;\n",  # the issue's three
+        "x = a ? b : (c ? d : e);\n",
+        "x = (a > b) == (c > d);\n",
+        "x = ((a + b)) * (c);\n",
+        "x = max((a), (b + 1));\n",
+    ],
+)
+def test_the_authors_parentheses_are_kept(kept: str) -> None:
+    assert reformat(kept) == kept
+    assert reformat(kept.replace(" ", "")) == kept.replace("x =", "x =")
+
+
+def test_tight_parentheses_are_spaced_but_kept() -> None:
+    assert reformat("x=(a>b)==(c>d);") == "x = (a > b) == (c > d);\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "formatted"),
+    [
+        ("x = --1;", "x = -(-1);\n"),
+        ("x = - -1;", "x = -(-1);\n"),
+        ("x = -(-1);", "x = -(-1);\n"),
+        ("x = - - -a;", "x = -(-(-a));\n"),
+        ("x = --(a + 1) * 2;", "x = -(-(a + 1)) * 2;\n"),
+        ("x = - -$CPUPercent.GetSample(1);", "x = -(-$CPUPercent.GetSample(1));\n"),
+        ("x = a - -1;", "x = a - -1;\n"),  # a binary minus, spaced: no `--`
+        ("x = a--1;", "x = a - -1;\n"),
+    ],
+)
+def test_double_minus_is_never_written(source: str, formatted: str) -> None:
+    assert reformat(source) == formatted
+    assert "--" not in formatted
+    assert same_tree(parse(source).formula, parse(formatted).formula)
+
+
+def test_the_printer_never_writes_double_minus_either() -> None:
+    formula = parse("x = --1; y = ---a;").formula
+    assert formula is not None
+    printed = print_formula(formula)
+    assert printed == "x = -(-1);\ny = -(-(-a));" and same_tree(parse(printed).formula, formula)
+
+
+HAND_WRAPPED = """\
+$tasks = $samples < 70 ? max(0, $ActiveTasks.GetSample(1)) :
+max( $ActiveTasks.GetSample(1), avg($ActiveTasks.GetSample(TimeInterval_Minute * 10)));
+"""
+
+
+def test_the_authors_line_breaks_inside_a_statement_are_kept() -> None:
+    assert reformat(HAND_WRAPPED) == (
+        "$tasks = $samples < 70 ? max(0, $ActiveTasks.GetSample(1)) :\n"
+        "    max($ActiveTasks.GetSample(1), avg($ActiveTasks.GetSample(TimeInterval_Minute * 10)));\n"
+    )
+    # Inside parentheses, a continuation is indented once more per open parenthesis.
+    assert reformat("x = max(a,\nb,\n      c);") == "x = max(a,\n        b,\n        c);\n"
+
+
+LONG = (
+    "PendingTaskAvg = samplepercent < 70 ? max(0, lastsample) : (lastsample < samplevecavg ? "
+    "avg(lastsample, samplevecavg) : max(lastsample, samplevecavg));"
+)
+
+
+def test_a_long_statement_is_wrapped_at_the_width_at_its_outermost_break() -> None:
+    # corpus 001's line of 152 characters: broken after the outermost `:`, the rest left whole.
+    assert len(LONG) > WIDTH
+    assert reformat(LONG) == (
+        "PendingTaskAvg = samplepercent < 70 ? max(0, lastsample) :\n"
+        "    (lastsample < samplevecavg ? avg(lastsample, samplevecavg) : max(lastsample, samplevecavg));\n"
+    )
+
+
+def test_a_very_long_statement_wraps_into_lines_within_the_width() -> None:
+    source = "x = " + " + ".join(f"max($PendingTasks.GetSample({k}), {k})" for k in range(1, 20)) + ";"
+    formatted = reformat(source)
+    lines = formatted.splitlines()
+    assert len(lines) > 5 and all(len(line) <= WIDTH for line in lines)
+    assert all(line.startswith(INDENT) for line in lines[1:])
+    assert_safe(source, formatted)
+
+
+def test_comments_inside_an_expression_stay_where_they_are() -> None:
+    source = (
+        "$TargetDedicatedNodes = min(10, // the cap\n"
+        "   // why the metric\n"
+        "   $PendingTasks.GetSample(1) // last sample\n"
+        "   );\n"
+    )
+    assert reformat(source) == (
+        "$TargetDedicatedNodes = min(10,  // the cap\n"
+        "        // why the metric\n"
+        "        $PendingTasks.GetSample(1)  // last sample\n"
+        "    );\n"
+    )
+
+
+def _code_tokens(text: str) -> list[str]:
+    return [t.text for t in scan(text) if t.type not in ("WS", "COMMENT")]
+
+
+def _evaluations(text: str) -> tuple[object, ...]:
+    """What evaluating `text` gives on a new pool and on one with samples: results, targets,
+    values, the error without its position (which moves with the layout)."""
+    from batchsim.formula import EvalContext, SampleSeries, compile
+
+    now = 10**17
+    sampled = {"$PendingTasks": SampleSeries.ending_at([4.0, 0.0, 7.0] * 20, now)}
+    program = compile(text)
+    outcomes: list[object] = []
+    for context in (EvalContext(now_tick=0), EvalContext(now_tick=now, current_dedicated_nodes=2, samples=sampled)):
+        run = program.evaluate(context)
+        error = None if run.error is None else (run.error.code, run.error.detail.split(": ", 1)[-1])
+        outcomes.append(
+            (run.results if run.error is None else None, run.target_dedicated_nodes, repr(run.values), error)
+        )
+    return tuple(outcomes)
+
+
+def _parenthesised(node: ast.Expr) -> str:
+    """`node` with every compound operand in parentheses: correct whatever the precedence, and
+    full of the parentheses a reader adds for clarity."""
+    if isinstance(node, ast.Binary):
+        return f"({_parenthesised(node.left)}) {node.op} ({_parenthesised(node.right)})"
+    if isinstance(node, ast.Unary):
+        return f"{node.op}({_parenthesised(node.operand)})"
+    if isinstance(node, ast.Conditional):
+        parts = (node.condition, node.then, node.otherwise)
+        return "({}) ? ({}) : ({})".format(*(_parenthesised(p) for p in parts))
+    if isinstance(node, ast.Call):
+        return f"{node.name}({', '.join(_parenthesised(a) for a in node.args)})"
+    if isinstance(node, ast.MethodCall):
+        return f"({_parenthesised(node.target)}).{node.name}()"
+    return print_formula(node)
+
+
+def _adjacent_minus(tokens: list[str]) -> bool:
+    return any(a == b == "-" for a, b in itertools.pairwise(tokens))
+
+
+@settings(max_examples=120, deadline=None)
+@given(formulas, st.lists(st.booleans(), min_size=4, max_size=4), st.data())
+def test_formatting_keeps_tokens_is_idempotent_and_evaluates_identically(
+    text: str, extra: list[bool], data: st.DataObject
+) -> None:
+    tree = parse(text).formula
+    assert tree is not None
+    statements = []
+    for statement, parenthesise in zip(tree.statements, extra, strict=False):
+        expr = statement.value if isinstance(statement, ast.Assignment) else statement.expr
+        written = _parenthesised(expr) if parenthesise else print_formula(expr)
+        statements.append(f"{statement.target} = {written}" if isinstance(statement, ast.Assignment) else written)
+    plain = ";".join(statements) + ";"
+    # a random layout: nothing, spaces, line breaks or a comment between tokens
+    source = "".join(
+        token.text + (data.draw(st.sampled_from(["", " ", "\n", "  // c\n"])) if token.type != "WS" else "")
+        for token in scan(plain)
+    )
+    assert same_tree(parse(source).formula, tree), source
+    formatted = reformat(source)
+    assert_safe(source, formatted)  # same tree, same comments, idempotent
+    assert "--" not in "".join(t.text for t in scan(formatted) if t.type not in ("COMMENT", "STRING")), formatted
+    if not _adjacent_minus(_code_tokens(source)):
+        assert _code_tokens(formatted) == _code_tokens(source)  # only the layout changed
+    assert (
+        all(len(line) <= WIDTH for line in formatted.splitlines() if "//" not in line)
+        or max(len(t) for t in _code_tokens(source)) > WIDTH // 4
+    )
+    assert _evaluations(formatted) == _evaluations(source)

@@ -180,7 +180,8 @@ def test_hover_completion_definition_and_symbols_over_stdio(session: Session) ->
     symbols = [s.name for s in session.symbols(uri)]
     assert symbols == ["samples", "tasks", "$TargetDedicatedNodes", "$NodeDeallocationOption"]  # the last half typed
     help_ = session.signature_help(uri, 2, 32)
-    assert help_ is not None and help_.signatures[0].label == "min(L) → double" and help_.active_parameter == 1
+    # the second argument still belongs to the one variadic parameter L (issue 25: was 1, out of range)
+    assert help_ is not None and help_.signatures[0].label == "min(L) → double" and help_.active_parameter == 0
 
 
 def test_formatting_through_the_server_keeps_comments(session: Session) -> None:
