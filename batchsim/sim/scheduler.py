@@ -116,41 +116,58 @@ class Scheduler:
         if free > 0 and not node.draining and node.state in READY_STATES:
             heapq.heappush(self.open_heap, (-free if self.spread else free, node.index, node))
 
-    def _pick_node(self, slots: int, job_id: str) -> Node | None:
-        """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on ties."""
+    def _pick_node(self, slots: int, job_id: str) -> tuple[Node | None, bool]:
+        """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on
+        ties. Second: whether some node has the slots, even if every such node is barred for the
+        task's job (its preparation failed there, §4.4): then other jobs' tasks may still fit."""
         heap = self.open_heap
         spread = self.spread
         skipped: list[tuple[int, int, Node]] = []
         chosen = None
+        fits = False
         while heap:
             key, _, node = heap[0]
             free = node.slots - node.used_slots
             if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
                 heapq.heappop(heap)  # stale entry
                 continue
-            if free >= slots and job_id not in node.barred_jobs:
-                chosen = node
-                break
+            if free >= slots:
+                fits = True
+                if job_id not in node.barred_jobs:
+                    chosen = node
+                    break
             skipped.append(heapq.heappop(heap))
         for entry in skipped:
             heapq.heappush(heap, entry)
-        return chosen
+        return chosen, fits
 
     def dispatch(self) -> None:
-        """Start queued tasks while some node has room; a task that fits nowhere does not block others."""
+        """Start queued tasks while some node has room (§4.1): a task that fits nowhere does not
+        block others, nor does one whose job is barred from every node with room (§4.4); the queue
+        stops only at a one-slot task that no node has a free slot for."""
         queue = self.queue
         if not queue or not self.open_heap:
             return
         blocked: list[tuple[int, int, int, Task]] = []
+        barred: dict[str, int] | None = None  # job id → fewest slots its tasks found only barred nodes for
         while queue and self.open_heap:
             entry = heapq.heappop(queue)
             task = entry[3]
             if task.state != "active":
                 continue
-            node = self._pick_node(task.spec.required_slots, task.job.spec.job_id)
+            slots = task.spec.required_slots
+            job_id = task.job.spec.job_id
+            if barred is not None and barred.get(job_id, slots + 1) <= slots:
+                blocked.append(entry)  # its job found only barred nodes for as many slots or fewer
+                continue
+            node, fits = self._pick_node(slots, job_id)
             if node is None:
                 blocked.append(entry)
-                if task.spec.required_slots == 1:
+                if fits:
+                    if barred is None:
+                        barred = {}
+                    barred[job_id] = min(slots, barred.get(job_id, slots))
+                elif slots == 1:
                     break
                 continue
             if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
