@@ -124,6 +124,7 @@ class Engine:
                 self.calendar.run(t)
                 progress(t)
         self.calendar.now = self.duration_s
+        self.scheduler.record_starts(self.duration_s)
         for node in state.nodes:
             state.close_interval(node, self.duration_s)
         self.records.events = self.calendar.events

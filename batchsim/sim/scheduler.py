@@ -13,6 +13,7 @@ job's wall clock).
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from batchsim.sim.entities import Job, Node, Task
 from batchsim.sim.records import Attempt
 from batchsim.sim.state import READY_STATES, PoolState
-from batchsim.sim.streams import Streams
+from batchsim.sim.streams import Streams, identity_key
 
 __all__ = ["Scheduler"]
 
@@ -197,13 +198,13 @@ class Scheduler:
         start_s = now + self.latency_s
         job = task.job
         if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
-            if task.first_start_s is None:
-                task.first_start_s = start_s
+            task.run_start_s = start_s
             self.at(start_s + spec.duration_s - now, self._attempt_ended, task, task.token, "completed")
             return
         if job.spec.preparation is not None:
             start_s = max(start_s, self._preparation(node, job))
             if job.spec.job_id in node.barred_jobs:  # preparation failed: back to the queue
+                task.run_start_s = math.inf  # this attempt never runs
                 self.at(start_s - now, self._prep_failed, task, task.token)
                 return
         if spec.container_image is not None and spec.container_image not in node.images:
@@ -211,8 +212,7 @@ class Scheduler:
             start_s += float(self.config.container.image_pull.sample(self.task_rng(task, 1)))
         bandwidth = self.config.storage_bandwidth_bytes_per_s
         start_s += spec.input_bytes / bandwidth
-        if task.first_start_s is None:
-            task.first_start_s = start_s
+        task.run_start_s = start_s
         run_s = spec.duration_s
         failed = spec.failure_probability > 0 and self.task_rng(task, 0).random() < spec.failure_probability
         timeout = spec.max_wall_clock_s is not None and run_s > spec.max_wall_clock_s
@@ -223,8 +223,21 @@ class Scheduler:
         self.at(end_s - now, self._attempt_ended, task, task.token, outcome)
 
     def task_rng(self, task: Task, purpose: int) -> np.random.Generator:
-        """A stream for one task attempt's own draws, independent of the simulation's history."""
-        return np.random.default_rng([self.outcome_entropy, task.index, task.attempts, purpose])
+        """A stream for one task attempt's own draws, keyed by the task's identity (its job's ID,
+        which for a schedule's job names the schedule and the occurrence, and its own ID) and the
+        attempt: common random numbers whatever the pool, the submission order or the history."""
+        key = task.seed_key
+        if key is None:
+            key = task.seed_key = identity_key(task.job.spec.job_id, task.spec.task_id)
+        return np.random.default_rng([self.outcome_entropy, key, task.attempts, purpose])
+
+    def record_starts(self, until_s: float) -> None:
+        """The run ends at `until_s`: tasks running then whose first attempt got past its
+        preparation, image pull and staging before it started."""
+        for node in self.state.nodes:
+            for task in node.running:
+                if task.first_start_s is None and task.run_start_s < until_s:
+                    task.first_start_s = task.run_start_s
 
     def _prep_failed(self, task: Task, token: int) -> None:
         if task.token == token and task.state == "running":
@@ -255,6 +268,8 @@ class Scheduler:
         task.node = None
         if node is None:
             return None
+        if task.first_start_s is None and task.run_start_s <= self.calendar.now:
+            task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
         self._append_attempt(
             Attempt(
                 task.spec.task_id,
@@ -291,6 +306,12 @@ class Scheduler:
             task.requeue_count += 1
             self.records.requeues += 1
         self.make_eligible(task)
+
+    def cancel(self, task: Task) -> None:
+        """A task that is queued or waits for its dependencies fails without running (its job ended)."""
+        if task.state == "active":
+            self.state.active_count -= 1
+        self.finish(task, "failed")
 
     def finish(self, task: Task, state: str) -> None:
         """A task is done (`completed` or `failed`): its dependents and its job learn of it."""
