@@ -129,5 +129,7 @@ class Nodes:
         self._leave_now(node)
 
     def _leave_now(self, node: Node) -> None:
+        if node.state == "gone":  # evicted while it retained its tasks' data: the VM is gone already
+            return
         self.state.set_state(node, "leavingpool")
         self.at(self.config.removal_delay, self.gone, node)

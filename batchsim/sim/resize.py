@@ -93,11 +93,7 @@ class Resize:
 
     def _allocate(self, kind: str, count: int) -> None:
         state = self.state
-        allowed = self._quota_nodes(kind)
-        if allowed is not None and allowed < count:
-            code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
-            self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
-            count = allowed
+        count = self.within_quota(kind, count)
         if not self.capacity.available(kind):
             for _ in range(count):  # requested, waiting for capacity until the resize times out
                 node = state.new_node(kind)
@@ -111,6 +107,16 @@ class Resize:
                 self.records.resize_errors.append(ResizeError(self.calendar.now, kind, "AllocationFailed"))
                 count -= failed
         self._provision(kind, [state.new_node(kind) for _ in range(count)])
+
+    def within_quota(self, kind: str, count: int) -> int:
+        """How many of `count` new nodes of `kind` the core quota allows; when fewer, the resize
+        error the service reports (`Account…QuotaReached`, §6.4). The pool's initial nodes too."""
+        allowed = self._quota_nodes(kind)
+        if allowed is None or allowed >= count:
+            return count
+        code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
+        self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
+        return allowed
 
     def quota_allows(self, kind: str, count: int) -> bool:
         """True when the core quota has room for `count` more nodes of `kind` (§6.4)."""

@@ -159,3 +159,28 @@ def test_preparation_outcomes_are_common_random_numbers_across_submission_order(
         failed = result.attempts[result.attempts["outcome"] == "preparation_failed"]
         barred.append(set(failed["job_id"]))
     assert barred[0] == barred[1] and 3 < len(barred[0]) < 17
+
+
+def test_the_pools_initial_nodes_are_held_to_the_core_quota() -> None:
+    # §6.4: reaching a quota stops the pool with an `Account…QuotaReached` resize error; at most
+    # ⌊free cores ÷ vCPUs⌋ nodes. A pool created with 4 two-core nodes under a 4-core quota gets 2.
+    p = pool(vcpus_per_node=2, initial_dedicated=4, initial_spot=3, quota={"dedicated_cores": 4, "spot_cores": 6})
+    result = run(p, Workload(), 600, 1)
+    assert max_cores_held(result.nodes, "dedicated", 2) == 4 and max_cores_held(result.nodes, "spot", 2) == 6
+    assert list(result.resize_errors["code"]) == ["AccountCoreQuotaReached"]
+
+
+def test_a_spot_node_evicted_while_it_retains_task_data_stays_gone() -> None:
+    # §1.5 retaineddata keeps a leaving node until its tasks' data expires; §3.4 it is live, so it
+    # can be evicted, and then its VM and the node are gone (§3.2): no later state comes back.
+    text = '$TargetLowPriorityNodes = time() >= time("2026-01-05T00:05:00Z") ? 0 : 1; $NodeDeallocationOption = retaineddata;'
+    p = pool(
+        initial_spot=1,
+        retention="1h",
+        spot={"eviction_rate_per_hour": 0.0, "mass_evictions": [{"at": 1000, "fraction": 1.0}]},
+        autoscale={"formula": text, "interval": "5m"},
+    )
+    result = run(p, Workload(tasks=[TaskSpec("t", "job", 0, 50)]), 7200, 1, formula=compile(text))
+    nodes = result.nodes
+    assert "retaining" in set(nodes["state"]) and result.summary["preemptions"] == 1
+    assert nodes["end_s"].max() == 1000
