@@ -42,6 +42,7 @@ class Scheduler:
         "calendar",
         "config",
         "latency_s",
+        "only_barred",
         "open_heap",
         "outcome_entropy",
         "queue",
@@ -69,6 +70,7 @@ class Scheduler:
         self._round: dict[int, int] = {}  # priority → the highest queue tag started (jobDefaultOrder none)
         self.queue: list[tuple[int, int, int, Task]] = []
         self.open_heap: list[tuple[int, int, Node]] = []
+        self.only_barred = False  # the last `_pick_node` found room only on nodes barred for the task's job
 
     def connect(
         self,
@@ -117,15 +119,16 @@ class Scheduler:
         if free > 0 and not node.draining and node.state in READY_STATES:
             heapq.heappush(self.open_heap, (-free if self.spread else free, node.index, node))
 
-    def _pick_node(self, slots: int, job_id: str) -> tuple[Node | None, bool]:
+    def _pick_node(self, slots: int, task: Task) -> Node | None:
         """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on
-        ties. Second: whether some node has the slots, even if every such node is barred for the
-        task's job (its preparation failed there, §4.4): then other jobs' tasks may still fit."""
+        ties. None when no node fits; then `only_barred` says whether some node has the slots but
+        is barred for the task's job (its preparation failed there, §4.4), so that other jobs'
+        tasks may still fit."""
         heap = self.open_heap
         spread = self.spread
         skipped: list[tuple[int, int, Node]] = []
         chosen = None
-        fits = False
+        barred = False
         while heap:
             key, _, node = heap[0]
             free = node.slots - node.used_slots
@@ -133,14 +136,15 @@ class Scheduler:
                 heapq.heappop(heap)  # stale entry
                 continue
             if free >= slots:
-                fits = True
-                if job_id not in node.barred_jobs:
+                if not node.barred_jobs or task.job.spec.job_id not in node.barred_jobs:
                     chosen = node
                     break
+                barred = True
             skipped.append(heapq.heappop(heap))
         for entry in skipped:
             heapq.heappush(heap, entry)
-        return chosen, fits
+        self.only_barred = barred and chosen is None
+        return chosen
 
     def dispatch(self) -> None:
         """Start queued tasks while some node has room (§4.1): a task that fits nowhere does not
@@ -157,16 +161,16 @@ class Scheduler:
             if task.state != "active":
                 continue
             slots = task.spec.required_slots
-            job_id = task.job.spec.job_id
-            if barred is not None and barred.get(job_id, slots + 1) <= slots:
+            if barred is not None and barred.get(task.job.spec.job_id, slots + 1) <= slots:
                 blocked.append(entry)  # its job found only barred nodes for as many slots or fewer
                 continue
-            node, fits = self._pick_node(slots, job_id)
+            node = self._pick_node(slots, task)
             if node is None:
                 blocked.append(entry)
-                if fits:
+                if self.only_barred:
                     if barred is None:
                         barred = {}
+                    job_id = task.job.spec.job_id
                     barred[job_id] = min(slots, barred.get(job_id, slots))
                 elif slots == 1:
                     break
