@@ -236,8 +236,8 @@ class Scheduler:
         return np.random.default_rng([self.outcome_entropy, key, task.attempts, purpose])
 
     def record_starts(self, until_s: float) -> None:
-        """The run ends at `until_s`: tasks running then whose first attempt got past its
-        preparation, image pull and staging before it started."""
+        """The run ends at `until_s`: a task still running then has started if its attempt got past
+        its preparation, image pull and staging before that."""
         for node in self.state.nodes:
             for task in node.running:
                 if task.first_start_s is None and task.run_start_s < until_s:
