@@ -1,7 +1,9 @@
 """Invariants over mixed mechanics (issue 21 §1): random pools where preparation failures, core
 quotas, node faults, Spot evictions and restores, drains, job schedules and dependencies all act
 at once, each run checked against rules read from the records alone (batch-behavior.md), never
-from the engine's own sets of states.
+from the engine's own sets of states. Two generators: a composite strategy that draws a whole
+pool at once, and a Hypothesis state machine that switches the mechanics on one at a time and
+checks after every step. Bounded in the default suite; `pytest -m slow` runs deeper profiles.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from batchsim.cost.prices import DEFAULT_PRICES
 from batchsim.formula import compile
@@ -197,7 +200,7 @@ def simulate(case: tuple[PoolConfig, Workload, float, int]) -> tuple[PoolConfig,
     return pool, run(pool, workload, duration_s, seed, formula=compile(pool.autoscale.formula)), duration_s
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mixed_runs())
 def test_invariants_hold_over_mixed_mechanics(case: tuple[PoolConfig, Workload, float, int]) -> None:
     check_invariants(*simulate(case))
@@ -232,3 +235,115 @@ def test_the_checks_catch_a_broken_record() -> None:
     moved = attempts.iloc[:1].assign(node_id=preempted["node_id"], start_s=preempted["start_s"] + 1)
     assert attempts_on_unready_nodes(nodes, moved) != []
     assert billed_node_s(nodes.assign(state="preempted"))["spot"] == 0.0
+
+
+class MixedMechanics(RuleBasedStateMachine):
+    """One pool, its mechanics switched on one rule at a time (Hypothesis picks which, in which
+    order); after every step the pool so far is simulated and its records checked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: dict[str, object] = {
+            "vcpus_per_node": VCPUS,
+            "task_slots_per_node": 2,
+            "initial_dedicated": 1,
+            "initial_spot": 1,
+            "provisioning_delay": {
+                "dedicated": {"dist": "uniform", "low": 0, "high": 300},
+                "spot": {"dist": "uniform", "low": 0, "high": 400},
+            },
+            "spot": {"eviction_rate_per_hour": 0.0},
+            "retention": "5m",
+        }
+        self.targets = (2, 2)
+        self.option = "requeue"
+        self.jobs: list[JobSpec] = [JobSpec("plain")]
+        self.tasks = [TaskSpec(f"p{i}", "plain", 300.0 * i, 400.0) for i in range(8)]
+        self.schedules: list[ScheduleSpec] = []
+        self.seed = 0
+
+    @rule(failure=st.sampled_from([0.5, 1.0]), priority=st.integers(-1, 1))
+    def preparation_failures(self, failure: float, priority: int) -> None:
+        job_id = f"prep{len(self.jobs)}"
+        self.jobs.append(JobSpec(job_id, priority=priority, preparation=PrepTaskSpec(60, failure)))
+        self.tasks += [TaskSpec(f"t{i}", job_id, 200.0 * i, 300.0) for i in range(6)]
+
+    @rule(dedicated=st.sampled_from([2, 4]), spot=st.sampled_from([2, 4, 6]))
+    def quotas(self, dedicated: int, spot: int) -> None:
+        self.settings["quota"] = {"dedicated_cores": dedicated, "spot_cores": spot}
+
+    @rule(unusable=st.sampled_from([0.0, 1.0]), reboot=st.sampled_from([0.0, 1.0]))
+    def faults(self, unusable: float, reboot: float) -> None:
+        self.settings["node_faults"] = {
+            "unusable_rate_per_hour": unusable,
+            "unusable_recovery": {"dist": "constant", "value": 300},
+            "reboot_rate_per_hour": reboot,
+        }
+
+    @rule(rate=st.sampled_from([1.0, 4.0]), reclaims=st.sampled_from([0.0, 1.0]), mass=st.booleans())
+    def spot_evictions(self, rate: float, reclaims: float, mass: bool) -> None:
+        self.settings["spot"] = {
+            "eviction_rate_per_hour": rate,
+            "reclaim_events_per_hour": reclaims,
+            "restore_wait": {"dist": "exponential", "mean": 300},
+            "mass_evictions": [{"at": 2400, "fraction": 0.5}] if mass else [],
+        }
+
+    @rule(
+        option=st.sampled_from(["requeue", "terminate", "taskcompletion", "retaineddata"]),
+        dedicated=st.integers(0, 3),
+        spot=st.integers(0, 3),
+    )
+    def drains(self, option: str, dedicated: int, spot: int) -> None:
+        self.option, self.targets = option, (dedicated, spot)
+
+    @rule(recurrence_s=st.sampled_from([900.0, 1800.0]), window_s=st.sampled_from([600.0, 1e9]))
+    def schedule(self, recurrence_s: float, window_s: float) -> None:
+        occurrence = [TaskSpec(f"s{j}", "", 10.0 * j, 500.0) for j in range(3)]
+        job = JobSpec("sched", preparation=PrepTaskSpec(30, 0.3), release=PrepTaskSpec(20))
+        schedule_id = f"sched{len(self.schedules)}"
+        self.schedules.append(
+            ScheduleSpec(schedule_id, job, [occurrence], recurrence_interval_s=recurrence_s, start_window_s=window_s)
+        )
+
+    @rule(failure=st.sampled_from([0.0, 0.5]))
+    def dependencies(self, failure: float) -> None:
+        job_id = f"deps{len(self.jobs)}"
+        self.jobs.append(JobSpec(job_id, uses_task_dependencies=True))
+        self.tasks += [
+            TaskSpec(
+                str(i), job_id, 100.0 * i, 200.0, depends_on=(str(i - 1),) if i else (), failure_probability=failure
+            )
+            for i in range(6)
+        ]
+
+    @rule(seed=st.integers(0, 1000))
+    def reseed(self, seed: int) -> None:
+        self.seed = seed
+
+    @invariant()
+    def records_hold(self) -> None:
+        dedicated, spot = self.targets
+        formula = FORMULA.format(dedicated=dedicated, spot=spot, option=self.option)
+        pool = PoolConfig.model_validate(
+            self.settings
+            | {"node_deallocation_option": self.option, "autoscale": {"formula": formula, "interval": "5m"}}
+        )
+        workload = Workload(jobs=self.jobs, tasks=self.tasks, schedules=self.schedules)
+        check_invariants(*simulate((pool, workload, 7200.0, self.seed)))
+
+
+MixedMechanics.TestCase.settings = settings(
+    max_examples=5, stateful_step_count=4, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_mixed_mechanics_step_by_step = MixedMechanics.TestCase
+
+
+@pytest.mark.slow
+def test_mixed_mechanics_step_by_step_deeply() -> None:
+    run_state_machine_as_test(
+        MixedMechanics,
+        settings=settings(
+            max_examples=150, stateful_step_count=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
+    )
