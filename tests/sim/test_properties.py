@@ -336,7 +336,10 @@ class MixedMechanics(RuleBasedStateMachine):
 MixedMechanics.TestCase.settings = settings(
     max_examples=5, stateful_step_count=4, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-test_mixed_mechanics_step_by_step = MixedMechanics.TestCase
+
+
+class TestMixedMechanicsStepByStep(MixedMechanics.TestCase):  # type: ignore[misc,valid-type]
+    """The state machine, bounded, in the default suite."""
 
 
 @pytest.mark.slow
