@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from batchsim.cost.billing import bill_seconds, billed_seconds
-from batchsim.cost.catalog import CatalogError
+from batchsim.cost.catalog import CatalogError, vcpus_of
 from batchsim.cost.catalog import resolve_prices as resolve_catalog_prices
 from batchsim.cost.prices import PriceLike, Prices
 from batchsim.formula.context import datetime_to_ticks
 from batchsim.scenario import PRICES_HINT, Scenario, ScenarioError
-from batchsim.sim.config import vcpus_of
 from batchsim.sim.engine import run
 from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
@@ -90,8 +89,9 @@ def simulate(
             )
             raise ScenarioError(f"{source}: {where}: {first.code}: {first.message}") from None
     prices = resolve_prices(scenario)
+    vcpus = vcpus_of(scenario.pool)  # from the catalog: the engine's quotas count these cores
     result = run(
-        scenario.pool,
+        scenario.pool.model_copy(update={"vcpus_per_node": vcpus}),
         workload,
         scenario.duration,
         seed,
@@ -99,7 +99,7 @@ def simulate(
         start_tick=datetime_to_ticks(scenario.start),
         progress=progress,
     )
-    add_costs(result, prices, vcpus_of(scenario.pool))
+    add_costs(result, prices, vcpus)
     result.summary["scenario"] = scenario.name
     result.summary["price_source"] = prices.source
     result.summary["start"] = _iso_utc(scenario.start)  # clock time of t = 0, for plots with clock axes

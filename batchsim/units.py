@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DURATION_FORMS", "DURATION_PATTERN", "format_duration", "parse_duration_s"]
+__all__ = ["DURATION_FORMS", "DURATION_PATTERN", "format_duration", "iso_8601_duration_s", "parse_duration_s"]
 
 DURATION_FORMS = "a number of seconds, 90s, 15m, 24h, 7d, or ISO 8601 such as PT15M or P1DT2H"
 """The accepted forms, as error messages and help texts name them."""
@@ -33,8 +33,12 @@ _ISO_PART_S = (604800.0, 86400.0, 3600.0, 60.0, 1.0)
 _CALENDAR = re.compile(r"^P[^T]*[YM]", re.IGNORECASE)  # M before the T is months, after it minutes
 
 
-def _iso_8601_s(text: str) -> float | None:
-    match = _ISO_8601.match(text)
+def iso_8601_duration_s(text: str) -> float | None:
+    """Seconds in an ISO 8601 duration of weeks, days, hours, minutes and seconds (`PT15M`,
+    `PT05M00S`, `P1W`, `P1DT2H`, the REST API's `P10675199DT2H48M5.4775807S`), None when `text` is
+    not one. The project's one parser of these durations. A `T` must be followed by a time part
+    (ISO 8601 leaves the designator out when there is none), so `P1DT` is not a duration."""
+    match = _ISO_8601.match(text.strip())
     if match is None:
         return None
     return sum(
@@ -60,7 +64,7 @@ def parse_duration_s(value: object) -> float:
         match = _DURATION.match(text)
         if match:
             return float(match.group(1)) * _UNIT_S[match.group(2) or "s"]
-        seconds = _iso_8601_s(text)
+        seconds = iso_8601_duration_s(text)
         if seconds is not None:
             return seconds
         if text.startswith("-"):

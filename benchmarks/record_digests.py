@@ -75,10 +75,11 @@ def shipped_runs(overrides: list[str]) -> Iterator[tuple[str, Callable[[int], An
 
 def engine_runs(overrides: list[str]) -> Iterator[tuple[str, Callable[[int], Any]]]:
     """Engine-level runs for the features no shipped scenario uses."""
+    from batchsim.cost.catalog import vcpus_of
     from batchsim.cost.prices import DEFAULT_PRICES
     from batchsim.formula import compile
     from batchsim.pipeline import add_costs
-    from batchsim.sim.config import PoolConfig, vcpus_of
+    from batchsim.sim.config import PoolConfig
     from batchsim.sim.engine import run
     from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskSpec, Workload
 

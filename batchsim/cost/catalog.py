@@ -14,8 +14,19 @@ from importlib import resources
 from typing import Any
 
 from batchsim.cost.prices import Prices
+from batchsim.sim.config import PoolConfig
+from batchsim.sim.config import vcpus_of as vcpus_from_name
 
-__all__ = ["CatalogError", "catalog_document", "catalog_rows", "describe_missing", "find", "lookup", "resolve_prices"]
+__all__ = [
+    "CatalogError",
+    "catalog_document",
+    "catalog_rows",
+    "describe_missing",
+    "find",
+    "lookup",
+    "resolve_prices",
+    "vcpus_of",
+]
 
 
 class CatalogError(KeyError):
@@ -55,6 +66,20 @@ def find(vm_size: str, region: str, os: str = "linux") -> dict[str, Any]:
         message, key = describe_missing(vm_size, region, os)
         raise CatalogError(message, key)
     return dict(row)
+
+
+@lru_cache(maxsize=1)
+def _vcpus_by_size() -> dict[str, int]:
+    return {row["vm_size"]: int(row["vcpus"]) for row in catalog_rows()}
+
+
+def vcpus_of(pool: PoolConfig) -> int:
+    """vCPUs per node: `pool.vcpus_per_node` when given, else the catalog's for the VM size (the
+    same in every region), else read from the size name only when the catalog lacks the size."""
+    if pool.vcpus_per_node:
+        return pool.vcpus_per_node
+    vcpus = _vcpus_by_size().get(pool.vm_size)
+    return vcpus if vcpus is not None else vcpus_from_name(pool)
 
 
 def lookup(vm_size: str, region: str, os: str = "linux") -> Prices:

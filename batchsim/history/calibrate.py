@@ -35,12 +35,12 @@ from batchsim.history.estimators import (
     fit_max_lognormal,
     poisson_rate,
 )
+from batchsim.units import iso_8601_duration_s
 
 __all__ = ["Calibration", "calibrate", "job_group", "service_duration_s"]
 
 WorkloadKind = Literal["trace", "fitted"]
 
-_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _GROUP_SUFFIX = re.compile(r"([-_.:]?\d+)+$")
 _MAX_GROUPS = 12
 _MIN_SHARE_SPREAD = 0.1  # spread of the dedicated share of added nodes below which kinds are pooled
@@ -50,11 +50,7 @@ def service_duration_s(text: Any) -> float | None:
     """Seconds in the service's ISO 8601 duration (`PT15M`, `PT05M00S`, `P1DT2H`), None when absent."""
     if text is None or text == "":
         return None
-    match = _ISO_DURATION.match(str(text).strip().upper())
-    if not match or not any(match.groups()):
-        return None
-    days, hours, minutes, seconds = match.groups()
-    return int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    return iso_8601_duration_s(str(text))
 
 
 def job_group(job_id: str) -> str:

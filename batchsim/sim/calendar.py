@@ -3,7 +3,7 @@
 Every future happening of a run is one `at(delay, callback, *args)`; `run(until)` fires them in
 time order, ties in the order they were scheduled. Events that a later change makes obsolete (the
 eviction of a node that already left, the end of a killed attempt) are not removed: they carry a
-generation token and their handler ignores them.
+token of their purpose and their handler ignores them.
 
 Why not simpy: the engine uses no simpy process, resource or interrupt (STYLE: lean processes;
 tasks are records, not processes), so simpy would only be this heap behind its public

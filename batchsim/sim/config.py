@@ -247,8 +247,16 @@ class PoolConfig(_Model):
 
 
 def vcpus_of(pool: PoolConfig) -> int:
-    """vCPUs per node: explicit, else the number in the size name (`Standard_D4s_v5` → 4), else 1."""
+    """vCPUs per node as the engine knows them: explicit (`pool.vcpus_per_node`, which the pipeline
+    fills from the VM catalog, `batchsim.cost.catalog.vcpus_of`), else read from the size name.
+
+    The name gives the vCPUs by Azure's naming convention: the number after the family letters
+    (`Standard_D4s_v5` → 4), or for a constrained-vCPU size the number after its dash
+    (`Standard_E8-4s_v5` → 4: the memory of an E8, 4 vCPUs active); else 1.
+    """
     if pool.vcpus_per_node:
         return pool.vcpus_per_node
-    match = re.search(r"_[A-Z]+(\d+)", pool.vm_size)
-    return int(match.group(1)) if match else 1
+    match = re.search(r"_[A-Z]+(\d+)(?:-(\d+))?", pool.vm_size)
+    if match is None:
+        return 1
+    return int(match.group(2) or match.group(1))

@@ -103,7 +103,7 @@ class Engine:
         state = self.state
         config = state.config
         for kind, count in (("dedicated", config.initial_dedicated), ("spot", config.initial_spot)):
-            for _ in range(count):
+            for _ in range(self.resize.within_quota(kind, count)):
                 node = state.new_node(kind)  # the pool exists with these nodes ready at t=0
                 state.set_state(node, "idle")
                 if kind == "spot":
@@ -124,6 +124,7 @@ class Engine:
                 self.calendar.run(t)
                 progress(t)
         self.calendar.now = self.duration_s
+        self.scheduler.record_starts(self.duration_s)
         for node in state.nodes:
             state.close_interval(node, self.duration_s)
         self.records.events = self.calendar.events

@@ -12,20 +12,30 @@ __all__ = ["Job", "Node", "Task", "by_index"]
 
 
 class Node:
-    """A compute node. `generation` invalidates scheduled events (eviction, readiness) on a change."""
+    """A compute node.
+
+    Scheduled events carry a token of their purpose and are void once it moved on, so that one
+    change voids only what it concerns: `ready_token` the way to readiness (allocation, boot, start
+    task, reboot, recovery), void once the VM is lost or the node leaves the pool; `eviction_token`
+    the current VM's eviction, void once that VM is gone (a draining node can still be evicted);
+    `restore_token` a preempted node's restore; `fault_token` a usable node's faults. The rooms
+    change the node's VM through the methods below, each of which says what it voids.
+    """
 
     __slots__ = (
         "barred_jobs",
         "draining",
+        "eviction_token",
         "fault_token",
-        "generation",
         "images",
         "index",
         "kind",
         "node_id",
         "prep_ready_s",
+        "ready_token",
         "removal_option",
         "restore_deadline_s",
+        "restore_token",
         "retain_until_s",
         "running",
         "since_s",
@@ -44,8 +54,10 @@ class Node:
         self.slots = slots
         self.used_slots = 0
         self.running: set[Task] = set()
-        self.generation = 0
-        self.fault_token = 0  # invalidates a scheduled fault, apart from `generation`
+        self.ready_token = 0
+        self.eviction_token = 0
+        self.restore_token = 0
+        self.fault_token = 0
         self.draining = False
         self.removal_option = "requeue"
         self.images: set[str] = set()
@@ -54,6 +66,36 @@ class Node:
         self.waiting_capacity = False
         self.restore_deadline_s = 0.0
         self.retain_until_s = 0.0  # retaineddata: when the retention of every task it ran is over
+
+    def lose_vm(self) -> None:
+        """The VM is deleted (a Spot eviction): its local data (images, job preparations and the
+        bars of failed ones, retained task data) goes with it, and so does everything armed for it."""
+        self.images.clear()
+        self.prep_ready_s.clear()
+        self.barred_jobs.clear()
+        self.retain_until_s = 0.0
+        self.draining = False
+        self.ready_token += 1
+        self.eviction_token += 1
+        self.fault_token += 1
+
+    def forget_preparations(self) -> None:
+        """A reboot: job preparation tasks rerun (`rerunOnNodeRebootAfterSuccess`, §4.4); the bars
+        of failed ones last until a reimage."""
+        self.prep_ready_s.clear()
+
+    def start_leaving(self, option: str) -> None:
+        """A shrink takes the node out with `option`: it will not become ready again; its VM
+        stays, and with it the eviction armed for a Spot node (§3.4: `leavingpool` is live)."""
+        self.removal_option = option
+        self.ready_token += 1
+
+    def end_life(self) -> None:
+        """The node is gone: nothing armed for it happens."""
+        self.ready_token += 1
+        self.eviction_token += 1
+        self.restore_token += 1
+        self.fault_token += 1
 
 
 class Job:
@@ -74,7 +116,9 @@ class Job:
 
 
 class Task:
-    """A task. `token` invalidates the scheduled end of an attempt that was killed."""
+    """A task. `token` invalidates the scheduled end of an attempt that was killed. `run_start_s`:
+    when the current attempt runs, after the job preparation, image pull and staging it waits for;
+    the task's first start (`first_start_s`) is recorded only once an attempt got there."""
 
     __slots__ = (
         "attempts",
@@ -91,6 +135,8 @@ class Task:
         "remaining_deps",
         "requeue_count",
         "retry_count",
+        "run_start_s",
+        "seed_key",
         "spec",
         "state",
         "token",
@@ -110,6 +156,8 @@ class Task:
         self.queue_key: tuple[int, int] | None = None  # its place among equal-priority tasks, kept when requeued
         self.node: Node | None = None
         self.placed_s = 0.0
+        self.run_start_s = 0.0
+        self.seed_key: int | None = None  # the task's identity as a seed (`Scheduler.task_rng`), made on first use
         self.plain = False
         self.remaining_deps = 0
         self.dependents: list[Task] | None = None  # made on the first dependent: most tasks have none

@@ -51,19 +51,19 @@ class Faults:
             self.scheduler.kill(task, "node_fault")
         self.state.set_state(node, state)
         if state == "rebooting":
-            self.at(float(self.config.reboot_duration.sample(self.rng)), self._rebooted, node, node.generation)
+            self.at(float(self.config.reboot_duration.sample(self.rng)), self._rebooted, node, node.ready_token)
         elif self.config.unusable_recovery is not None:
-            self.at(float(self.config.unusable_recovery.sample(self.rng)), self._recovered, node, node.generation)
+            self.at(float(self.config.unusable_recovery.sample(self.rng)), self._recovered, node, node.ready_token)
         self.scheduler.dispatch()
 
-    def _rebooted(self, node: Node, generation: int) -> None:
-        if node.generation != generation or node.state != "rebooting":
+    def _rebooted(self, node: Node, token: int) -> None:
+        if node.ready_token != token or node.state != "rebooting":
             return
-        node.prep_ready_s.clear()  # job preparation reruns after a reboot (§4.4)
+        node.forget_preparations()
         self.nodes.start_task(node)
 
-    def _recovered(self, node: Node, generation: int) -> None:
-        if node.generation != generation or node.state != "unusable":
+    def _recovered(self, node: Node, token: int) -> None:
+        if node.ready_token != token or node.state != "unusable":
             return
         self.state.set_state(node, "idle")
         self.nodes.became_ready(node)

@@ -9,7 +9,7 @@ from batchsim.sim.entities import Job, Node, Task, by_index
 from batchsim.sim.records import LIVE_STATES, Attempt
 from batchsim.sim.scheduler import Scheduler
 from batchsim.sim.state import PoolState
-from batchsim.sim.streams import Streams
+from batchsim.sim.streams import Streams, identity_key
 from batchsim.workload.spec import JobSpec, ScheduleSpec, TaskSpec, Workload
 
 __all__ = ["Jobs"]
@@ -200,9 +200,7 @@ class Jobs:
             if task.state == "running":
                 scheduler.kill(task, "killed")
             elif task.state in ("active", "waiting"):
-                if task.state == "active":
-                    self.state.active_count -= 1
-                scheduler.finish(task, "failed")
+                scheduler.cancel(task)
         scheduler.dispatch()
 
     def end_job(self, job: Job) -> None:
@@ -248,7 +246,8 @@ class Jobs:
         if job_id not in node.prep_ready_s:
             prep = job.spec.preparation
             assert prep is not None
-            rng = np.random.default_rng([self.outcome_entropy, node.index, job.order, 7])
+            # Keyed by the node and the job's identity (not its creation order): common random numbers.
+            rng = np.random.default_rng([self.outcome_entropy, node.index, identity_key(job_id), 7])
             node.prep_ready_s[job_id] = self.calendar.now + prep.duration_s
             if prep.wait_for_success and rng.random() < prep.failure_probability:
                 node.barred_jobs.add(job_id)

@@ -46,19 +46,19 @@ class Nodes:
         its last `boot_billed_s`, which it spends in `creating` (billed), then ready (§2.4)."""
         node.waiting_capacity = False
         boot = min(delay_s, self.config.provisioning_delay.boot_billed_s)
-        self.at(shared_wait_s + delay_s - boot, self.vm_obtained, node, node.generation, boot)
+        self.at(shared_wait_s + delay_s - boot, self.vm_obtained, node, node.ready_token, boot)
 
-    def vm_obtained(self, node: Node, generation: int, boot_s: float) -> None:
+    def vm_obtained(self, node: Node, token: int, boot_s: float) -> None:
         """The node has a VM (new, or restored after preemption): it boots for `boot_s`."""
-        if node.generation != generation or node.state == "gone":
+        if node.ready_token != token or node.state == "gone":
             return
         self.state.set_state(node, "creating")
         if node.kind == "spot":
             self._arm_eviction(node)
-        self.at(boot_s, self._booted, node, node.generation)
+        self.at(boot_s, self._booted, node, node.ready_token)
 
-    def _booted(self, node: Node, generation: int) -> None:
-        if node.generation != generation or node.state != "creating":
+    def _booted(self, node: Node, token: int) -> None:
+        if node.ready_token != token or node.state != "creating":
             return
         self.start_task(node)
 
@@ -75,10 +75,10 @@ class Nodes:
             self.became_ready(node)
             return
         self.state.set_state(node, "waitingforstarttask")
-        self.at(duration, self._start_task_done, node, node.generation, 0)
+        self.at(duration, self._start_task_done, node, node.ready_token, 0)
 
-    def _start_task_done(self, node: Node, generation: int, attempt: int) -> None:
-        if node.generation != generation or node.state != "waitingforstarttask":
+    def _start_task_done(self, node: Node, token: int, attempt: int) -> None:
+        if node.ready_token != token or node.state != "waitingforstarttask":
             return
         start = self.config.start_task
         if self.rng_start_task.random() >= start.failure_probability:
@@ -86,7 +86,7 @@ class Nodes:
             self.became_ready(node)
         elif attempt < start.max_retry_count:
             duration = float(start.duration.sample(self.rng_start_task))
-            self.at(duration, self._start_task_done, node, generation, attempt + 1)
+            self.at(duration, self._start_task_done, node, token, attempt + 1)
         else:
             self.state.set_state(node, "starttaskfailed")  # unusable, still billed (§2.2)
 
@@ -100,7 +100,7 @@ class Nodes:
     def gone(self, node: Node) -> None:
         """The node is no longer in the pool; every event scheduled for it is void."""
         self.state.set_state(node, "gone")
-        node.generation += 1
+        node.end_life()
 
     # -- removal (§1.5) ---------------------------------------------------------------------------
     def remove(self, node: Node, option: str) -> None:
@@ -108,8 +108,7 @@ class Nodes:
         if node.state in ("pending", "preempted"):
             self.gone(node)  # an unstarted allocation is cancelled; a preempted node is released
             return
-        node.generation += 1  # no eviction or readiness for a leaving node
-        node.removal_option = option
+        node.start_leaving(option)
         if option in ("requeue", "terminate") or not node.running:
             for task in sorted(node.running, key=by_index):  # sets iterate in memory order
                 self.scheduler.kill(task, "killed" if option == "terminate" else "requeued")
@@ -130,5 +129,7 @@ class Nodes:
         self._leave_now(node)
 
     def _leave_now(self, node: Node) -> None:
+        if node.state == "gone":  # evicted while it retained its tasks' data: the VM is gone already
+            return
         self.state.set_state(node, "leavingpool")
         self.at(self.config.removal_delay, self.gone, node)

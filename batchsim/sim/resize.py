@@ -93,18 +93,12 @@ class Resize:
 
     def _allocate(self, kind: str, count: int) -> None:
         state = self.state
-        quota = self.config.quota.dedicated_cores if kind == "dedicated" else self.config.quota.spot_cores
-        if quota is not None:
-            allowed = max(0, (quota - state.cores_in_use(kind)) // state.vcpus)
-            if allowed < count:
-                code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
-                self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
-                count = allowed
+        count = self.within_quota(kind, count)
         if not self.capacity.available(kind):
             for _ in range(count):  # requested, waiting for capacity until the resize times out
                 node = state.new_node(kind)
                 node.waiting_capacity = True
-                self.at(self.config.resize_timeout, self._capacity_timeout, node, node.generation)
+                self.at(self.config.resize_timeout, self._capacity_timeout, node, node.ready_token)
             return
         failure = self.config.dedicated if kind == "dedicated" else self.config.spot
         if failure.allocation_failure_probability > 0 and count > 0:
@@ -113,6 +107,28 @@ class Resize:
                 self.records.resize_errors.append(ResizeError(self.calendar.now, kind, "AllocationFailed"))
                 count -= failed
         self._provision(kind, [state.new_node(kind) for _ in range(count)])
+
+    def within_quota(self, kind: str, count: int) -> int:
+        """How many of `count` new nodes of `kind` the core quota allows; when fewer, the resize
+        error the service reports (`Account…QuotaReached`, §6.4). The pool's initial nodes too."""
+        allowed = self._quota_nodes(kind)
+        if allowed is None or allowed >= count:
+            return count
+        code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
+        self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
+        return allowed
+
+    def quota_allows(self, kind: str, count: int) -> bool:
+        """True when the core quota has room for `count` more nodes of `kind` (§6.4)."""
+        allowed = self._quota_nodes(kind)
+        return allowed is None or allowed >= count
+
+    def _quota_nodes(self, kind: str) -> int | None:
+        """How many more nodes of `kind` the core quota has room for: ⌊free cores ÷ vCPUs⌋, None when unlimited."""
+        quota = self.config.quota.dedicated_cores if kind == "dedicated" else self.config.quota.spot_cores
+        if quota is None:
+            return None
+        return max(0, (quota - self.state.cores_in_use(kind)) // self.state.vcpus)
 
     def capacity_returned(self, kind: str) -> None:
         """A shortage of `kind` ended: the allocations that waited for it proceed, as one resize."""
@@ -134,8 +150,8 @@ class Resize:
         for node in nodes:
             self.nodes.provision(node, float(per_node.sample(self.rng_provision)), wait_s)
 
-    def _capacity_timeout(self, node: Node, generation: int) -> None:
-        if node.generation == generation and node.waiting_capacity and node.state == "pending":
+    def _capacity_timeout(self, node: Node, token: int) -> None:
+        if node.ready_token == token and node.waiting_capacity and node.state == "pending":
             self.records.resize_errors.append(ResizeError(self.calendar.now, node.kind, "AllocationTimedout"))
             self.nodes.gone(node)
             self.reconcile_later()

@@ -13,6 +13,7 @@ job's wall clock).
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from batchsim.sim.entities import Job, Node, Task
 from batchsim.sim.records import Attempt
 from batchsim.sim.state import READY_STATES, PoolState
-from batchsim.sim.streams import Streams
+from batchsim.sim.streams import Streams, identity_key
 
 __all__ = ["Scheduler"]
 
@@ -41,6 +42,7 @@ class Scheduler:
         "calendar",
         "config",
         "latency_s",
+        "only_barred",
         "open_heap",
         "outcome_entropy",
         "queue",
@@ -68,6 +70,7 @@ class Scheduler:
         self._round: dict[int, int] = {}  # priority → the highest queue tag started (jobDefaultOrder none)
         self.queue: list[tuple[int, int, int, Task]] = []
         self.open_heap: list[tuple[int, int, Node]] = []
+        self.only_barred = False  # the last `_pick_node` found room only on nodes barred for the task's job
 
     def connect(
         self,
@@ -116,41 +119,60 @@ class Scheduler:
         if free > 0 and not node.draining and node.state in READY_STATES:
             heapq.heappush(self.open_heap, (-free if self.spread else free, node.index, node))
 
-    def _pick_node(self, slots: int, job_id: str) -> Node | None:
-        """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on ties."""
+    def _pick_node(self, slots: int, task: Task) -> Node | None:
+        """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on
+        ties. None when no node fits; then `only_barred` says whether some node has the slots but
+        is barred for the task's job (its preparation failed there, §4.4), so that other jobs'
+        tasks may still fit."""
         heap = self.open_heap
         spread = self.spread
         skipped: list[tuple[int, int, Node]] = []
         chosen = None
+        barred = False
         while heap:
             key, _, node = heap[0]
             free = node.slots - node.used_slots
             if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
                 heapq.heappop(heap)  # stale entry
                 continue
-            if free >= slots and job_id not in node.barred_jobs:
-                chosen = node
-                break
+            if free >= slots:
+                if not node.barred_jobs or task.job.spec.job_id not in node.barred_jobs:
+                    chosen = node
+                    break
+                barred = True
             skipped.append(heapq.heappop(heap))
         for entry in skipped:
             heapq.heappush(heap, entry)
+        self.only_barred = barred and chosen is None
         return chosen
 
     def dispatch(self) -> None:
-        """Start queued tasks while some node has room; a task that fits nowhere does not block others."""
+        """Start queued tasks while some node has room (§4.1): a task that fits nowhere does not
+        block others, nor does one whose job is barred from every node with room (§4.4); the queue
+        stops only at a one-slot task that no node has a free slot for."""
         queue = self.queue
         if not queue or not self.open_heap:
             return
         blocked: list[tuple[int, int, int, Task]] = []
+        barred: dict[str, int] | None = None  # job id → fewest slots its tasks found only barred nodes for
         while queue and self.open_heap:
             entry = heapq.heappop(queue)
             task = entry[3]
             if task.state != "active":
                 continue
-            node = self._pick_node(task.spec.required_slots, task.job.spec.job_id)
+            slots = task.spec.required_slots
+            if barred is not None and barred.get(task.job.spec.job_id, slots + 1) <= slots:
+                blocked.append(entry)  # its job found only barred nodes for as many slots or fewer
+                continue
+            node = self._pick_node(slots, task)
             if node is None:
                 blocked.append(entry)
-                if task.spec.required_slots == 1:
+                if self.only_barred:
+                    if barred is None:
+                        barred = {}
+                    job_id = task.job.spec.job_id
+                    barred[job_id] = min(slots, barred.get(job_id, slots))
+                elif slots == 1:
                     break
                 continue
             if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
@@ -180,13 +202,13 @@ class Scheduler:
         start_s = now + self.latency_s
         job = task.job
         if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
-            if task.first_start_s is None:
-                task.first_start_s = start_s
+            task.run_start_s = start_s
             self.at(start_s + spec.duration_s - now, self._attempt_ended, task, task.token, "completed")
             return
         if job.spec.preparation is not None:
             start_s = max(start_s, self._preparation(node, job))
             if job.spec.job_id in node.barred_jobs:  # preparation failed: back to the queue
+                task.run_start_s = math.inf  # this attempt never runs
                 self.at(start_s - now, self._prep_failed, task, task.token)
                 return
         if spec.container_image is not None and spec.container_image not in node.images:
@@ -194,8 +216,7 @@ class Scheduler:
             start_s += float(self.config.container.image_pull.sample(self.task_rng(task, 1)))
         bandwidth = self.config.storage_bandwidth_bytes_per_s
         start_s += spec.input_bytes / bandwidth
-        if task.first_start_s is None:
-            task.first_start_s = start_s
+        task.run_start_s = start_s
         run_s = spec.duration_s
         failed = spec.failure_probability > 0 and self.task_rng(task, 0).random() < spec.failure_probability
         timeout = spec.max_wall_clock_s is not None and run_s > spec.max_wall_clock_s
@@ -206,8 +227,21 @@ class Scheduler:
         self.at(end_s - now, self._attempt_ended, task, task.token, outcome)
 
     def task_rng(self, task: Task, purpose: int) -> np.random.Generator:
-        """A stream for one task attempt's own draws, independent of the simulation's history."""
-        return np.random.default_rng([self.outcome_entropy, task.index, task.attempts, purpose])
+        """A stream for one task attempt's own draws, keyed by the task's identity (its job's ID,
+        which for a schedule's job names the schedule and the occurrence, and its own ID) and the
+        attempt: common random numbers whatever the pool, the submission order or the history."""
+        key = task.seed_key
+        if key is None:
+            key = task.seed_key = identity_key(task.job.spec.job_id, task.spec.task_id)
+        return np.random.default_rng([self.outcome_entropy, key, task.attempts, purpose])
+
+    def record_starts(self, until_s: float) -> None:
+        """The run ends at `until_s`: a task still running then has started if its attempt got past
+        its preparation, image pull and staging before that."""
+        for node in self.state.nodes:
+            for task in node.running:
+                if task.first_start_s is None and task.run_start_s < until_s:
+                    task.first_start_s = task.run_start_s
 
     def _prep_failed(self, task: Task, token: int) -> None:
         if task.token == token and task.state == "running":
@@ -238,6 +272,8 @@ class Scheduler:
         task.node = None
         if node is None:
             return None
+        if task.first_start_s is None and task.run_start_s <= self.calendar.now:
+            task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
         self._append_attempt(
             Attempt(
                 task.spec.task_id,
@@ -274,6 +310,12 @@ class Scheduler:
             task.requeue_count += 1
             self.records.requeues += 1
         self.make_eligible(task)
+
+    def cancel(self, task: Task) -> None:
+        """A task that is queued or waits for its dependencies fails without running (its job ended)."""
+        if task.state == "active":
+            self.state.active_count -= 1
+        self.finish(task, "failed")
 
     def finish(self, task: Task, state: str) -> None:
         """A task is done (`completed` or `failed`): its dependents and its job learn of it."""

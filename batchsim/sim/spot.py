@@ -77,10 +77,10 @@ class Spot:
         """Draw when a Spot node that just got its VM will be evicted."""
         rate = self.config.eviction_rate_per_hour
         if rate > 0:
-            self.at(float(self.rng_evict.exponential(3600.0 / rate)), self._evict, node, node.generation)
+            self.at(float(self.rng_evict.exponential(3600.0 / rate)), self._evict, node, node.eviction_token)
 
-    def _evict(self, node: Node, generation: int) -> None:
-        if node.generation != generation or node.state not in LIVE_STATES:
+    def _evict(self, node: Node, token: int) -> None:
+        if node.eviction_token != token or node.state not in LIVE_STATES:
             return
         self._preempt(node)
         self.scheduler.dispatch()
@@ -88,37 +88,33 @@ class Spot:
     def _preempt(self, node: Node) -> None:
         for task in sorted(node.running, key=by_index):  # sets iterate in memory order
             self.scheduler.kill(task, "requeued")
+        self.records.preemptions += 1
         if node.draining:  # it was leaving the pool: its VM is gone, so is the node
-            self.records.preemptions += 1
             self.nodes.gone(node)
             return
-        node.generation += 1
+        node.lose_vm()
         self.state.set_state(node, "preempted")
-        node.images.clear()  # the VM and its local data are deleted
-        node.prep_ready_s.clear()
-        node.barred_jobs.clear()
-        node.retain_until_s = 0.0
-        node.draining = False
-        self.records.preemptions += 1
         node.restore_deadline_s = self.calendar.now + self.config.restore_give_up
         self._schedule_restore(node)
 
     def _schedule_restore(self, node: Node) -> None:
         wait = float(self.config.restore_wait.sample(self.rng_restore))
-        self.at(wait, self._restore, node, node.generation)
+        self.at(wait, self._restore, node, node.restore_token)
 
-    def _restore(self, node: Node, generation: int) -> None:
-        """A preempted node comes back under the same ID through creating/starting (§3.2)."""
-        if node.generation != generation or node.state != "preempted":
+    def _restore(self, node: Node, token: int) -> None:
+        """A preempted node comes back under the same ID through creating/starting (§3.2), when
+        capacity and the core quota allow (a restored node holds its cores again, §6.4); else it
+        waits again."""
+        if node.restore_token != token or node.state != "preempted":
             return
         if self.calendar.now >= node.restore_deadline_s:
             self.nodes.gone(node)
             self.resize.reconcile_later()
             return
-        if not self.capacity.available("spot"):
+        if not self.capacity.available(node.kind) or not self.resize.quota_allows(node.kind, 1):
             self._schedule_restore(node)
             return
-        self.nodes.vm_obtained(node, node.generation, self.state.config.provisioning_delay.boot_billed_s)
+        self.nodes.vm_obtained(node, node.ready_token, self.state.config.provisioning_delay.boot_billed_s)
 
     def _mass_evict(self, fraction: float) -> None:
         """`fraction` of the live Spot nodes (rounded half up), drawn at random, are evicted at once."""

@@ -8,9 +8,11 @@ takes the next child of the same `SeedSequence`; the children before it are unch
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
-__all__ = ["Streams"]
+__all__ = ["Streams", "identity_key"]
 
 _ENGINE_SALT = 0x6261  # keeps the engine's streams apart from the workload's (SeedSequence([seed, 0x776C]))
 _SOURCES = 14  # the first 8 are the streams of before issue 13 §2; each later one is a source added since
@@ -20,7 +22,8 @@ class Streams:
     """The engine's generators.
 
     outcome_entropy: the root of the per-task-attempt generators (`Scheduler.task_rng`), which are
-    keyed by (run, task, attempt) so that a task's outcome does not depend on what ran before it.
+    keyed by (run, task identity, attempt) so that a task's outcome does not depend on what ran
+    before it, nor on when it was submitted.
     """
 
     __slots__ = (
@@ -60,3 +63,10 @@ class Streams:
             self.faults,
         ) = (np.random.default_rng(child) for child in children)
         self.outcome_entropy = int(children[0].generate_state(1)[0])
+
+
+def identity_key(*parts: str) -> int:
+    """A stable 64-bit seed word for an identity (job ID, task ID): the same in every run, pool and
+    process (Python's `hash` of a string is salted per process)."""
+    digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
