@@ -15,7 +15,8 @@ Two shapes users have (record shapes and their sources in docs/history.md):
 Events used: PoolResizeStartEvent, PoolResizeCompleteEvent, PoolAutoScaleEvent, PoolCreateEvent,
 TaskStartEvent, TaskCompleteEvent, TaskFailEvent, TaskRequeueEvent. Other documented events are
 counted as ignored, unknown ones as skipped; a line that is not JSON is skipped and counted with
-its file and line. Service logs carry no task creation time or job priority: those cells stay empty.
+its file and line. Service logs carry no task creation time or job priority: those cells stay empty,
+and `first_started` (the first attempt's start) stands in for the arrival.
 """
 
 from __future__ import annotations
@@ -350,7 +351,7 @@ def _tasks(events: list[Event], report: ImportReport) -> pd.DataFrame:
         if event.name == "TaskStartEvent":
             if row["state"] != "completed":
                 row.update(state="running", started=event.time, ended=None, node_id=node)
-                row.setdefault("first_start", event.time)
+                row.setdefault("first_started", event.time)
         elif event.name in ("TaskCompleteEvent", "TaskFailEvent"):
             row.update(
                 state="completed",
@@ -359,14 +360,20 @@ def _tasks(events: list[Event], report: ImportReport) -> pd.DataFrame:
                 exit_code=_int(info.get("exitCode")),
                 node_id=node or row.get("node_id"),
             )
-            row.setdefault("first_start", row["started"])
+            row.setdefault("first_started", row["started"])
         elif event.name == "TaskRequeueEvent" and row["state"] != "completed":
-            row.update(state="active", started=None, ended=None)
+            # The requeued attempt ended at its executionInfo.endTime; a start at or after that is
+            # the restart (its event can be logged before the requeue's), which keeps running.
+            requeued_end = _time(info.get("endTime"))
+            restarted = row.get("started") is not None and requeued_end is not None and row["started"] >= requeued_end
+            if not restarted:
+                row.update(state="active", started=None, ended=None)
+            row.setdefault("first_started", _time(info.get("startTime")))
     frame = pd.DataFrame(list(tasks.values()))
     if not len(frame):
         return pd.DataFrame(columns=TASK_COLUMNS)
     frame["created"] = pd.NaT
-    for column in ("started", "ended"):
+    for column in ("started", "ended", "first_started"):
         if column not in frame:
             frame[column] = pd.NaT
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -533,6 +540,8 @@ def import_logs(
             "source": "batch service logs",
             "pool_id": chosen,
             "window": {"start": iso(start), "end": iso(end)},
+            # Without --since/--until the window is the events' span, which read_history checks.
+            "window_source": "asked" if since is not None and until is not None else "events",
             "import": report.as_dict(),
         },
     )
