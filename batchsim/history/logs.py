@@ -476,6 +476,32 @@ def _pool_json(events: list[Event], pool_id: str, base: dict[str, Any] | None, r
     return pool
 
 
+def _policy_changes(events: list[Event]) -> dict[str, list[dict[str, Any]]]:
+    """The formula in force from each change on, and the resizes asked for with autoscale off
+    (manual), for backtest to say what one replay of one policy cannot follow."""
+    formulas: list[dict[str, Any]] = []
+    timed = [(_time(e.body.get("timestamp")) or e.time, e) for e in events if e.name == "PoolAutoScaleEvent"]
+    for moment, event in sorted(((t, e) for t, e in timed if t is not None), key=lambda item: item[0]):
+        formula = event.body.get("formula")
+        if formula and (not formulas or formulas[-1]["formula"] != formula):
+            formulas.append({"time": iso(moment), "formula": formula})
+    manual = [
+        {
+            "start": iso(e.time),
+            "target_dedicated": _int(e.body.get("targetDedicatedNodes")),
+            "target_spot": _int(e.body.get("targetLowPriorityNodes")),
+        }
+        for e in sorted((e for e in events if e.name == "PoolResizeStartEvent" and e.time is not None), key=_event_time)
+        if e.body.get("enableAutoScale") is False or str(e.body.get("enableAutoScale")).lower() == "false"
+    ]
+    return {"formula_changes": formulas, "manual_resizes": manual}
+
+
+def _event_time(event: Event) -> pd.Timestamp:
+    assert event.time is not None
+    return event.time
+
+
 def import_logs(
     paths: list[Path],
     out: Path,
@@ -542,6 +568,7 @@ def import_logs(
             "window": {"start": iso(start), "end": iso(end)},
             # Without --since/--until the window is the events' span, which read_history checks.
             "window_source": "asked" if since is not None and until is not None else "events",
+            **_policy_changes(mine),
             "import": report.as_dict(),
         },
     )
