@@ -159,7 +159,7 @@ def _initial_nodes(history: History, cal: Calibration) -> tuple[int, int]:
     if counts is not None and len(counts):
         at = counts[counts["time"] <= history.window_start]
         row = (at if len(at) else counts).sort_values("time").iloc[-1 if len(at) else 0]
-        running_spot = float(row["spot"]) - float(row.get("preempted", 0) or 0)
+        running_spot = float(row["spot"]) - float(np.nan_to_num(float(row.get("preempted", 0))))
         return round(float(row["dedicated"])), max(round(running_spot), 0)
     if not fixed:
         cal.notes.append("pool.initial_*: no node_counts.csv, so the pool starts empty and its formula sizes it")
@@ -265,6 +265,10 @@ def _spot(history: History, section: dict[str, Any], cal: Calibration) -> None:
     counts = history.node_counts
     if counts is None or len(counts) < 2 or float(counts["spot"].max()) <= 0:
         cal.defaults[key] = "no Spot nodes in node_counts.csv" if counts is not None else "no node_counts.csv"
+        return
+    if counts["preempted"].isna().all():
+        # Counts reconstructed from resize events: preemptions are unknown, not zero.
+        cal.defaults[key] = "node_counts.csv has no preempted counts (pull --resource-id reads them)"
         return
     ordered = counts.sort_values("time")
     times = ordered["time"]

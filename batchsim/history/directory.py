@@ -39,6 +39,7 @@ __all__ = [
     "parse_time",
     "partial_path",
     "read_history",
+    "read_tasks_as_recorded",
     "write_frame",
     "write_json",
 ]
@@ -276,6 +277,12 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     return frame
 
 
+def read_tasks_as_recorded(root: Path) -> pd.DataFrame:
+    """tasks.csv typed but with its empty cells left empty (read_history fills the defaults a
+    simulation needs: one slot, priority 0), for merging, where empty means "ask another source"."""
+    return _read_csv(root / "tasks.csv", "tasks.csv")
+
+
 def _times(values: pd.Series, path: Path, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values, utc=True)
@@ -350,7 +357,7 @@ def read_history(path: str | Path) -> History:
                 frame[column] = np.nan
         setattr(history, name.removesuffix(".csv"), frame)
     if history.node_counts is not None and "preempted" not in history.node_counts:
-        history.node_counts["preempted"] = 0.0
+        history.node_counts["preempted"] = 0.0  # a file without the column says none (an empty column: unknown)
     if history.nodes is not None:
         history.nodes["dedicated"] = history.nodes["dedicated"].str.lower().isin(("true", "1", "yes"))
     meta_file = root / "history.json"

@@ -26,6 +26,7 @@ import csv
 import json
 import math
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import pandas as pd
 
 from batchsim.history.directory import (
     AUTOSCALE_COLUMNS,
+    NODE_COUNT_COLUMNS,
     RESIZE_COLUMNS,
     TASK_COLUMNS,
     HistoryError,
@@ -44,6 +46,13 @@ from batchsim.history.directory import (
     partial_path,
     write_frame,
     write_json,
+)
+from batchsim.history.metric_records import (
+    MetricRecord,
+    cross_checks,
+    metric_record,
+    node_counts_from_metrics,
+    steps_as_frame,
 )
 
 __all__ = ["USED_EVENTS", "Event", "ImportReport", "import_logs", "read_events"]
@@ -64,6 +73,7 @@ USED_EVENTS = frozenset(
 IGNORED_EVENTS = frozenset(
     {"PoolDeleteStartEvent", "PoolDeleteCompleteEvent", "TaskScheduleFailEvent", "SpecialTaskEvent"}
 )
+_EXTRA = ("idle", "running", "starting", "unusable")  # node_counts.csv's optional state columns
 _TYPE_SUFFIX = re.compile(r"_(s|d|b|t|g|l|i|r)$")
 _LA_META = {
     "TenantId",
@@ -100,6 +110,9 @@ class ImportReport:
     other_pools: Counter[str] = field(default_factory=Counter)
     no_execution_info: int = 0
     pool_id: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)  # one per file: file, kind, rows, span
+    notes: list[str] = field(default_factory=list)
+    metrics: list[MetricRecord] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +125,7 @@ class ImportReport:
             "first_line_not_json": self.first_bad_line,
             "events_of_other_pools": dict(self.other_pools),
             "task_events_without_execution_info": self.no_execution_info,
+            "metric_records": len(self.metrics),
         }
 
 
@@ -181,8 +195,20 @@ def _from_diagnostics_row(row: dict[str, Any]) -> Event | None:
             keys = {**json.loads(extra), **keys}
     elif isinstance(extra, dict):
         keys = {**extra, **keys}
+    for column in ("properties_s", "Properties_s", "properties"):
+        # A body left unflattened: one column holding the event body as JSON text.
+        raw_body = keys.get(column)
+        if isinstance(raw_body, str) and raw_body.strip().startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                parsed = json.loads(raw_body)
+                if isinstance(parsed, dict):
+                    body.update(parsed)
+        elif isinstance(raw_body, dict):
+            body.update(raw_body)
     for column, raw in keys.items():
         if column in _LA_META or column == "AdditionalFields" or not _TYPE_SUFFIX.search(column):
+            continue
+        if column in ("properties_s", "Properties_s"):
             continue
         value = _value(column, raw)
         if value is None:
@@ -209,10 +235,10 @@ def _api_rows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
 # --- files -------------------------------------------------------------------------------------------
 
 
-def _document_events(document: Any) -> Iterator[Event | None]:
+def _document_events(document: Any) -> Iterator[Event | MetricRecord | None]:
     if isinstance(document, dict) and "tables" in document:
         for row in _api_rows(document):
-            yield _from_diagnostics_row(row)
+            yield _from_record(row)
     elif isinstance(document, dict) and "records" in document:
         for record in document["records"] or []:
             yield _from_resource_log(record) if isinstance(record, dict) else None
@@ -223,19 +249,21 @@ def _document_events(document: Any) -> Iterator[Event | None]:
         yield _from_record(document)
 
 
-def _from_record(item: Any) -> Event | None:
+def _from_record(item: Any) -> Event | MetricRecord | None:
     if not isinstance(item, dict):
         return None
     if "operationName" in item:
         return _from_resource_log(item)
+    if "metricName" in item or "MetricName" in item:  # a platform metric: storage archive or AzureMetrics
+        return metric_record(item)
     return _from_diagnostics_row(item)
 
 
-def _file_events(path: Path, report: ImportReport) -> Iterator[Event | None]:
+def _file_events(path: Path, report: ImportReport) -> Iterator[Event | MetricRecord | None]:
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as stream:
             for row in csv.DictReader(stream):
-                yield _from_diagnostics_row(row)
+                yield _from_record(row)
         return
     with path.open(encoding="utf-8-sig") as stream:
         head = stream.read(1 << 16)
@@ -281,19 +309,43 @@ def _log_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def read_events(paths: Iterable[Path], report: ImportReport) -> list[Event]:
-    """Every Batch service log event in `paths` (files, or directories searched for *.json/*.csv)."""
+    """Every Batch service log event in `paths` (files, or directories searched for *.json/*.csv);
+    platform metric records go to `report.metrics`, each file's kind, rows and span to `report.sources`."""
     events: list[Event] = []
     for file in _log_files(list(paths)):
         report.files += 1
+        kinds: Counter[str] = Counter()
+        first: pd.Timestamp | None = None
+        last: pd.Timestamp | None = None
         try:
-            for event in _file_events(file, report):
+            for item in _file_events(file, report):
                 report.records += 1
-                if event is None:
+                if item is None:
                     report.unknown["(not a service log record)"] += 1
                     continue
-                events.append(event)
+                if isinstance(item, MetricRecord):
+                    report.metrics.append(item)
+                    kinds["platform metrics"] += 1
+                else:
+                    events.append(item)
+                    kinds["service logs"] += 1
+                when = item.time
+                if when is not None:
+                    first = when if first is None or when < first else first
+                    last = when if last is None or when > last else last
         except (OSError, UnicodeDecodeError) as exc:
             raise HistoryError(f"{file}: cannot read: {exc}") from None
+        report.sources.append(
+            {
+                "file": str(file),
+                "kind": " and ".join(sorted(kinds)) or "nothing usable",
+                "rows": sum(kinds.values()),
+                "span": {
+                    "start": iso(first) if first is not None else None,
+                    "end": iso(last) if last is not None else None,
+                },
+            }
+        )
     return events
 
 
@@ -305,7 +357,7 @@ def _pool_of(event: Event) -> str | None:
     return str(value) if value else None
 
 
-def _choose_pool(events: list[Event], pool_id: str | None) -> str:
+def _choose_pool(events: list[Event], pool_id: str | None, everything: list[Event]) -> str:
     pools = Counter(p for p in (_pool_of(e) for e in events if e.name in USED_EVENTS) if p)
     if pool_id is not None:
         if pool_id not in pools:
@@ -313,11 +365,20 @@ def _choose_pool(events: list[Event], pool_id: str | None) -> str:
             raise HistoryError(f"the logs have no event of pool '{pool_id}'; pools in them: {listed}")
         return pool_id
     if not pools:
-        raise HistoryError("the logs hold no pool or task event of the Batch service (ServiceLog)")
+        raise HistoryError("the logs hold no pool or task event of the Batch service (ServiceLog)" + _found(everything))
     if len(pools) > 1:
         listed = ", ".join(f"{p} ({n} events)" for p, n in pools.most_common(10))
         raise HistoryError(f"the logs hold events of several pools; choose one with --pool: {listed}")
     return next(iter(pools))
+
+
+def _found(events: list[Event]) -> str:
+    """What the logs did hold, for the message that says they hold nothing usable."""
+    names = Counter(e.name for e in events)
+    if not names:
+        return ""
+    listed = ", ".join(f"{name} ×{n}" for name, n in names.most_common(8))
+    return f"; found: {listed}"
 
 
 def _int(value: Any) -> int | None:
@@ -502,6 +563,43 @@ def _event_time(event: Event) -> pd.Timestamp:
     return event.time
 
 
+def _count_steps(events: list[Event]) -> pd.DataFrame | None:
+    """Dedicated and Spot counts as steps from the pool's create event (none yet) and each resize:
+    the counts a resize starts from at its start, and those it completes with at its end."""
+    steps: list[tuple[pd.Timestamp, float, float]] = []
+    for event in events:
+        body = event.body
+        if event.name == "PoolCreateEvent" and event.time is not None:
+            steps.append((event.time, 0.0, 0.0))
+        elif event.name in ("PoolResizeStartEvent", "PoolResizeCompleteEvent"):
+            at = event.time if event.name == "PoolResizeStartEvent" else _time(body.get("endTime")) or event.time
+            dedicated, spot = _int(body.get("currentDedicatedNodes")), _int(body.get("currentLowPriorityNodes"))
+            if at is not None and dedicated is not None and spot is not None:
+                steps.append((at, float(dedicated), float(spot)))
+    if not steps:
+        return None
+    steps.sort(key=lambda step: step[0])
+    return steps_as_frame([t for t, _, _ in steps], [d for _, d, _ in steps], [s for _, _, s in steps])
+
+
+def _node_counts(mine: list[Event], metrics: list[MetricRecord], notes: list[str]) -> pd.DataFrame | None:
+    counts = node_counts_from_metrics(metrics)
+    if counts is not None:
+        notes.append(
+            "node_counts.csv from the platform metrics' node counts, which have no pool dimension: they count "
+            "the whole account, and are this pool's only when the account has no other pool"
+        )
+        return counts
+    counts = _count_steps(mine)
+    if counts is not None:
+        notes.append(
+            "node_counts.csv reconstructed as steps from the pool's create and resize events (the counts each "
+            "resize starts from and completes with); preemptions are unknown (Azure Monitor's PreemptedNodeCount, "
+            "through `history pull --resource-id`, has them)"
+        )
+    return counts
+
+
 def import_logs(
     paths: list[Path],
     out: Path,
@@ -513,9 +611,14 @@ def import_logs(
     until: pd.Timestamp | None = None,
     force: bool = False,
 ) -> ImportReport:
-    """Read the logs, keep one pool's events in the window, write the history to `out` (whole)."""
-    if out.exists() and not force:
-        raise HistoryError(f"{out} already exists; give --force to replace it")
+    """Read the logs, keep one pool's events in the window, write the history to `out` (whole).
+
+    An existing history in `out` is merged with (`batchsim.history.merge`: a task, resize or
+    evaluation seen twice is one row) unless `force`, which replaces it.
+    """
+    existing = out.exists() and not force
+    if existing and not (out / "pool.json").is_file():
+        raise HistoryError(f"{out} exists and is not a history directory (no pool.json); give --force to replace it")
     report = ImportReport()
     events = read_events(paths, report)
     if not events and report.not_json:
@@ -524,7 +627,12 @@ def import_logs(
         if event.name not in USED_EVENTS:
             (report.ignored if event.name in IGNORED_EVENTS else report.unknown)[event.name] += 1
     known = [e for e in events if e.name in USED_EVENTS]
-    chosen = _choose_pool(known, pool_id)
+    if not known and report.metrics:
+        raise HistoryError(
+            f"the files hold {len(report.metrics)} platform metric record(s) but no pool or task event: "
+            "import them together with the pool's service logs"
+        )
+    chosen = _choose_pool(known, pool_id, events)
     report.pool_id = chosen
     mine = []
     for event in known:
@@ -532,32 +640,40 @@ def import_logs(
         if owner != chosen:
             report.other_pools[owner or "(none)"] += 1
             continue
-        if event.time is not None and (
-            (since is not None and event.time < since) or (until is not None and event.time > until)
-        ):
+        if _outside(event.time, since, until):
             continue
         mine.append(event)
         report.used[event.name] += 1
     if not mine:
         raise HistoryError(f"no event of pool '{chosen}' in the window asked for")
+    metrics = [m for m in report.metrics if m.pool in (None, chosen) and not _outside(m.time, since, until)]
     tasks = _tasks(mine, report)
     times = [e.time for e in mine if e.time is not None]
     start = since if since is not None else min(times)
     end = until if until is not None else max(times)
-    partial = partial_path(out)
+    target = partial_path(out).with_name(out.name + ".import") if existing else out
+    partial = partial_path(target)
     if partial.exists():
-        import shutil
-
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     write_json(partial, "pool.json", _pool_json(mine, chosen, pool_json, region))
     write_frame(partial, "tasks.csv", tasks, TASK_COLUMNS)
-    autoscale = _autoscale(mine)
+    # A blob delivered twice holds every event twice: one row per evaluation and per resize.
+    autoscale = _autoscale(mine).drop_duplicates(subset=["time"])
     if len(autoscale):
         write_frame(partial, "autoscale.csv", autoscale, AUTOSCALE_COLUMNS)
-    resizes = _resizes(mine)
+    resizes = _resizes(mine).drop_duplicates(subset=["start", "end"])
     if len(resizes):
         write_frame(partial, "resizes.csv", resizes, RESIZE_COLUMNS)
+    notes: list[str] = []
+    counts = _node_counts(mine, metrics, notes)
+    if counts is not None:
+        write_frame(partial, "node_counts.csv", counts, [*NODE_COUNT_COLUMNS, *(c for c in counts if c in _EXTRA)])
+    checks = cross_checks(metrics, [(e.name, e.time) for e in mine if e.time is not None])
+    short = {name: c for name, c in checks.items() if not c["agrees"]}
+    if short:
+        listed = ", ".join(f"{n} {c['events_imported']} imported of {c['metric_total']}" for n, c in short.items())
+        notes.append(f"the event-count metrics disagree with the imported events ({listed}): log blobs may be missing")
     write_json(
         partial,
         "history.json",
@@ -568,9 +684,24 @@ def import_logs(
             "window": {"start": iso(start), "end": iso(end)},
             # Without --since/--until the window is the events' span, which read_history checks.
             "window_source": "asked" if since is not None and until is not None else "events",
+            "sources": report.sources,
             **_policy_changes(mine),
+            "metric_cross_checks": checks,
+            "notes": notes,
             "import": report.as_dict(),
         },
     )
-    finish_directory(partial, out, force=force)
+    finish_directory(partial, target, force=force)
+    if existing:
+        from batchsim.history.merge import merge_histories
+
+        try:
+            merge_histories([out, target], out)
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+    report.notes = notes
     return report
+
+
+def _outside(time: pd.Timestamp | None, since: pd.Timestamp | None, until: pd.Timestamp | None) -> bool:
+    return time is not None and ((since is not None and time < since) or (until is not None and time > until))
