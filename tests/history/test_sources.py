@@ -29,6 +29,19 @@ from batchsim.history.calibrate import calibrate
 from batchsim.history.directory import TASK_COLUMNS, read_history
 
 runner = CliRunner()
+# The AzureMetrics table's columns (tables/azuremetrics), as the portal exports them.
+AZURE_METRICS_COLUMNS = [
+    "TimeGenerated [UTC]",
+    "ResourceId",
+    "MetricName",
+    "Total",
+    "Count",
+    "Maximum",
+    "Minimum",
+    "Average",
+    "TimeGrain",
+    "UnitName",
+]
 
 
 def _import(logs: list[Path] | Path, out: Path, *extra: str) -> Any:
@@ -128,9 +141,7 @@ def test_metric_records_are_read_as_cross_checks_and_node_counts(tmp_path: Path)
     with rows.open("w", newline="") as stream:
         writer = csv.DictWriter(
             stream,
-            "TimeGenerated [UTC],ResourceId,MetricName,Total,Count,Maximum,Minimum,Average,TimeGrain,UnitName".split(
-                ","
-            ),
+            AZURE_METRICS_COLUMNS,
         )
         writer.writeheader()
         for minute, (dedicated, spot, preempted) in enumerate([(0, 0, 0), (2, 3, 0), (2, 3, 1)]):
