@@ -219,7 +219,8 @@ def _provisioning(history: History, section: dict[str, Any], cal: Calibration) -
     durations = (frame["end"] - frame["start"]).dt.total_seconds().to_numpy(float)
     mixed = (added > 0).all(axis=1)
     share = added[:, 0] / np.maximum(added.sum(axis=1), 1)
-    if mixed.sum() >= 3 and (share[added.sum(axis=1) > 0].std() < _MIN_SHARE_SPREAD):
+    pooled_kinds = bool(mixed.sum() >= 3 and (share[added.sum(axis=1) > 0].std() < _MIN_SHARE_SPREAD))
+    if pooled_kinds:
         # Every resize adds both kinds in about the same proportion: the slowest node of a resize
         # could be of either kind, so the two delays cannot be told apart. One delay for both.
         pooled = fit_max_lognormal(durations, added.sum(axis=1, keepdims=True), completed)
@@ -247,6 +248,59 @@ def _provisioning(history: History, section: dict[str, Any], cal: Calibration) -
         cal.notes.append(
             f"provisioning delays from {result.used} resizes (slowest-of-n likelihood; stopped ones censored)"
         )
+        if not pooled_kinds:
+            _shared_wait(durations, added, completed, result.fits, section, cal)
+
+
+def _shared_wait(
+    durations: np.ndarray,
+    added: np.ndarray,
+    completed: np.ndarray,
+    fits: list[LogNormalFit | None],
+    section: dict[str, Any],
+    cal: Calibration,
+) -> None:
+    """The engine's default model (one wait per resize, then each node's delay) in place of
+    independent delays, when it fits the resizes better by AIC (batchsim.history.provisioning)."""
+    from batchsim.history.provisioning import fit_shared_wait, independent_loglik
+
+    kinds = [k for k, fit in enumerate(fits) if fit is not None]
+    others = [k for k in range(len(fits)) if k not in kinds]
+    rows = (added[:, kinds].sum(axis=1) > 0) & (added[:, others].sum(axis=1) == 0)
+    start = [fit for fit in fits if fit is not None]
+    if rows.sum() < 2 * MIN_COMPLETED_RESIZES or not start:
+        return
+    d, n, done = durations[rows], added[rows][:, kinds], completed[rows]
+    shared = fit_shared_wait(d, n, done, start)
+    if shared is None:
+        cal.notes.append(
+            "provisioning delays: one wait per resize then each node's delay (the engine's default model) "
+            "did not fit within the plausible range; independent delays kept"
+        )
+        return
+    aic_independent = 2 * (2 * len(kinds)) - 2 * independent_loglik(d, n, done, start)
+    aic_shared = 2 * (4 * len(kinds)) - 2 * shared.loglik
+    choice = "the shared wait" if aic_shared < aic_independent else "independent delays"
+    cal.notes.append(
+        f"provisioning delays: AIC {aic_shared:.1f} for one wait per resize then each node's delay (the engine's "
+        f"default model), {aic_independent:.1f} for independent delays: {choice} kept"
+    )
+    if aic_shared >= aic_independent:
+        return
+    names = ("dedicated", "spot")
+    delays: dict[str, Any] = {}
+    waits: dict[str, Any] = {}
+    for i, k in enumerate(kinds):
+        delays[names[k]] = _lognormal_block(
+            f"pool.provisioning_delay.{names[k]}", shared.per_node[i], "resizes.csv", cal
+        )
+        waits[names[k]] = _lognormal_block(
+            f"pool.provisioning_delay.resize_wait.{names[k]}", shared.wait[i], "resizes.csv", cal
+        )
+    for k in others:  # a kind not fitted keeps the engine's default four-part model (batchsim.sim.config)
+        delays[names[k]] = {"dist": "lognormal", "median": 119.0, "sigma": 0.4}
+        waits[names[k]] = {"dist": "lognormal", "median": 240.0 if k == 0 else 288.0, "sigma": 0.4 if k == 0 else 0.5}
+    section["provisioning_delay"] = {**delays, "resize_wait": waits}
 
 
 def _count_before(history: History, times: pd.Series, kind: str) -> pd.Series:

@@ -37,6 +37,7 @@ __all__ = [
     "fit_lognormal",
     "fit_max_lognormal",
     "poisson_rate",
+    "wald_se",
 ]
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -114,7 +115,7 @@ def eviction_rate(
     preempted_h = float((p0 * step_h).sum())
     start = np.array([math.log(increases / total), math.log(max(increases / max(preempted_h, 1e-6), 1e-3))])
     fit = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
     log_lam = float(fit.x[0])
     estimate = Estimate(
         math.exp(log_lam), math.exp(log_lam - Z95 * se[0]), math.exp(log_lam + Z95 * se[0]), increases, source
@@ -199,7 +200,7 @@ def fit_lognormal(values: np.ndarray, censored_at: np.ndarray | None = None) -> 
     start = np.array([x.mean(), math.log(max(x.std(), 1e-3))])
     fit = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
     mu, log_s = (float(v) for v in fit.x)
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
     return LogNormalFit(
         mu,
         math.exp(log_s),
@@ -225,7 +226,7 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4
     return h
 
 
-def _wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
+def wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
     """Standard errors from the inverse observed information; inf where it is singular."""
     info = _hessian(nll, np.asarray(theta, dtype=float))
     try:
@@ -324,7 +325,7 @@ def fit_max_lognormal(durations_s: np.ndarray, added: np.ndarray, completed: np.
         bounds=bounds,
         options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20000},
     )
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
     refused: dict[int, str] = {}
     for i, k in enumerate(used):
         mu, log_s = float(fit.x[2 * i]), float(fit.x[2 * i + 1])
