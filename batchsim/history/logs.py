@@ -29,6 +29,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from batchsim.history.log_tables import (
     pool_document,
     pool_of,
     resizes_table,
+    slim,
     tasks_table,
     time_of,
 )
@@ -260,8 +262,8 @@ def read_events(paths: Iterable[Path], report: ImportReport) -> list[Event]:
     for file in _log_files(list(paths)):
         report.files += 1
         kinds: Counter[str] = Counter()
-        first: pd.Timestamp | None = None
-        last: pd.Timestamp | None = None
+        first: datetime | None = None
+        last: datetime | None = None
         try:
             for item in _file_events(file, report):
                 report.records += 1
@@ -272,7 +274,7 @@ def read_events(paths: Iterable[Path], report: ImportReport) -> list[Event]:
                     report.metrics.append(item)
                     kinds["platform metrics"] += 1
                 else:
-                    events.append(item)
+                    events.append(slim(item))
                     kinds["service logs"] += 1
                 when = item.time
                 if when is not None:
@@ -397,5 +399,5 @@ def import_logs(
     return report
 
 
-def _outside(time: pd.Timestamp | None, since: pd.Timestamp | None, until: pd.Timestamp | None) -> bool:
+def _outside(time: datetime | None, since: pd.Timestamp | None, until: pd.Timestamp | None) -> bool:
     return time is not None and ((since is not None and time < since) or (until is not None and time > until))

@@ -24,6 +24,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -123,22 +124,22 @@ def node_counts_from_metrics(records: list[MetricRecord]) -> pd.DataFrame | None
     return frame
 
 
-def cross_checks(records: list[MetricRecord], events: list[tuple[str, pd.Timestamp]]) -> dict[str, dict[str, Any]]:
+def cross_checks(records: list[MetricRecord], events: list[tuple[str, datetime]]) -> dict[str, dict[str, Any]]:
     """Each event-count metric's total against the events imported in the minutes it covers.
 
     events: (event name, time) of the pool's imported events. A metric counts the events of its
     grain (one minute); the logs should hold as many. Fewer imported means missing log blobs.
     """
-    grains: dict[str, set[pd.Timestamp]] = {}
+    grains: dict[str, set[datetime]] = {}
     totals: Counter[str] = Counter()
     for record in records:
         if record.name in NODE_COUNT_METRICS or not record.name.endswith("Event") or record.total is None:
             continue
-        grains.setdefault(record.name, set()).add(record.time.floor("min"))
+        grains.setdefault(record.name, set()).add(_minute(record.time))
         totals[record.name] += round(record.total)
     out: dict[str, dict[str, Any]] = {}
     for name, minutes in sorted(grains.items()):
-        imported = sum(1 for event, time in events if event == name and time.floor("min") in minutes)
+        imported = sum(1 for event, time in events if event == name and _minute(time) in minutes)
         out[name] = {
             "metric_total": totals[name],
             "events_imported": imported,
@@ -148,7 +149,11 @@ def cross_checks(records: list[MetricRecord], events: list[tuple[str, pd.Timesta
     return out
 
 
-def steps_as_frame(times: list[pd.Timestamp], dedicated: list[float], spot: list[float]) -> pd.DataFrame:
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def steps_as_frame(times: list[datetime], dedicated: list[float], spot: list[float]) -> pd.DataFrame:
     """Node counts as steps (one row per change), preempted unknown (empty)."""
     frame = pd.DataFrame({"time": times, "dedicated": dedicated, "spot": spot, "preempted": np.nan})
     return frame.sort_values("time", kind="stable").drop_duplicates("time", keep="last").reset_index(drop=True)
