@@ -28,7 +28,8 @@ from batchsim.history.logs import import_logs
 began = time.perf_counter()
 report = import_logs([Path(sys.argv[1])], Path(sys.argv[2]), pool_id="bench", force=True)
 wall = time.perf_counter() - began
-print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, sum(report.used.values()))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(wall, usage.ru_maxrss, sum(report.used.values()), usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -97,9 +98,11 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout.split()
-    wall, peak_kib, events = float(out[0]), int(out[1]), int(out[2])
+    wall, peak_kib, events, cpu = float(out[0]), int(out[1]), int(out[2]), float(out[3])
+    load = os.getloadavg()[0]
     print(
-        f"history import of {events:,} task events: {wall:.1f} s, peak RSS {peak_kib / 2**20:.2f} GiB (aim ≤ 60 s, ≤ 2 GiB)"
+        f"history import of {events:,} task events: {wall:.1f} s wall ({cpu:.1f} s CPU, load average {load:.1f} "
+        f"on {os.cpu_count()} cores), peak RSS {peak_kib / 2**20:.2f} GiB (aim ≤ 60 s, ≤ 2 GiB)"
     )
 
 

@@ -148,8 +148,9 @@ def pool_of(event: Event) -> str | None:
     return str(value) if value else None
 
 
-def choose_pool(events: list[Event], pool_id: str | None, everything: list[Event]) -> str:
-    pools = Counter(p for p in (pool_of(e) for e in events if e.name in USED_EVENTS) if p)
+def choose_pool(owners: list[str | None], pool_id: str | None, everything: list[Event]) -> str:
+    """The pool to import: `pool_id`, or the only one; owners: each used event's pool."""
+    pools = Counter(p for p in owners if p)
     if pool_id is not None:
         if pool_id not in pools:
             listed = ", ".join(f"{p} ({n} events)" for p, n in pools.most_common(10)) or "none"
@@ -181,7 +182,9 @@ def int_or_none(value: Any) -> int | None:
 
 def tasks_table(events: list[Event], report: ImportReport) -> pd.DataFrame:
     tasks: dict[tuple[str, str], dict[str, Any]] = {}
-    for event in sorted((e for e in events if e.name.startswith("Task")), key=lambda e: (e.time is None, e.time)):
+    timed = sorted((e for e in events if e.name.startswith("Task") and e.time is not None), key=_event_time)
+    untimed = [e for e in events if e.name.startswith("Task") and e.time is None]  # last, in file order
+    for event in [*timed, *untimed]:
         body = event.body
         key = (str(body.get("jobId") or ""), str(body.get("id") or ""))
         if not all(key):
