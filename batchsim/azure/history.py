@@ -430,16 +430,30 @@ def _finish(
     autoscale = _autoscale_frame(pool)
     if len(autoscale):
         write_frame(partial, "autoscale.csv", autoscale, AUTOSCALE_COLUMNS)
+    count_rows = 0
     if node_counts is not None:
         counts, more = node_counts()
         notes.extend(more)
         if counts is not None:
             write_frame(partial, "node_counts.csv", counts, list(counts.columns))
+            count_rows = len(counts)
     requests = None if counter is None else counter.count
+    span = {"start": iso(options.since), "end": iso(options.until)}
+    sources = [
+        {
+            "file": f"{options.endpoint} (azure-batch)",
+            "kind": "pool, tasks and nodes",
+            "rows": len(tasks),
+            "span": span,
+        },
+    ]
+    if count_rows:
+        sources.append({"file": "Azure Monitor metrics", "kind": "node counts", "rows": count_rows, "span": span})
     write_json(
         partial,
         "history.json",
         {
+            "sources": sources,
             "format": "batchsim-history/1",
             "source": "history pull",
             "pool_id": options.pool_id,

@@ -16,10 +16,17 @@ def backtest_command(
     scenario: Path | None = typer.Option(
         None, "--scenario", help="The scenario to replay the window with (default: calibrate's, from the history)."
     ),
-    seeds: int = typer.Option(1, "--seeds", min=1, help="Simulations of the window, seeds from the scenario's on."),
+    seeds: int = typer.Option(
+        5,
+        "--seeds",
+        min=1,
+        help="Simulations of the window, seeds from the scenario's on; each figure gets its 95 % interval over them.",
+    ),
     out: Path | None = typer.Option(None, "--out", help="Directory for backtest.json and an HTML report."),
     keep_workload: bool = typer.Option(
-        False, "--keep-workload", help="Simulate the scenario's own workload instead of the recorded arrivals."
+        False,
+        "--keep-workload",
+        help="Simulate the scenario's own workload and failure probability (by default the record's replace them).",
     ),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
 ) -> None:
@@ -54,11 +61,21 @@ def backtest_command(
         typer.echo(jsonio.dumps(document))
         return
     window = document["window"]
-    typer.echo(f"backtest of {history.pool_id}, {window['start']} .. {window['end']}, scenario {document['scenario']}")
-    typer.echo(f"  {'metric':<20} {'recorded':>12} {'simulated':>12}")
-    for metric, recorded, simulated in score_rows(document):
-        typer.echo(f"  {metric:<20} {recorded:>12} {simulated:>12}")
+    typer.echo(
+        f"backtest of {history.pool_id}, {window['start']} .. {window['end']}, scenario {document['scenario']}, "
+        f"{document['seeds']} seed(s)"
+    )
+    if document["replaced"]:
+        typer.echo(f"  replaced by the record: {', '.join(document['replaced'])}")
+    header = ("metric", "recorded", "simulated", "95% interval", "record")
+    rows = [header, *score_rows(document)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     for key, why in document["unavailable"].items():
         typer.echo(f"  not computed: {key}: {why}")
+    for note in document["notes"]:
+        typer.echo(f"note: {note}")
+    typer.echo(f"verdict: {document['verdict']['summary']}")
     if out is not None:
         typer.echo(f"report written to {out / 'report.html'}")

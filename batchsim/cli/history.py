@@ -54,7 +54,9 @@ def _pool_json(path: Path | None) -> dict[str, Any] | None:
 @history_app.command("import")
 def import_command(
     logs: list[Path] = typer.Argument(..., help="Log files or directories: PT1H.json blobs, Log Analytics exports."),
-    out: Path = typer.Option(..., "--out", help="The history directory to write."),
+    out: Path = typer.Option(
+        ..., "--out", help="The history directory to write; an existing history is merged into (see --force)."
+    ),
     pool: str | None = typer.Option(
         None, "--pool", help="The pool whose events to keep (needed when the logs hold several)."
     ),
@@ -64,12 +66,14 @@ def import_command(
     region: str | None = typer.Option(None, "--region", help="The pool's region (the logs do not say it)."),
     since: str | None = typer.Option(None, "--since", help="Keep events from then on: 7d before now, or a time."),
     until: str | None = typer.Option(None, "--until", help="Keep events until then: a duration before now, or a time."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing history directory."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing history directory instead of merging."),
     output_format: OutputFormat = typer.Option(
         OutputFormat.text, "--format", help="text or json (what was read and skipped)."
     ),
 ) -> None:
-    """Import Batch service log events (pool resize, autoscale, task start/complete/fail) into a history."""
+    """Import Batch service log events (pool resize, autoscale, task start/complete/fail) and platform
+    metric records (AzureMetrics rows, insights-metrics-pt1m blobs) into a history; into an existing
+    history (a pull's) they are merged, a task, resize or evaluation seen twice being one row."""
     import pandas as pd
 
     from batchsim import jsonio
@@ -95,7 +99,7 @@ def import_command(
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
-    summary = {"out": str(out), "pool_id": report.pool_id, **report.as_dict()}
+    summary = {"out": str(out), "pool_id": report.pool_id, **report.as_dict(), "notes": report.notes}
     if output_format is OutputFormat.json:
         typer.echo(jsonio.dumps(summary))
         return
@@ -114,6 +118,39 @@ def import_command(
         skipped.append(f"{report.no_execution_info} task event(s) without executionInfo")
     for line in skipped:
         typer.echo(f"skipped: {line}", err=True)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@history_app.command("merge")
+def merge_command(
+    histories: list[Path] = typer.Argument(
+        ..., help="Two or more history directories of one pool, most trusted first."
+    ),
+    out: Path = typer.Option(..., "--out", help="The merged history directory to write."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing directory."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+) -> None:
+    """Merge histories of one pool (a pull and an import): rows seen twice are one; history.json lists the sources."""
+    from batchsim import jsonio
+    from batchsim.history.directory import HistoryError
+    from batchsim.history.merge import merge_histories
+
+    if len(histories) < 2:
+        fail("give at least two history directories to merge", EXIT_USAGE)
+    try:
+        report = merge_histories(histories, out, force=force)
+    except HistoryError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+    if output_format is OutputFormat.json:
+        typer.echo(jsonio.dumps({"out": str(report.out), "rows": report.rows, "duplicates": report.duplicates}))
+        return
+    rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
+    typer.echo(f"merged {len(histories)} histories into {report.out}: {rows}")
+    for name, n in report.duplicates.items():
+        typer.echo(f"  {name}: {n} row(s) seen twice, kept once")
 
 
 @history_app.command("pull")

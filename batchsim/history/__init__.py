@@ -7,7 +7,11 @@
     scenario_file.py  writing the calibrated scenario and its trace
     backtest.py       replaying the recorded window and scoring it (`batchsim backtest`)
     backtest_report.py the HTML report overlaying recorded and simulated curves
-    logs.py           Batch service log events → a history (`batchsim history import`)
+    logs.py           reading service logs and metric records → a history (`batchsim history import`)
+    log_tables.py     service log events → tasks, resizes, evaluations, node-count steps, pool.json
+    metric_records.py Azure Monitor platform metric records: node counts and event-count cross-checks
+    merge.py          several histories of one pool → one (`history merge`, import into a history)
+    verdict.py        the backtest verdict: prediction intervals over seeds, the rules per metric
 
 `batchsim.azure.history` reads a live pool through azure-batch (`batchsim history pull`).
 """

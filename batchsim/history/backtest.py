@@ -28,15 +28,35 @@ from batchsim.batch_text import parse_results
 from batchsim.history.calibrate import calibrate
 from batchsim.history.directory import IN_POOL_STATES, History, iso
 from batchsim.history.scenario_file import write_calibration
+from batchsim.history.verdict import (
+    NODE_TOLERANCE,
+    WAIT_TOLERANCE_S,
+    distance_check,
+    ks_tolerance,
+    prediction_interval,
+    value_check,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from batchsim.scenario import Scenario
     from batchsim.sim.result import Result
 
-__all__ = ["Backtest", "Recorded", "backtest", "recorded_series", "simulated_counts"]
+__all__ = ["DEFAULT_SEEDS", "Backtest", "Recorded", "backtest", "recorded_series", "score_rows", "simulated_counts"]
 
 _EXISTS = IN_POOL_STATES
 _GRID_S = 60.0
+DEFAULT_SEEDS = 5  # the fewest that give a spread for the t interval worth its name (t(0.975, 4) = 2.78)
+_METRICS = (
+    "nodes_dedicated_mae",
+    "nodes_spot_mae",
+    "node_hours",
+    "wait_s_p50",
+    "wait_s_p95",
+    "wait_ks",
+    "targets_mae",
+    "cost_usd",
+)
 
 
 @dataclass
@@ -164,54 +184,130 @@ def _nearest_targets(result: Result, times_s: np.ndarray) -> np.ndarray:
     return picked
 
 
-def _pair(recorded: float | None, simulated: list[float]) -> dict[str, float | None]:
-    values = [v for v in simulated if v is not None and math.isfinite(v)]
-    return {"recorded": recorded, "simulated": float(np.mean(values)) if values else None}
+def _pair(recorded: float | None, simulated: list[float | None]) -> dict[str, Any]:
+    values = [float(v) for v in simulated if v is not None and math.isfinite(v)]
+    interval = prediction_interval(values)
+    return {
+        "recorded": recorded,
+        "simulated": float(np.mean(values)) if values else None,
+        "simulated_ci": None if interval is None else list(interval),
+    }
 
 
-def _prepare(history: History, scenario: Scenario | None, keep_workload: bool, workdir: Path) -> Scenario:
-    """The scenario to replay the window with: the window's start, length and first node counts, the
-    recorded arrivals (unless `keep_workload`)."""
+def _mean_ci(values: list[float]) -> tuple[float | None, list[float] | None]:
+    interval = prediction_interval(values)
+    return (float(np.mean(values)) if values else None), (None if interval is None else list(interval))
+
+
+@dataclass
+class _Replay:
+    scenario: Scenario
+    replaced: list[str]
+    notes: list[str]
+
+
+def _prepare(history: History, scenario: Scenario | None, keep_workload: bool, workdir: Path) -> _Replay:
+    """The scenario to replay the window with, and what of it was swapped for the record.
+
+    Always the window's start and length. An autoscaled scenario starts from the recorded node
+    counts (the state its formula finds, not a policy); a fixed pool keeps its sizes, which are
+    its policy. Unless `keep_workload`, the recorded arrivals replace the scenario's workload and
+    its failure probability (the record's, per attempt)."""
     from batchsim.scenario import load_scenario
 
     cal = calibrate(history, workload="trace", trace_path="recorded.trace.csv")
     files = write_calibration(cal, workdir / "recorded.yaml", history.path, force=True)
     calibrated = load_scenario(files.scenario)
     if scenario is None:
-        return calibrated
-    pool = scenario.pool.model_copy(
-        update={
+        return _Replay(calibrated, [], ["scenario: calibrate's, fitted to this history"])
+    replaced: list[str] = []
+    notes: list[str] = []
+    update: dict[str, Any] = {"start": calibrated.start, "duration": calibrated.duration}
+    if scenario.pool.autoscale is not None:
+        starting = {
             "initial_dedicated": calibrated.pool.initial_dedicated,
             "initial_spot": calibrated.pool.initial_spot,
         }
-    )
-    update: dict[str, Any] = {"pool": pool, "start": calibrated.start, "duration": calibrated.duration}
-    if not keep_workload:
+        changed = {k: v for k, v in starting.items() if getattr(scenario.pool, k) != v}
+        if changed:
+            update["pool"] = scenario.pool.model_copy(update=changed)
+            replaced += list(changed)
+            notes.append(
+                "starting nodes: the recorded counts at the window's start "
+                + ", ".join(f"{k} {v}" for k, v in changed.items())
+            )
+    else:
+        notes.append(
+            f"a fixed pool: its sizes ({scenario.pool.initial_dedicated} dedicated, {scenario.pool.initial_spot} Spot) "
+            "are its policy and are kept"
+        )
+    if keep_workload:
+        notes.append("workload: the scenario's own (--keep-workload)")
+    else:
         entry = calibrated.workload[0] if calibrated.workload else None
         if entry is not None:
             entry = entry.model_copy(update={"path": str(files.trace)})
         update["workload"] = [] if entry is None else [entry]
-    return scenario.model_copy(update=update)
+        replaced += ["workload", "failure_probability"]
+        notes.append(
+            f"workload and failure probability: the record's ({len(history.tasks)} tasks replayed) in place of "
+            "the scenario's; --keep-workload simulates the scenario's own"
+        )
+    return _Replay(scenario.model_copy(update=update), replaced, notes)
+
+
+def _history_notes(history: History) -> list[str]:
+    """What the replay cannot follow: formula changes and manual resizes in the window (import records them)."""
+    notes = list(history.warnings)
+    changes = history.meta.get("formula_changes") or []
+    if len(changes) > 1:
+        times = ", ".join(str(c.get("time")) for c in changes[1:5])
+        notes.append(
+            f"the formula changed {len(changes) - 1} time(s) in the window (at {times}); the replay runs one "
+            "formula throughout, so targets before the last change are not the ones the pool computed"
+        )
+    manual = history.meta.get("manual_resizes") or []
+    if manual:
+        times = ", ".join(str(m.get("start")) for m in manual[:5])
+        notes.append(
+            f"{len(manual)} manual resize(s) (autoscale off; at {times}) are not replayed: the simulation "
+            "sizes the pool by the scenario's own policy throughout"
+        )
+    return notes
+
+
+def _between_seeds(values: list[np.ndarray], distance: Callable[[np.ndarray, np.ndarray], float]) -> list[float]:
+    """Every pair of runs: the distances one run is from another, the record's yardstick."""
+    return [distance(values[j], values[k]) for j in range(len(values)) for k in range(j + 1, len(values))]
+
+
+def _mae(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.abs(a - b)))
+
+
+def _ks(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy import stats
+
+    return float(stats.ks_2samp(a, b).statistic) if len(a) and len(b) else math.nan
 
 
 def backtest(
     history: History,
     scenario: Scenario | None = None,
     *,
-    seeds: int = 1,
+    seeds: int = DEFAULT_SEEDS,
     keep_workload: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Backtest:
-    """Simulate the recorded window `seeds` times and compare each run with the record."""
-    from scipy import stats
-
+    """Simulate the recorded window `seeds` times, compare each run with the record, and judge."""
     import batchsim
 
     api: Any = batchsim  # batchsim.simulate (DESIGN §5), whichever module holds the pipeline
     recorded = recorded_series(history)
     unavailable: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="batchsim-backtest-") as workdir:
-        replay = _prepare(history, scenario, keep_workload, Path(workdir))
+        prepared = _prepare(history, scenario, keep_workload, Path(workdir))
+        replay = prepared.scenario
         runs = []
         for k in range(seeds):
             runs.append(api.simulate(replay, seed=replay.seed + k))
@@ -220,19 +316,18 @@ def backtest(
     # The prices the runs were billed at (summary extensions), for the record's cost too.
     price_dedicated = float(runs[0].summary["price_dedicated_per_hour"])
     price_spot = float(runs[0].summary["price_spot_per_hour"])
+    counts = [simulated_counts(run, recorded.grid_s) for run in runs]
+    sim_waits = [_simulated_waits(run) for run in runs]
+    nearest = [_nearest_targets(run, recorded.target_times_s) for run in runs] if len(recorded.target_times_s) else []
+    if nearest and all(np.isnan(n).all() for n in nearest):
+        nearest = []
+        unavailable["targets_mae"] = "the scenario does not autoscale: no simulated evaluation to compare"
     dedicated_mae: list[float] = []
     spot_mae: list[float] = []
-    targets_mae: list[float] = []
-    sim_waits = []
-    for run in runs:
-        sim_dedicated, sim_spot = simulated_counts(run, recorded.grid_s)
-        if recorded.dedicated is not None and recorded.spot is not None:
-            dedicated_mae.append(float(np.mean(np.abs(sim_dedicated - recorded.dedicated))))
-            spot_mae.append(float(np.mean(np.abs(sim_spot - recorded.spot))))
-        if len(recorded.target_times_s):
-            nearest = _nearest_targets(run, recorded.target_times_s)
-            targets_mae.append(float(np.nanmean(np.abs(nearest - recorded.targets).sum(axis=1))))
-        sim_waits.append(_simulated_waits(run))
+    if recorded.dedicated is not None and recorded.spot is not None:
+        dedicated_mae = [_mae(c[0], recorded.dedicated) for c in counts]
+        spot_mae = [_mae(c[1], recorded.spot) for c in counts]
+    targets_mae = [float(np.nanmean(np.abs(n - recorded.targets).sum(axis=1))) for n in nearest]
     if recorded.dedicated is None:
         unavailable["nodes_dedicated_mae"] = "no node_counts.csv (pull with --resource-id)"
         unavailable["nodes_spot_mae"] = unavailable["nodes_dedicated_mae"]
@@ -255,43 +350,116 @@ def backtest(
     )
 
     def quantile(values: np.ndarray, q: float) -> float | None:
-        return float(np.percentile(values, q)) if len(values) else None
+        return float(np.percentile(values, q)) if len(values) else None  # 0 s is a median, not a missing one
 
+    hours = [float(r.summary["node_hours_dedicated"] + r.summary["node_hours_spot"]) for r in runs]
+    costs = [float(r.summary["cost_usd"]) for r in runs]
+    p50 = [quantile(w, 50) for w in sim_waits]
+    p95 = [quantile(w, 95) for w in sim_waits]
+    ks_to_record = [_ks(recorded.waits_s, w) for w in sim_waits] if len(recorded.waits_s) else []
     document: dict[str, Any] = {
         "window": {"start": iso(history.window_start), "end": iso(history.window_end)},
-        "nodes_dedicated_mae": float(np.mean(dedicated_mae)) if dedicated_mae else None,
-        "nodes_spot_mae": float(np.mean(spot_mae)) if spot_mae else None,
-        "node_hours": _pair(
-            recorded_hours, [r.summary["node_hours_dedicated"] + r.summary["node_hours_spot"] for r in runs]
-        ),
-        "wait_s_p50": _pair(quantile(recorded.waits_s, 50), [quantile(w, 50) or math.nan for w in sim_waits]),
-        "wait_s_p95": _pair(quantile(recorded.waits_s, 95), [quantile(w, 95) or math.nan for w in sim_waits]),
-        "wait_ks": float(stats.ks_2samp(recorded.waits_s, all_waits).statistic)
-        if len(recorded.waits_s) and len(all_waits)
-        else None,
-        "targets_mae": float(np.mean(targets_mae)) if targets_mae else None,
-        "cost_usd": _pair(recorded_cost, [r.summary["cost_usd"] for r in runs]),
-        # Extensions.
-        "scenario": replay.name,
-        "seeds": seeds,
-        "tasks": {
-            "recorded": len(history.tasks),
-            "simulated": float(np.mean([r.summary["tasks_submitted"] for r in runs])),
-        },
-        "unavailable": unavailable,
+        "nodes_dedicated_mae": None,
+        "nodes_spot_mae": None,
+        "node_hours": _pair(recorded_hours, list(hours)),
+        "wait_s_p50": _pair(quantile(recorded.waits_s, 50), p50),
+        "wait_s_p95": _pair(quantile(recorded.waits_s, 95), p95),
+        "wait_ks": _ks(recorded.waits_s, all_waits) if len(recorded.waits_s) and len(all_waits) else None,
+        "targets_mae": None,
+        "cost_usd": _pair(recorded_cost, list(costs)),
     }
+    for key, values in (
+        ("nodes_dedicated_mae", dedicated_mae),
+        ("nodes_spot_mae", spot_mae),
+        ("targets_mae", targets_mae),
+        ("wait_ks", ks_to_record),
+    ):
+        mean, interval = _mean_ci(values)
+        if key != "wait_ks":
+            document[key] = mean
+        document[f"{key}_ci"] = interval
+    checks = [
+        c
+        for c in (
+            value_check("node_hours", recorded_hours, hours, "node-hours"),
+            value_check("wait_s_p50", document["wait_s_p50"]["recorded"], p50, "s", floor=WAIT_TOLERANCE_S),
+            value_check("wait_s_p95", document["wait_s_p95"]["recorded"], p95, "s", floor=WAIT_TOLERANCE_S),
+            value_check("cost_usd", recorded_cost, costs, "USD"),
+            distance_check(
+                "nodes_dedicated_mae",
+                dedicated_mae,
+                _between_seeds([c[0] for c in counts], _mae) if dedicated_mae else [],
+                "nodes",
+                NODE_TOLERANCE,
+            ),
+            distance_check(
+                "nodes_spot_mae",
+                spot_mae,
+                _between_seeds([c[1] for c in counts], _mae) if spot_mae else [],
+                "nodes",
+                NODE_TOLERANCE,
+            ),
+            distance_check(
+                "targets_mae",
+                targets_mae,
+                _between_seeds(nearest, lambda a, b: float(np.nanmean(np.abs(a - b).sum(axis=1)))),
+                "nodes",
+                NODE_TOLERANCE,
+            ),
+            distance_check(
+                "wait_ks",
+                ks_to_record,
+                _between_seeds(sim_waits, _ks),
+                "(KS statistic)",
+                ks_tolerance(len(recorded.waits_s), int(np.median([len(w) for w in sim_waits]))),
+            ),
+        )
+        if c is not None
+    ]
+    checked = {c.metric for c in checks}
+    unchecked = [m for m in _METRICS if m not in checked]
+    notes = prepared.notes + _history_notes(history)
+    document.update(
+        {
+            "seeds": seeds,
+            "replaced": prepared.replaced,
+            "verdict": verdict(checks, unchecked, seeds),
+            # Extensions.
+            "scenario": replay.name,
+            "tasks": {
+                "recorded": len(history.tasks),
+                "simulated": float(np.mean([r.summary["tasks_submitted"] for r in runs])),
+            },
+            "notes": notes,
+            "unavailable": unavailable,
+        }
+    )
     return Backtest(document, runs, recorded, replay, history, unavailable)
 
 
-def score_rows(document: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(metric, recorded, simulated) rows for the text table."""
+def score_rows(document: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(metric, recorded, simulated, simulated 95 % interval, verdict) rows for the text table and report."""
 
     def text(value: Any) -> str:
         return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
+    def interval(values: list[float] | None) -> str:
+        return "-" if not values else f"[{text(values[0])}, {text(values[1])}]"
+
+    checks = document.get("verdict", {}).get("metrics", {})
     rows = []
-    for key in ("nodes_dedicated_mae", "nodes_spot_mae", "wait_ks", "targets_mae"):
-        rows.append((key, "", text(document[key])))
-    for key in ("node_hours", "wait_s_p50", "wait_s_p95", "cost_usd"):
-        rows.append((key, text(document[key]["recorded"]), text(document[key]["simulated"])))
+    for key in _METRICS:
+        check = checks.get(key)
+        mark = "-" if check is None else "inside" if check["inside"] else "OUTSIDE"
+        units = "" if check is None else f" {check['units']}"
+        if isinstance(document[key], dict):
+            pair = document[key]
+            rows.append(
+                (key, text(pair["recorded"]), text(pair["simulated"]) + units, interval(pair["simulated_ci"]), mark)
+            )
+        else:
+            # A distance: the record's to the runs; its interval is between two runs.
+            between = None if check is None else check["simulated_ci"]
+            record = text(check["recorded"]) if check is not None else text(document[key])
+            rows.append((key, record + units, "between seeds", interval(between), mark))
     return rows

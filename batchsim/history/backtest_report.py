@@ -41,13 +41,33 @@ def _run(backtest: Backtest) -> Run:
     )
 
 
+def _x(backtest: Backtest, seconds: np.ndarray) -> np.ndarray:
+    """Seconds since the window's start on the axis the report's plots draw the run on: clock time
+    when the run has a start (a calibrated scenario always has), else hours."""
+    from batchsim.report.runs import start_time
+
+    start = start_time(_run(backtest))
+    if start is None:
+        hours: np.ndarray = np.asarray(seconds, dtype=float) / 3600
+        return hours
+    origin = np.datetime64(start.replace(tzinfo=None), "ms")
+    clock: np.ndarray = origin + np.round(np.asarray(seconds, dtype=float) * 1000).astype("timedelta64[ms]")
+    return clock
+
+
+def _run_start(backtest: Backtest) -> object:
+    from batchsim.report.runs import start_time
+
+    return start_time(_run(backtest))
+
+
 def draw_nodes(backtest: Backtest, ax: Axes) -> Axes:
     """Simulated nodes against targets (the report's plot), with the recorded node counts over it."""
     from batchsim.report import plots
 
     plots.nodes_over_time(_run(backtest), ax=ax)
     recorded = backtest.recorded
-    hours = recorded.grid_s / 3600
+    hours = _x(backtest, recorded.grid_s)
     if recorded.dedicated is not None and recorded.spot is not None:
         ax.step(hours, recorded.dedicated, where="post", color="#D55E00", lw=1.4, ls="--", label="recorded dedicated")
         ax.step(hours, recorded.spot, where="post", color="#D55E00", lw=1.4, label="recorded spot")
@@ -64,17 +84,18 @@ def draw_targets(backtest: Backtest, ax: Axes) -> Axes:
         if len(evaluations):
             total = evaluations["target_dedicated"] + evaluations["target_spot"]
             label = "simulated targets" if k == 0 else None
-            ax.step(evaluations["time_s"] / 3600, total, where="post", color="#4C72B0", alpha=0.6, lw=1, label=label)
+            times = _x(backtest, evaluations["time_s"].to_numpy(float))
+            ax.step(times, total, where="post", color="#4C72B0", alpha=0.6, lw=1, label=label)
     if len(recorded.target_times_s):
         ax.step(
-            recorded.target_times_s / 3600,
+            _x(backtest, recorded.target_times_s),
             recorded.targets.sum(axis=1),
             where="post",
             color="#D55E00",
             lw=1.4,
             label="recorded targets",
         )
-    ax.set_xlabel("hours")
+    ax.set_xlabel("hours since the start" if _run_start(backtest) is None else "time (UTC)")
     ax.set_ylabel("target nodes")
     ax.set_title("Autoscale targets (dedicated + Spot)")
     ax.legend(fontsize=8)
@@ -87,7 +108,7 @@ def draw_queue(backtest: Backtest, ax: Axes) -> Axes:
 
     plots.queue_length(_run(backtest), ax=ax)
     recorded = backtest.recorded
-    hours = recorded.grid_s / 3600
+    hours = _x(backtest, recorded.grid_s)
     ax.plot(hours, recorded.queued, color="#D55E00", lw=1, ls="--", label="recorded queued")
     ax.plot(hours, recorded.running, color="#D55E00", lw=1, label="recorded running")
     ax.set_title("Queue: simulated and recorded (orange)")
@@ -133,9 +154,10 @@ def render(backtest: Backtest) -> str:
     """One self-contained HTML page."""
     document = backtest.document
     rows = "".join(
-        f"<tr><td>{html.escape(m)}</td><td>{html.escape(r)}</td><td>{html.escape(s)}</td></tr>"
-        for m, r, s in score_rows(document)
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in score_rows(document)
     )
+    verdict = document["verdict"]
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in document.get("notes", []))
     missing = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in backtest.unavailable.items())
     label = backtest.history.meta.get("label")
     figures = "".join(
@@ -153,9 +175,12 @@ def render(backtest: Backtest) -> str:
         f"<b>{html.escape(str(document['scenario']))}</b>, {document['seeds']} seed(s); "
         f"history {html.escape(str(backtest.history.path))}.</p>"
         + (f"<p><b>{html.escape(str(label))}</b></p>" if label else "")
-        + "<table><tr><th>metric</th><th>recorded</th><th>simulated</th></tr>"
+        + f"<p><b>Verdict: {html.escape(verdict['summary'])}</b></p>"
+        + "<table><tr><th>metric</th><th>recorded</th><th>simulated (mean)</th><th>simulated 95 % interval</th>"
+        "<th>record</th></tr>"
         + rows
         + "</table>"
+        + (f"<p>Replay:</p><ul>{notes}</ul>" if notes else "")
         + (f"<p>Not computed:</p><ul>{missing}</ul>" if missing else "")
         + figures
         + "</body></html>\n"

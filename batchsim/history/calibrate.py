@@ -23,11 +23,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from batchsim.history.arrivals import collections, scheduler_latency
 from batchsim.history.directory import History, iso
 from batchsim.history.estimators import (
     MIN_COMPLETED_RESIZES,
     Estimate,
     LogNormalFit,
+    MaxFit,
     binomial,
     conditional_mean_above,
     eviction_rate,
@@ -44,6 +46,11 @@ WorkloadKind = Literal["trace", "fitted"]
 _GROUP_SUFFIX = re.compile(r"([-_.:]?\d+)+$")
 _MAX_GROUPS = 12
 _MIN_SHARE_SPREAD = 0.1  # spread of the dedicated share of added nodes below which kinds are pooled
+# A week of logs runs from its first record to its last, so it can end a little short of 7 × 24 h:
+# within 1 % of a week (1.7 h) the window still counts as a week. The day it lacks is short of
+# exposure, which `_exposure_h` counts, so its factor is not biased.
+WEEK_S = 7 * 86400.0
+WEEK_TOLERANCE_S = 0.01 * WEEK_S
 
 
 def service_duration_s(text: Any) -> float | None:
@@ -127,17 +134,33 @@ def _pool_section(history: History, cal: Calibration) -> dict[str, Any]:
 
 
 def _initial_nodes(history: History, cal: Calibration) -> tuple[int, int]:
+    pool = history.pool
+    fixed = not pool.get("enableAutoScale")
+    targets = (pool.get("targetDedicatedNodes"), pool.get("targetLowPriorityNodes"))
+    if fixed and any(t is not None for t in targets):
+        # A fixed pool's sizes are its targets: the service restores a preempted Spot node to the
+        # target, so a count of running nodes (one preempted at the start) would shrink it for ever.
+        dedicated, spot = (int(t or 0) for t in targets)
+        counts = history.node_counts
+        if counts is not None and len(counts):
+            at = counts[counts["time"] <= history.window_start]
+            row = (at if len(at) else counts).sort_values("time").iloc[-1 if len(at) else 0]
+            seen = (round(float(row["dedicated"])), round(float(row["spot"])))
+            if seen != (dedicated, spot):
+                cal.notes.append(
+                    f"pool.initial_*: a fixed pool; its targets {dedicated} dedicated, {spot} Spot (pool.json) are "
+                    f"kept, though node_counts.csv has {seen[0]} and {seen[1]} at the window's start"
+                )
+        return dedicated, spot
     counts = history.node_counts
     if counts is not None and len(counts):
         at = counts[counts["time"] <= history.window_start]
         row = (at if len(at) else counts).sort_values("time").iloc[-1 if len(at) else 0]
-        spot = float(row["spot"]) - float(row.get("preempted", 0) or 0)
-        return round(float(row["dedicated"])), max(round(spot), 0)
-    pool = history.pool
-    if pool.get("enableAutoScale"):
+        running_spot = float(row["spot"]) - float(np.nan_to_num(float(row.get("preempted", 0))))
+        return round(float(row["dedicated"])), max(round(running_spot), 0)
+    if not fixed:
         cal.notes.append("pool.initial_*: no node_counts.csv, so the pool starts empty and its formula sizes it")
-        return 0, 0
-    return int(pool.get("targetDedicatedNodes") or 0), int(pool.get("targetLowPriorityNodes") or 0)
+    return 0, 0
 
 
 def _prices(section: dict[str, Any], cal: Calibration) -> dict[str, Any] | None:
@@ -175,38 +198,106 @@ def _provisioning(history: History, section: dict[str, Any], cal: Calibration) -
             _default_lognormal(cal, key, "no resizes.csv (import the pool's resize events)")
         return
     frame = resizes.dropna(subset=["start", "end"])
+    completed = frame["result_code"].astype("string").fillna("").str.lower().eq("success").to_numpy()
     added = np.zeros((len(frame), 2))
-    for i, (kind, target, previous) in enumerate(
-        (("dedicated", "target_dedicated", "from_dedicated"), ("spot", "target_spot", "from_spot"))
-    ):
+    for i, kind in enumerate(("dedicated", "spot")):
+        previous = f"from_{kind}"
         before = frame[previous] if previous in frame else pd.Series(np.nan, index=frame.index)
-        before = before.fillna(_count_before(history, frame["start"], kind))
-        added[:, i] = np.maximum(frame[target].to_numpy(float) - before.to_numpy(float), 0)
+        before = before.fillna(_count_before(history, frame["start"], kind)).to_numpy(float)
+        # A completed resize added the nodes it ended with (current − from: a resize can complete
+        # short of its target); one that stopped is censored on the nodes it asked for.
+        target = frame[f"target_{kind}"].to_numpy(float)
+        current = (
+            frame[f"current_{kind}"].to_numpy(float) if f"current_{kind}" in frame else np.full(len(frame), np.nan)
+        )
+        reached = np.where(completed & ~np.isnan(current), current, target)
+        added[:, i] = np.maximum(reached - before, 0)
     added = np.nan_to_num(added)
     durations = (frame["end"] - frame["start"]).dt.total_seconds().to_numpy(float)
-    completed = frame["result_code"].fillna("").str.lower().eq("success").to_numpy()
     mixed = (added > 0).all(axis=1)
     share = added[:, 0] / np.maximum(added.sum(axis=1), 1)
-    if mixed.sum() >= 3 and (share[added.sum(axis=1) > 0].std() < _MIN_SHARE_SPREAD):
+    pooled_kinds = bool(mixed.sum() >= 3 and (share[added.sum(axis=1) > 0].std() < _MIN_SHARE_SPREAD))
+    if pooled_kinds:
         # Every resize adds both kinds in about the same proportion: the slowest node of a resize
         # could be of either kind, so the two delays cannot be told apart. One delay for both.
-        pooled, used = fit_max_lognormal(durations, added.sum(axis=1, keepdims=True), completed)
-        fits = [pooled[0], pooled[0]]
+        pooled = fit_max_lognormal(durations, added.sum(axis=1, keepdims=True), completed)
+        result = MaxFit(
+            [pooled.fits[0], pooled.fits[0]], pooled.used, {k: pooled.refused[0] for k in (0, 1) if 0 in pooled.refused}
+        )
         cal.notes.append(
             "provisioning delays: every resize added dedicated and Spot nodes in about the same proportion, "
             "so one delay distribution was fitted for both kinds"
         )
     else:
-        fits, used = fit_max_lognormal(durations, added, completed)
+        result = fit_max_lognormal(durations, added, completed)
     delays: dict[str, Any] = {}
-    for key, kind, fit in zip(keys, ("dedicated", "spot"), fits, strict=True):
+    for index, (key, kind, fit) in enumerate(zip(keys, ("dedicated", "spot"), result.fits, strict=True)):
+        if index in result.refused:
+            _default_lognormal(cal, key, result.refused[index])
+            cal.notes.append(f"{key}: {result.refused[index]}; the default delay is kept")
+            continue
         if fit is None:
             _default_lognormal(cal, key, f"fewer than {MIN_COMPLETED_RESIZES} completed resizes added {kind} nodes")
             continue
         delays[kind] = _lognormal_block(key, fit, "resizes.csv", cal)
     if delays:
         section["provisioning_delay"] = delays
-        cal.notes.append(f"provisioning delays from {used} resizes (slowest-of-n likelihood; stopped ones censored)")
+        cal.notes.append(
+            f"provisioning delays from {result.used} resizes (slowest-of-n likelihood; stopped ones censored)"
+        )
+        if not pooled_kinds:
+            _shared_wait(durations, added, completed, result.fits, section, cal)
+
+
+def _shared_wait(
+    durations: np.ndarray,
+    added: np.ndarray,
+    completed: np.ndarray,
+    fits: list[LogNormalFit | None],
+    section: dict[str, Any],
+    cal: Calibration,
+) -> None:
+    """The engine's default model (one wait per resize, then each node's delay) in place of
+    independent delays, when it fits the resizes better by AIC (batchsim.history.provisioning)."""
+    from batchsim.history.provisioning import fit_shared_wait, independent_loglik
+
+    kinds = [k for k, fit in enumerate(fits) if fit is not None]
+    others = [k for k in range(len(fits)) if k not in kinds]
+    rows = (added[:, kinds].sum(axis=1) > 0) & (added[:, others].sum(axis=1) == 0)
+    start = [fit for fit in fits if fit is not None]
+    if rows.sum() < 2 * MIN_COMPLETED_RESIZES or not start:
+        return
+    d, n, done = durations[rows], added[rows][:, kinds], completed[rows]
+    shared = fit_shared_wait(d, n, done, start)
+    if shared is None:
+        cal.notes.append(
+            "provisioning delays: one wait per resize then each node's delay (the engine's default model) "
+            "did not fit within the plausible range; independent delays kept"
+        )
+        return
+    aic_independent = 2 * (2 * len(kinds)) - 2 * independent_loglik(d, n, done, start)
+    aic_shared = 2 * (4 * len(kinds)) - 2 * shared.loglik
+    choice = "the shared wait" if aic_shared < aic_independent else "independent delays"
+    cal.notes.append(
+        f"provisioning delays: AIC {aic_shared:.1f} for one wait per resize then each node's delay (the engine's "
+        f"default model), {aic_independent:.1f} for independent delays: {choice} kept"
+    )
+    if aic_shared >= aic_independent:
+        return
+    names = ("dedicated", "spot")
+    delays: dict[str, Any] = {}
+    waits: dict[str, Any] = {}
+    for i, k in enumerate(kinds):
+        delays[names[k]] = _lognormal_block(
+            f"pool.provisioning_delay.{names[k]}", shared.per_node[i], "resizes.csv", cal
+        )
+        waits[names[k]] = _lognormal_block(
+            f"pool.provisioning_delay.resize_wait.{names[k]}", shared.wait[i], "resizes.csv", cal
+        )
+    for k in others:  # a kind not fitted keeps the engine's default four-part model (batchsim.sim.config)
+        delays[names[k]] = {"dist": "lognormal", "median": 119.0, "sigma": 0.4}
+        waits[names[k]] = {"dist": "lognormal", "median": 240.0 if k == 0 else 288.0, "sigma": 0.4 if k == 0 else 0.5}
+    section["provisioning_delay"] = {**delays, "resize_wait": waits}
 
 
 def _count_before(history: History, times: pd.Series, kind: str) -> pd.Series:
@@ -225,6 +316,10 @@ def _spot(history: History, section: dict[str, Any], cal: Calibration) -> None:
     counts = history.node_counts
     if counts is None or len(counts) < 2 or float(counts["spot"].max()) <= 0:
         cal.defaults[key] = "no Spot nodes in node_counts.csv" if counts is not None else "no node_counts.csv"
+        return
+    if counts["preempted"].isna().all():
+        # Counts reconstructed from resize events: preemptions are unknown, not zero.
+        cal.defaults[key] = "node_counts.csv has no preempted counts (pull --resource-id reads them)"
         return
     ordered = counts.sort_values("time")
     times = ordered["time"]
@@ -286,7 +381,9 @@ def _task_times(history: History, cal: Calibration) -> _Tasks:
             f"{int(missing.sum())} task(s) have no creation time (service logs do not record it): "
             "their first start stands in for their arrival, so their waits are unknown"
         )
-        created = np.where(missing, started, created)
+        # The first attempt's start, not the last's (`started`): a retried task arrived before its first try.
+        first = history.seconds(tasks["first_started"]) if "first_started" in tasks else np.full(len(tasks), np.nan)
+        created = np.where(missing, np.where(np.isnan(first), started, first), created)
     keep = ~np.isnan(created)
     if not keep.all():
         cal.notes.append(f"{int((~keep).sum())} task(s) with neither creation nor start time skipped")
@@ -365,12 +462,33 @@ def _trace(history: History, t: _Tasks, cal: Calibration, trace_path: str) -> di
     cal.estimates["workload.0.failure_probability"] = failure
     window_h = history.window_s / 3600
     cal.estimates["workload.0.rate_per_hour"] = poisson_rate(len(trace), window_h, "tasks.csv")
+    _collections(t.submit_s, window_h, "workload.0", cal, fitted=False)
     fit = _duration_fit(t, np.ones(len(t.submit_s), bool))
     if fit is not None:
         median, sigma = fit.estimates("tasks.csv")
         cal.estimates["workload.0.task_duration.median"] = median
         cal.estimates["workload.0.task_duration.sigma"] = sigma
     return entry
+
+
+def _collections(submit_s: np.ndarray, window_h: float, prefix: str, cal: Calibration, *, fitted: bool) -> None:
+    """Batch arrivals (tasks sharing creation instants), estimated and said (batchsim.history.arrivals)."""
+    found = collections(submit_s, window_h)
+    if found is None:
+        return
+    cal.estimates[f"{prefix}.collections.rate_per_hour"] = found.rate
+    cal.estimates[f"{prefix}.collections.size"] = found.size
+    cal.estimates[f"{prefix}.collections.interval_dispersion"] = found.dispersion
+    how = (
+        "the fitted entry draws tasks one at a time (the workload generators have no batch-arrival kind), "
+        "so its queues and waits are understated; --workload trace replays the collections"
+        if fitted
+        else "the trace replays them as recorded"
+    )
+    cal.notes.append(
+        f"{prefix}: tasks arrive in collections (mean {found.size.estimate:.3g} tasks, "
+        f"{found.rate.estimate:.4g} per hour, interval dispersion {found.dispersion.estimate:.3g}): {how}"
+    )
 
 
 def _exposure_h(window_s: float, block_s: float, cycle: int) -> np.ndarray:
@@ -385,7 +503,7 @@ def _fitted(history: History, t: _Tasks, cal: Calibration) -> list[dict[str, Any
     """A diurnal entry per job group: hourly rates (and weekday factors over a week), log-normal durations."""
     window_s = history.window_s
     exposure_h = _exposure_h(window_s, 3600.0, 24)
-    week = window_s >= 7 * 86400
+    week = window_s >= WEEK_S - WEEK_TOLERANCE_S
     entries: list[dict[str, Any]] = []
     frame = t.frame
     for index, group in enumerate(t.groups.value_counts().index):
@@ -398,19 +516,20 @@ def _fitted(history: History, t: _Tasks, cal: Calibration) -> list[dict[str, Any
         for h in range(24):
             estimate = poisson_rate(int(counts[h]), float(exposure_h[h]), "tasks.csv")
             cal.estimates[f"{prefix}.hourly_rates_per_hour.{h}"] = estimate
-            rates.append(round(estimate.estimate or 0.0, 4))
+            rates.append(round(float(estimate.estimate or 0.0), 4))
         cal.estimates[f"{prefix}.rate_per_hour"] = poisson_rate(int(mask.sum()), window_s / 3600, "tasks.csv")
+        _collections(submit, window_s / 3600, prefix, cal, fitted=True)
         entry: dict[str, Any] = {"kind": "diurnal", "job": str(group), "hourly_rates_per_hour": rates}
         if week:
             day_index = ((submit // 86400) % 7).astype(int)
             day_counts = np.bincount(day_index, minlength=7)
             day_exposure = _exposure_h(window_s, 86400.0, 7)
-            overall = mask.sum() / (window_s / 3600)
+            overall = float(mask.sum()) / (window_s / 3600)
             factors = []
             for d in range(7):
                 estimate = poisson_rate(int(day_counts[d]), float(day_exposure[d]), "tasks.csv", scale=1 / overall)
                 cal.estimates[f"{prefix}.weekday_factors.{d}"] = estimate
-                factors.append(round(estimate.estimate or 0.0, 4))
+                factors.append(round(float(estimate.estimate or 0.0), 4))
             entry["weekday_factors"] = factors
         fit = _duration_fit(t, mask)
         if fit is not None:
@@ -437,10 +556,17 @@ def _fitted(history: History, t: _Tasks, cal: Calibration) -> list[dict[str, Any
 def calibrate(history: History, *, workload: WorkloadKind = "trace", trace_path: str = "trace.csv") -> Calibration:
     """Fit a scenario to `history`. trace_path: the trace file's path as the scenario will name it."""
     cal = Calibration(document={})
+    cal.notes.extend(history.warnings)
     section = _pool_section(history, cal)
     _provisioning(history, section, cal)
     _spot(history, section, cal)
     _start_task(history, section, cal)
+    latency, why = scheduler_latency(history)
+    if latency is not None and latency.estimate is not None:
+        section["scheduler_latency"] = round(latency.estimate, 3)
+        cal.estimates["pool.scheduler_latency"] = latency
+    else:
+        cal.defaults["pool.scheduler_latency"] = why
     document: dict[str, Any] = {
         "name": f"{history.pool_id}-calibrated",
         "description": (

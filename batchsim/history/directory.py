@@ -39,6 +39,7 @@ __all__ = [
     "parse_time",
     "partial_path",
     "read_history",
+    "read_tasks_as_recorded",
     "write_frame",
     "write_json",
 ]
@@ -69,6 +70,9 @@ TASK_COLUMNS = [
     "requeue_count",
     "node_id",
     "job_priority",
+    # An extension: the first attempt's start (service logs), the arrival's upper bound when
+    # `created` is unknown; `started` is the last attempt's.
+    "first_started",
 ]
 AUTOSCALE_COLUMNS = ["time", "results", "error_code", "error_message"]
 # `from_dedicated`/`from_spot` (an extension): the node counts when the resize started, from the
@@ -89,7 +93,7 @@ NODE_COUNT_COLUMNS = ["time", "dedicated", "spot", "preempted"]
 NODE_COLUMNS = ["node_id", "dedicated", "state", "allocation_time", "start_task_started", "start_task_ended"]
 
 _TIME_COLUMNS = {
-    "tasks.csv": ("created", "started", "ended"),
+    "tasks.csv": ("created", "started", "ended", "first_started"),
     "autoscale.csv": ("time",),
     "resizes.csv": ("start", "end"),
     "node_counts.csv": ("time",),
@@ -145,6 +149,7 @@ class History:
     node_counts: pd.DataFrame | None = None
     nodes: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what reading found doubtful, for every command's notes
     window_start: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(0, tz="UTC"))
     window_end: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(0, tz="UTC"))
 
@@ -212,6 +217,7 @@ def finish_directory(partial: Path, out: Path, *, force: bool) -> Path:
 
 # The optional files of a history directory (DESIGN §7), read when present.
 _OPTIONAL_FILES = ("autoscale.csv", "resizes.csv", "node_counts.csv", "nodes.csv")
+_ALL_COLUMNS = {"autoscale.csv": AUTOSCALE_COLUMNS, "resizes.csv": RESIZE_COLUMNS}
 _NUMERIC = {
     "tasks.csv": ("required_slots", "exit_code", "retry_count", "requeue_count", "job_priority"),
     "resizes.csv": (
@@ -269,6 +275,12 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         if column in frame:
             frame[column] = _times(frame[column], path, column)
     return frame
+
+
+def read_tasks_as_recorded(root: Path) -> pd.DataFrame:
+    """tasks.csv typed but with its empty cells left empty (read_history fills the defaults a
+    simulation needs: one slot, priority 0), for merging, where empty means "ask another source"."""
+    return _read_csv(root / "tasks.csv", "tasks.csv")
 
 
 def _times(values: pd.Series, path: Path, column: str) -> pd.Series:
@@ -340,9 +352,12 @@ def read_history(path: str | Path) -> History:
             continue
         frame = _read_csv(file, name)
         _numbers(frame, file, tuple(c for c in numeric if c in frame))
+        for column in _ALL_COLUMNS.get(name, ()):  # an optional column left out is unknown throughout
+            if column not in frame:
+                frame[column] = np.nan
         setattr(history, name.removesuffix(".csv"), frame)
     if history.node_counts is not None and "preempted" not in history.node_counts:
-        history.node_counts["preempted"] = 0.0
+        history.node_counts["preempted"] = 0.0  # a file without the column says none (an empty column: unknown)
     if history.nodes is not None:
         history.nodes["dedicated"] = history.nodes["dedicated"].str.lower().isin(("true", "1", "yes"))
     meta_file = root / "history.json"
@@ -355,23 +370,33 @@ def read_history(path: str | Path) -> History:
     return history
 
 
+# How far a file may run past the tasks before a window taken from the files' times is doubted.
+_PAST_TASKS_S = 3600.0
+
+
 def _set_window(history: History) -> None:
-    """The recorded window: history.json's, else the span of every time in the files."""
+    """The recorded window: history.json's, else the span of every time in the files.
+
+    A window the files' own times make (no history.json window, or one an import took from the
+    events: `window_source: events`) is checked: a file that runs more than an hour past the
+    tasks' times stretches the window over time with no task, which dilutes every rate.
+    """
     window = history.meta.get("window") or {}
     start, end = window.get("start"), window.get("end")
-    times: list[pd.Timestamp] = []
-    for frame, columns in (
-        (history.tasks, ("created", "started", "ended")),
-        (history.autoscale, ("time",)),
-        (history.resizes, ("start", "end")),
-        (history.node_counts, ("time",)),
+    spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
+    for name, frame, columns in (
+        ("tasks.csv", history.tasks, ("created", "started", "ended", "first_started")),
+        ("autoscale.csv", history.autoscale, ("time",)),
+        ("resizes.csv", history.resizes, ("start", "end")),
+        ("node_counts.csv", history.node_counts, ("time",)),
     ):
         if frame is None:
             continue
-        for column in columns:
-            values = frame[column].dropna()
-            if len(values):
-                times.extend([values.min(), values.max()])
+        values = [frame[c].dropna() for c in columns if c in frame]
+        values = [v for v in values if len(v)]
+        if values:
+            spans[name] = (min(v.min() for v in values), max(v.max() for v in values))
+    times = [t for span in spans.values() for t in span]
     try:
         history.window_start = pd.Timestamp(parse_time(start)) if start else min(times)
         history.window_end = pd.Timestamp(parse_time(end)) if end else max(times)
@@ -384,4 +409,26 @@ def _set_window(history: History) -> None:
     if history.window_end <= history.window_start:
         raise HistoryError(
             f"{history.path}: the recorded window {iso(history.window_start)} .. {iso(history.window_end)} is empty"
+        )
+    from_files = not (start and end) or history.meta.get("window_source") == "events"
+    if from_files and "tasks.csv" in spans:
+        _check_span(history, spans)
+
+
+def _check_span(history: History, spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]]) -> None:
+    first, last = spans["tasks.csv"]
+    for name, (begin, finish) in spans.items():
+        before_s = (first - begin).total_seconds()
+        after_s = (finish - last).total_seconds()
+        if max(before_s, after_s) <= _PAST_TASKS_S:
+            continue
+        where = []
+        if before_s > _PAST_TASKS_S:
+            where.append(f"starts {before_s / 3600:.1f} h before the first task time ({iso(first)})")
+        if after_s > _PAST_TASKS_S:
+            where.append(f"ends {after_s / 3600:.1f} h after the last task time ({iso(last)})")
+        history.warnings.append(
+            f"{name} {' and '.join(where)}: the window {iso(history.window_start)} .. {iso(history.window_end)} "
+            "is the union of the files' times, so the arrival rate counts hours in which no task was recorded; "
+            "if the tasks were not recorded then, trim the files or set the window in history.json"
         )

@@ -27,14 +27,17 @@ from scipy import optimize, special, stats
 
 __all__ = [
     "MIN_COMPLETED_RESIZES",
+    "SIGMA_BOUNDS",
     "Estimate",
     "LogNormalFit",
+    "MaxFit",
     "binomial",
     "conditional_mean_above",
     "eviction_rate",
     "fit_lognormal",
     "fit_max_lognormal",
     "poisson_rate",
+    "wald_se",
 ]
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -70,8 +73,9 @@ def poisson_rate(count: int, exposure: float, source: str, *, scale: float = 1.0
     """
     if exposure <= 0:
         return Estimate(None, None, None, count, source)
-    low = stats.chi2.ppf(0.025, 2 * count) / 2 if count > 0 else 0.0
-    high = stats.chi2.ppf(0.975, 2 * count + 2) / 2
+    low = float(stats.chi2.ppf(0.025, 2 * count)) / 2 if count > 0 else 0.0
+    high = float(stats.chi2.ppf(0.975, 2 * count + 2)) / 2
+    scale = float(scale)
     return Estimate(scale * count / exposure, scale * low / exposure, scale * high / exposure, count, source)
 
 
@@ -111,7 +115,7 @@ def eviction_rate(
     preempted_h = float((p0 * step_h).sum())
     start = np.array([math.log(increases / total), math.log(max(increases / max(preempted_h, 1e-6), 1e-3))])
     fit = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
     log_lam = float(fit.x[0])
     estimate = Estimate(
         math.exp(log_lam), math.exp(log_lam - Z95 * se[0]), math.exp(log_lam + Z95 * se[0]), increases, source
@@ -196,7 +200,7 @@ def fit_lognormal(values: np.ndarray, censored_at: np.ndarray | None = None) -> 
     start = np.array([x.mean(), math.log(max(x.std(), 1e-3))])
     fit = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
     mu, log_s = (float(v) for v in fit.x)
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
     return LogNormalFit(
         mu,
         math.exp(log_s),
@@ -222,7 +226,7 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4
     return h
 
 
-def _wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
+def wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
     """Standard errors from the inverse observed information; inf where it is singular."""
     info = _hessian(nll, np.asarray(theta, dtype=float))
     try:
@@ -233,18 +237,40 @@ def _wald_se(nll: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarra
     return np.where(diag > 0, np.sqrt(np.abs(diag)), math.inf)
 
 
-MIN_COMPLETED_RESIZES = 10  # per kind; below it a delay's spread is not estimable (docs/history.md)
+# Per kind; below it a delay's spread is not estimable. With n exact durations the 95 % interval
+# of a log-normal's sigma is s·sqrt((n−1)/χ²): at n = 10 it spans a factor 2.65 (0.69 s .. 1.83 s),
+# at n = 5 a factor 4.8 and at n = 3 a factor 12, so below 10 the spread would be a guess
+# (docs/history.md; sqrt(χ²(0.975, n−1) / χ²(0.025, n−1)) is the factor).
+MIN_COMPLETED_RESIZES = 10
+# The box the delay parameters are searched in. sigma below 0.02 (delays alike to 2 %) or above 4
+# (a p95 more than 700 times the median) is no provisioning delay seen in Azure: a fit that ends
+# on an edge of the box says the resizes cannot pin that kind's delay down, and is refused.
+SIGMA_BOUNDS = (0.02, 4.0)
 
 
-def fit_max_lognormal(
-    durations_s: np.ndarray, added: np.ndarray, completed: np.ndarray
-) -> tuple[list[LogNormalFit | None], int]:
+@dataclass(frozen=True)
+class MaxFit:
+    """Per-kind delays from resize durations: a fit per kind, or None and the reason in `refused`."""
+
+    fits: list[LogNormalFit | None]
+    used: int
+    refused: dict[int, str]
+
+
+def fit_max_lognormal(durations_s: np.ndarray, added: np.ndarray, completed: np.ndarray) -> MaxFit:
     """Per-kind log-normal delays from resize durations, each the slowest of the nodes it added.
 
     durations_s: one per resize; added: (resizes, kinds) nodes each resize added per kind;
     completed: False where the resize stopped first (its maximum exceeds the duration).
-    Returns one fit per kind (None where fewer than `MIN_COMPLETED_RESIZES` completed resizes
-    added that kind) and the number of resizes used.
+
+    The density of a maximum over several kinds is a sum over kinds (F_max × Σ n_k f_k / F_k), so,
+    as for a mixture of normals, the likelihood is unbounded: one kind's sigma → 0 on one
+    duration while the other kind explains the rest. The likelihood is bounded with the penalty
+    of Chen, Tan & Zhang (2008, Statistica Sinica 18: "Inference for normal mixtures in mean and
+    variance"), −a_n Σ_k (S/σ_k² + log σ_k²) with S the sample variance of the log durations and
+    a_n = 1/√n, which is −∞ at σ → 0 and vanishes as n grows; and searched in `SIGMA_BOUNDS`.
+    A kind whose fit still ends on a bound, or whose information is singular, is refused with
+    the reason. None where fewer than `MIN_COMPLETED_RESIZES` completed resizes added that kind.
     """
     d = np.log(np.maximum(np.asarray(durations_s, dtype=float), _FLOOR_S))
     added = np.asarray(added, dtype=float)
@@ -258,36 +284,63 @@ def fit_max_lognormal(
     d, added, completed = d[keep], added[keep][:, used], completed[keep]
     fits: list[LogNormalFit | None] = [None] * kinds
     if len(used) == 0 or completed.sum() < 2 * len(used):
-        return fits, 0
+        return MaxFit(fits, 0, {})
+    spread = max(float(np.var(d[completed])), SIGMA_BOUNDS[0] ** 2)
+    weight = 1 / math.sqrt(len(d))
 
     def nll(theta: np.ndarray) -> float:
         log_cdf = np.zeros(len(d))
         hazard_sum = np.zeros(len(d))
+        penalty = 0.0
         for i in range(len(used)):
-            mu, s = theta[2 * i], math.exp(theta[2 * i + 1])
+            mu, log_s = theta[2 * i], theta[2 * i + 1]
+            s = math.exp(log_s)
             z = (d - mu) / s
             lc = special.log_ndtr(z)
             log_cdf += added[:, i] * lc
             # density of the maximum = F_max × Σ n_k f_k / F_k, on the log scale of d
-            hazard_sum += added[:, i] * np.exp(stats.norm.logpdf(z) - math.log(s) - lc)
+            hazard_sum += added[:, i] * np.exp(stats.norm.logpdf(z) - log_s - lc)
+            penalty += weight * (spread / (s * s) + 2 * log_s)
         with np.errstate(divide="ignore"):
             exact = log_cdf[completed] + np.log(hazard_sum[completed])
             above = np.log(-np.expm1(log_cdf[~completed]))
-        total = exact.sum() + above.sum()
+        total = exact.sum() + above.sum() - penalty
         return -float(total) if np.isfinite(total) else 1e300
 
     start = []
+    bounds = []
+    log_sigma = (math.log(SIGMA_BOUNDS[0]), math.log(SIGMA_BOUNDS[1]))
+    # A node's median delay lies below the longest resize (every node of it was ready by then).
+    mu_bounds = (float(d.min()) - 3 * SIGMA_BOUNDS[1], float(d.max()))
     single = completed & (added.sum(axis=1) == added.max(axis=1))
     for i in range(len(used)):
         rows = single & (added[:, i] > 0)
         sample = d[rows] if rows.any() else d[completed]
-        start += [float(np.median(sample)) - 0.3, math.log(max(float(np.std(sample)), 0.2))]
+        start += [float(np.median(sample)) - 0.3, math.log(min(max(float(np.std(sample)), 0.2), 3.0))]
+        bounds += [mu_bounds, log_sigma]
     fit = optimize.minimize(
-        nll, np.array(start), method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20000}
+        nll,
+        np.clip(np.array(start), [b[0] for b in bounds], [b[1] for b in bounds]),
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20000},
     )
-    se = _wald_se(nll, fit.x)
+    se = wald_se(nll, fit.x)
+    refused: dict[int, str] = {}
     for i, k in enumerate(used):
         mu, log_s = float(fit.x[2 * i]), float(fit.x[2 * i + 1])
+        at_edge = [
+            name
+            for name, value, (low, high) in (("sigma", log_s, log_sigma), ("median", mu, mu_bounds))
+            if min(value - low, high - value) < 1e-3
+        ]
+        if at_edge or not np.isfinite(se[2 * i : 2 * i + 2]).all():
+            why = f"{' and '.join(at_edge)} at the edge of the plausible range" if at_edge else "singular information"
+            refused[k] = (
+                f"the resizes do not determine this kind's delay ({why}: sigma {math.exp(log_s):.3g}, "
+                f"median {math.exp(mu):.4g} s)"
+            )
+            continue
         fits[k] = LogNormalFit(
             mu,
             math.exp(log_s),
@@ -298,7 +351,7 @@ def fit_max_lognormal(
             int((added[:, i] > 0).sum()),
             int(((added[:, i] > 0) & ~completed).sum()),
         )
-    return fits, len(d)
+    return MaxFit(fits, len(d), refused)
 
 
 def conditional_mean_above(mu: float, sigma: float, lower_s: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ def test_cli_json_has_the_fixed_keys_and_a_report(history_dir: Path, tmp_path: P
 
 def _scores(history_dir: Path, scenario_dir: Path, **kwargs: object) -> dict[str, float]:
     scenario = make_scenario(scenario_dir, **kwargs)
-    document = backtest(read_history(history_dir), scenario).document
+    document = backtest(read_history(history_dir), scenario, seeds=2).document
     return {
         "nodes_dedicated_mae": document["nodes_dedicated_mae"],
         "nodes_spot_mae": document["nodes_spot_mae"],

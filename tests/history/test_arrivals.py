@@ -1,0 +1,78 @@
+"""Issue 22 §2: batch arrivals (tasks sharing creation instants) and the scheduler's latency.
+
+The service's Add Task Collection adds up to 100 tasks in one call (learn.microsoft.com/rest/api/
+batchservice/task/add-collection): its tasks share a creation time. The truth here is drawn by
+the test: gamma-distributed intervals between collections (shape 0.25: index of dispersion 4,
+over-dispersed against Poisson's 1), sizes 1..20, and a latency of 7..9 s from creation to start
+for tasks that find an idle node.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from test_calibrate_defects import _iso
+
+from batchsim.history.calibrate import calibrate
+from batchsim.history.directory import TASK_COLUMNS, read_history
+
+
+def _history(root: Path, created_s: np.ndarray, started_s: np.ndarray, window_s: float) -> Path:
+    root.mkdir()
+    pool = {"id": "render", "vmSize": "standard_d2s_v3", "location": "eastus", "taskSlotsPerNode": 32}
+    (root / "pool.json").write_text(json.dumps(pool | {"enableAutoScale": False, "targetDedicatedNodes": 4}))
+    tasks = pd.DataFrame(
+        {
+            "job_id": "render-1",
+            "task_id": [f"t{k}" for k in range(len(created_s))],
+            "created": [_iso(t) for t in created_s],
+            "started": [_iso(t) for t in started_s],
+            "ended": [_iso(t + 30) for t in started_s],
+            "state": "completed",
+            "exit_code": 0,
+        }
+    )
+    tasks.reindex(columns=TASK_COLUMNS).to_csv(root / "tasks.csv", index=False)
+    minutes = np.arange(0, window_s + 60, 60.0)
+    counts = pd.DataFrame(
+        {"time": [_iso(t) for t in minutes], "dedicated": 4, "spot": 0, "preempted": 0, "idle": 4, "running": 0}
+    )
+    counts.to_csv(root / "node_counts.csv", index=False)
+    (root / "history.json").write_text(json.dumps({"window": {"start": _iso(0), "end": _iso(window_s)}}))
+    return root
+
+
+def test_collections_and_latency_are_estimated(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    gaps = 5.0 + rng.gamma(0.25, 595.0 / 0.25, 400)  # mean 600 s between collections, CV² ≈ 3.9
+    instants = np.cumsum(gaps)
+    window_s = float(instants[-1] + 600)
+    sizes = rng.integers(1, 21, len(instants))  # mean 10.5 tasks a collection
+    created = np.repeat(instants, sizes)
+    started = created + rng.uniform(7.0, 9.0, len(created))  # latency median 8 s
+    history = read_history(_history(tmp_path / "h", created, started, window_s))
+    cal = calibrate(history)
+    block = cal.block()
+    latency = block["pool.scheduler_latency"]
+    assert latency["low"] <= 8.0 <= latency["high"] and latency["n"] > 100, latency
+    assert cal.document["pool"]["scheduler_latency"] == round(latency["estimate"], 3)
+    rate = block["workload.0.collections.rate_per_hour"]
+    truth_rate = 3600 / 600
+    assert rate["low"] <= truth_rate <= rate["high"], rate
+    size = block["workload.0.collections.size"]
+    assert size["low"] <= 10.5 <= size["high"], size
+    dispersion = block["workload.0.collections.interval_dispersion"]
+    assert dispersion["low"] > 1.5  # over-dispersed: not Poisson collections
+    fitted = calibrate(history, workload="fitted")
+    assert any("tasks arrive in collections" in n and "understated" in n for n in fitted.notes)
+
+
+def test_no_latency_without_idle_counts(tmp_path: Path) -> None:
+    created = np.arange(0, 36000, 300.0)
+    root = _history(tmp_path / "h", created, created + 5, 36000)
+    (root / "node_counts.csv").write_text("time,dedicated,spot\n" + f"{_iso(0)},4,0\n")
+    row = calibrate(read_history(root)).block()["pool.scheduler_latency"]
+    assert row["estimate"] is None and "idle" in row["source"]
