@@ -64,7 +64,7 @@ def plan(
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per trial (1..K, the same for every trial)."),
     final_seeds: int = typer.Option(5, "--final-seeds", min=2, help="Fresh seeds (1001..) for the final check."),
     objective: ObjectiveKind = typer.Option(ObjectiveKind.p95_wait, "--objective", help="p95-wait or deadline."),
-    p95_target: float = typer.Option(600.0, "--p95-wait-target", min=0, help="Seconds (p95-wait objective)."),
+    p95_target: float = typer.Option(600.0, "--p95-wait-target", help="Seconds (p95-wait objective), more than 0."),
     miss_target: float = typer.Option(
         0.01, "--deadline-miss-target", min=0, max=1, help="Allowed share of missed deadlines (deadline objective)."
     ),
@@ -117,6 +117,8 @@ def plan(
 
     if objective is ObjectiveKind.pareto:
         fail("--objective pareto: a plan picks one pool; use p95-wait or deadline", EXIT_USAGE)
+    if p95_target <= 0:
+        fail(f"--p95-wait-target {p95_target:g}: a wait target is more than 0 seconds", EXIT_USAGE)
     wanted_slots, fills, chosen_image = _slots(slots), _fills(fill), _image(image)
     scenario = scenario_file(scenario)
     try:
@@ -183,3 +185,5 @@ def plan(
     else:
         typer.echo(render_report(result))
         typer.echo(f"written to {out}: {', '.join(files.values())}")
+    if result.best is None:
+        raise typer.Exit(1)
