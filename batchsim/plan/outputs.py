@@ -18,6 +18,7 @@ import yaml
 
 from batchsim import jsonio
 from batchsim.measure.runs import resolve, with_formula
+from batchsim.measure.stats import paired_difference
 from batchsim.plan.search import Planned, PlanResult
 from batchsim.units import format_duration
 
@@ -53,7 +54,8 @@ def idle_slot_share(planned: Planned) -> float:
         done = tasks[tasks["state"] == "completed"]
         busy += float((done["duration_s"] * done["required_slots"]).sum())
         nodes = result.nodes
-        ready = nodes[nodes["state"].isin(["idle", "running"])]
+        # Ready nodes, and nodes leaving the pool while their tasks finish (taskcompletion).
+        ready = nodes[nodes["state"].isin(["idle", "running", "leavingpool"])]
         offered += float((ready["end_s"] - ready["start_s"]).sum()) * slots
     return 1.0 - busy / offered if offered else math.nan
 
@@ -101,6 +103,7 @@ def document(result: PlanResult, files: dict[str, str] | None = None) -> dict[st
     return {
         **head,
         "baseline": _shape(result.own),
+        "own_shape": _own_shape(result),
         "improvement": result.improvement,
         "verdict": result.verdict,
         "quota": quota,
@@ -131,6 +134,18 @@ def document(result: PlanResult, files: dict[str, str] | None = None) -> dict[st
         "notes": result.notes,
         "files": files or {},
     }
+
+
+def _own_shape(result: PlanResult) -> dict[str, Any] | None:
+    """The best formula on the scenario's own pool shape, and the winner's paired difference against it."""
+    if result.own_shape is None:
+        return None
+    found = _shape(result.own_shape)
+    if result.best is not None:
+        found["winner_cost_diff_usd"], found["winner_cost_diff_usd_ci"] = paired_difference(
+            result.best.candidate.per_seed_cost(), result.own_shape.candidate.per_seed_cost()
+        )
+    return found
 
 
 def pool_body(
@@ -208,7 +223,7 @@ def write_outputs(
 def _fmt(value: float, ci: float, spec: str) -> str:
     if math.isnan(value):
         return "–"
-    return f"{value:{spec}}" if math.isnan(ci) else f"{value:{spec}} ± {ci:{spec}}"
+    return f"{value:{spec}}" if math.isnan(ci) else f"{value:{spec}} ± {ci:{spec.replace('+', '')}}"
 
 
 def render_report(result: PlanResult) -> str:
@@ -227,6 +242,8 @@ def render_report(result: PlanResult) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     rows: list[tuple[str, Planned]] = [("own pool: " + result.own.scenario.pool.vm_size, result.own)]
+    if result.own_shape is not None:
+        rows.append(("best formula on the own shape", result.own_shape))
     rows += [
         (name + (" (winner)" if p is result.best else ""), p) for name, p in result.per_size.items() if p is not None
     ]
@@ -265,13 +282,31 @@ def render_report(result: PlanResult) -> str:
 def _why(result: PlanResult) -> str:
     assert result.best is not None
     ours, theirs = _metrics(result.best), _metrics(result.own)
-    pool = result.best.scenario.pool
+    pool, own_pool = result.best.scenario.pool, result.own.scenario.pool
+    sizes = {s.vm_size: s for s in result.sizes}
+    size = sizes[pool.vm_size]
     parts = [
-        f"{pool.vm_size} with {pool.task_slots_per_node} slots per node ({pool.node_fill_type}) pays "
-        f"{ours['cost_per_task_usd']:.5f} USD per completed task against {theirs['cost_per_task_usd']:.5f} on the "
-        f"scenario's own pool, with {ours['idle_slot_share']:.0%} of its ready slot-time idle against "
-        f"{theirs['idle_slot_share']:.0%}."
+        f"{pool.vm_size} with {pool.task_slots_per_node} slots per node ({pool.node_fill_type}; what a task needs "
+        f"allows {size.slots_max}, bounded by {size.slots_bound_by}) pays {ours['cost_per_task_usd']:.5f} USD per "
+        f"completed task against {theirs['cost_per_task_usd']:.5f} on the scenario's own pool ({own_pool.vm_size}, "
+        f"{own_pool.task_slots_per_node} slots per node), with {ours['idle_slot_share']:.0%} of its ready "
+        f"slot-time idle against {theirs['idle_slot_share']:.0%}."
     ]
+    if pool.vm_size in sizes and own_pool.vm_size in sizes:
+        mine, own = sizes[pool.vm_size], sizes[own_pool.vm_size]
+        per_slot = mine.prices.dedicated_per_hour / pool.task_slots_per_node
+        own_per_slot = own.prices.dedicated_per_hour / own_pool.task_slots_per_node
+        parts.append(
+            f"A dedicated slot-hour costs {per_slot:.4f} USD there against {own_per_slot:.4f}, and a task runs "
+            f"× {mine.duration_factor:.3f} as long."
+        )
+    own_shape = _own_shape(result)
+    if own_shape is not None and "winner_cost_diff_usd" in own_shape:
+        parts.append(
+            "Against the best formula the search found on the scenario's own pool shape (what `optimize` can reach): "
+            f"{_fmt(own_shape['winner_cost_diff_usd'], own_shape['winner_cost_diff_usd_ci'], '+.2f')} USD "
+            "(paired, fresh seeds)."
+        )
     interval = result.best.scenario.pool.autoscale
     if interval is not None:
         parts.append(

@@ -42,6 +42,7 @@ __all__ = ["DEDICATED_NODE_PARAMETERS", "SPOT_NODE_PARAMETERS", "PlanResult", "S
 DEDICATED_NODE_PARAMETERS = frozenset({"maxNodes", "dedicatedFloor", "maxStandIn", "dayNodes", "nightNodes"})
 SPOT_NODE_PARAMETERS = frozenset({"maxSpot"})
 SIZE, SLOTS, FILL = "vm_size", "task_slots_per_node", "node_fill_type"
+OWN_SHAPE = "best on the own shape"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PlanResult:
 
     best: Planned | None
     own: Planned
+    own_shape: Planned | None  # the best trial on the scenario's own size, slots and fill (None: none met the target)
     improvement: bool
     verdict: str
     per_size: dict[str, Planned | None]
@@ -243,6 +245,14 @@ def _final(
         own = feasible[feasible[SIZE] == vm_size]
         if len(own) and ("planned" not in picks or picks["planned"][SIZE] != vm_size):
             picks[f"best {vm_size}"] = own.iloc[0]
+    pool = study.scenario.pool
+    on_own_shape = feasible[
+        (feasible[SIZE] == pool.vm_size)
+        & (feasible[SLOTS] == pool.task_slots_per_node)
+        & (feasible[FILL] == pool.node_fill_type)
+    ]
+    if len(on_own_shape):  # what `optimize` can reach: the best formula on the scenario's own pool shape
+        picks[OWN_SHAPE] = on_own_shape.iloc[0]
     chosen: dict[str, tuple[Shape, Template, dict[str, float]]] = {}
     for name, row in picks.items():
         size = study.sizes[str(row[SIZE])]
@@ -281,6 +291,7 @@ def _final(
     return PlanResult(
         best,
         own,
+        results.get(OWN_SHAPE),
         bool(improvement),
         line,
         per_size,

@@ -95,6 +95,8 @@ def test_plan_writes_design_keys_and_beats_the_fixed_pool(planned: tuple[int, st
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "own pool: Standard_D2s_v3" in report and "cost per task" in report and "idle slots" in report
     assert "Why the winner wins" in report
+    own_shape = document["own_shape"]  # the best formula on the own size, slots and fill: what optimize reaches
+    assert own_shape is None or (own_shape["vm_size"], own_shape["task_slots_per_node"]) == ("Standard_D2s_v3", 2)
     assert report.strip() in output  # the terminal and the report carry the same numbers
 
 

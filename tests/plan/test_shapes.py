@@ -71,6 +71,13 @@ def test_memory_not_cores_bounds_the_slots(tmp_path: Path) -> None:
     assert (e4.slots_max, e4.slots_bound_by) == (4, "vCPUs")  # 32 GiB holds 5; 4 vCPUs hold 4
 
 
+def test_the_shipped_memory_bound_scenario_is_bound_by_memory() -> None:
+    shipped = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "memory-bound.yaml")
+    sizes, _ = plan_sizes(shipped, ["Standard_D4s_v3", "Standard_E4s_v3"])
+    assert [(s.slots_max, s.slots_bound_by) for s in sizes] == [(2, "memory"), (4, "vCPUs")]
+    assert sizes[0].slots_max == shipped.pool.task_slots_per_node  # its own pool is as full as memory allows
+
+
 def test_a_task_larger_than_a_node_excludes_the_size(tmp_path: Path) -> None:
     s = scenario(tmp_path, {"workload.0.resources": {"vcpus": 1, "memory_gib": 20}})
     sizes, excluded = plan_sizes(s, ["Standard_D4s_v3", "Standard_E4s_v3"])
