@@ -205,3 +205,24 @@ def test_bad_input_is_one_clear_message(tmp_path: Path) -> None:
     assert code == 2 and "--slots 'two'" in output
     code, output, _ = run_plan(tmp_path, "--size", "Standard_D2s_v3", "--objective", "pareto")
     assert code == 2 and "a plan picks one pool" in output
+
+
+def test_json_format_prints_plan_json_and_robust_scores_the_stresses(tmp_path: Path) -> None:
+    code, output, out = run_plan(
+        tmp_path,
+        "--size",
+        "Standard_F4s_v2",
+        "--budget",
+        "2",
+        "--robust",
+        "--p95-wait-target",
+        "3600",
+        "--format",
+        "json",
+    )
+    assert code == 0, output
+    printed = json.loads(output)
+    assert printed == json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    members = {"spot-drought", "mass-eviction", "burst", "slow-provisioning", "sample-loss"}
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert all(name in report for name in members)  # the objective names the ensemble it scored over
