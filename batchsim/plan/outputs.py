@@ -245,7 +245,9 @@ def render_report(result: PlanResult) -> str:
     if result.own_shape is not None:
         rows.append(("best formula on the own shape", result.own_shape))
     rows += [
-        (name + (" (winner)" if p is result.best else ""), p) for name, p in result.per_size.items() if p is not None
+        (name + ((" (winner)" if result.improvement else " (search's best)") if p is result.best else ""), p)
+        for name, p in result.per_size.items()
+        if p is not None
     ]
     for name, planned in rows:
         m = _metrics(planned)
@@ -259,7 +261,8 @@ def render_report(result: PlanResult) -> str:
     for name in [n for n, p in result.per_size.items() if p is None]:
         lines.append(f"| {name} | – | – | no trial met the target | | | | | | |")
     if result.best is not None:
-        lines += ["", "## Why the winner wins", "", _why(result)]
+        heading = "Why the winner wins" if result.improvement else "The search's best, which is not an improvement"
+        lines += ["", f"## {heading}", "", _why(result)]
     if result.excluded:
         lines += ["", "## Sizes left out", ""]
         lines += [f"- {e.vm_size}: {e.reason}" for e in result.excluded]
@@ -289,7 +292,7 @@ def _why(result: PlanResult) -> str:
         f"{pool.vm_size} with {pool.task_slots_per_node} slots per node ({pool.node_fill_type}; what a task needs "
         f"allows {size.slots_max}, bounded by {size.slots_bound_by}) pays {ours['cost_per_task_usd']:.5f} USD per "
         f"completed task against {theirs['cost_per_task_usd']:.5f} on the scenario's own pool ({own_pool.vm_size}, "
-        f"{own_pool.task_slots_per_node} slots per node), with {ours['idle_slot_share']:.0%} of its ready "
+        f"{own_pool.task_slots_per_node} per node), with {ours['idle_slot_share']:.0%} of its ready "
         f"slot-time idle against {theirs['idle_slot_share']:.0%}."
     ]
     if pool.vm_size in sizes and own_pool.vm_size in sizes:

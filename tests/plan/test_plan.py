@@ -193,6 +193,7 @@ def test_a_plan_that_finds_nothing_better_says_so(tmp_path: Path) -> None:
     assert document["cost_usd"] == document["baseline"]["cost_usd"]
     assert not (out / "pool.json").exists()
     assert "No improvement found" in output and "no pool.json is written" in output
+    assert "Why the winner wins" not in output and "which is not an improvement" in output
     code, output, out = run_plan(tmp_path, "--size", "Standard_D2s_v3", "--p95-wait-target", "1e-9")
     assert code == 1  # no trial meets an impossible target: the plan says that too
     assert json.loads((out / "plan.json").read_text(encoding="utf-8"))["verdict"].startswith("No candidate met")
