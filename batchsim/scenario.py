@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.scenario_errors import describe_errors, line_of
-from batchsim.sim.config import PoolConfig
+from batchsim.sim.config import PoolConfig, QuotaConfig
 from batchsim.stress_spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
 
@@ -29,6 +29,8 @@ __all__ = [
     "Prices",
     "Scenario",
     "ScenarioError",
+    "ScenarioPool",
+    "ScenarioQuota",
     "load_scenario",
     "parse_overrides",
     "scenario_json_schema",
@@ -97,6 +99,41 @@ class CalibrationEstimate(BaseModel):
     source: str
 
 
+class ScenarioQuota(QuotaConfig):
+    """The Batch account's core quotas, with its dedicated cores per VM family.
+
+    The per-family quotas are the account's `dedicatedCoreQuotaPerVMFamily` and
+    `dedicatedCoreQuotaPerVMFamilyEnforced` (`batchsim skus` reads them). A simulation holds a pool
+    to `dedicated_cores`; `batchsim plan` holds each size to its family's quota when enforced.
+    """
+
+    dedicated_cores_per_family: dict[str, int] = Field(
+        default_factory=dict, description="Dedicated cores per VM family (e.g. standardDSv3Family: 40)."
+    )
+    per_family_enforced: bool = Field(
+        default=False, description="Whether the per-family quotas apply (else only dedicated_cores does)."
+    )
+
+
+class ScenarioPool(PoolConfig):
+    """`pool:` with the keys only planning reads: per-family quotas and per-core speeds."""
+
+    quota: ScenarioQuota = Field(default_factory=ScenarioQuota)
+    speed: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-core speed by VM size on the catalog's ACU scale (Standard_A1 = 100), overriding the "
+        "catalog's `acu`; a task's duration on another size scales by the ratio of the two speeds.",
+    )
+
+    @field_validator("speed")
+    @classmethod
+    def _positive_speeds(cls, value: dict[str, float]) -> dict[str, float]:
+        for size, speed in value.items():
+            if speed <= 0:
+                raise ValueError(f"speed of {size} must be more than 0, got {speed:g}")
+        return value
+
+
 class Scenario(BaseModel):
     """A whole scenario: what runs, on which pool, for how long, at what price."""
 
@@ -110,7 +147,7 @@ class Scenario(BaseModel):
         default=datetime(2026, 1, 5, tzinfo=timezone.utc),
         description="Clock time (ISO 8601, UTC) at which the simulation starts; formulas read it with time().",
     )
-    pool: PoolConfig = Field(default_factory=PoolConfig, description="The Batch pool and its autoscale formula.")
+    pool: ScenarioPool = Field(default_factory=ScenarioPool, description="The Batch pool and its autoscale formula.")
     prices: Prices | None = Field(
         default=None, description="Prices per node-hour; absent: the shipped catalog's for the pool's size and region."
     )

@@ -1,4 +1,5 @@
-"""`batchsim pool pull POOL_ID --out scenario.yaml`: a scenario skeleton from a live pool."""
+"""`batchsim pool pull POOL_ID --out scenario.yaml`: a scenario skeleton from a live pool;
+`batchsim pool create POOL.json [--dry-run]`: a planned pool created through azure-batch."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HEL
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 
-pool_app = typer.Typer(help="Live Batch pools: pull one into a scenario file.", no_args_is_help=True)
+pool_app = typer.Typer(
+    help="Live Batch pools: pull one into a scenario file, or create a planned one.", no_args_is_help=True
+)
 app.add_typer(pool_app, name="pool")
 
 
@@ -85,3 +88,50 @@ def pull_command(
         typer.echo(f"its autoscale formula written to {written.formula}")
     else:
         typer.echo("the pool has no autoscale formula: the scenario keeps its sizes fixed")
+
+
+@pool_app.command("create")
+def create_command(
+    body_file: Path = typer.Argument(..., metavar="POOL.json", help="A pool-add body, as `batchsim plan` writes it."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the body and the id; create nothing."),
+    endpoint: str | None = typer.Option(None, "--endpoint", help=ENDPOINT_HELP),
+    account_name: str | None = typer.Option(None, "--account-name", help=ACCOUNT_HELP),
+    account_key: str | None = typer.Option(None, "--account-key", help=KEY_HELP),
+    timeout: float = typer.Option(60.0, "--timeout", help=TIMEOUT_HELP),
+    retries: int = typer.Option(3, "--retries", min=0, help=RETRIES_HELP),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+) -> None:
+    """Create a NEW pool from POOL.json; refuses when a pool with its id exists.
+
+    The body is read into the SDK's model (every key must be one of the REST pool-add body's) and its
+    autoscale formula checked here before anything reaches the service.
+    """
+    from batchsim import jsonio
+    from batchsim.azure.client import SettingsError, batch_client, resolve_settings
+    from batchsim.azure.errors import AzureIntegrationError, redact
+    from batchsim.azure.logging_setup import configure_azure_logging
+    from batchsim.azure.pool_create import PoolBodyError, create_pool, read_pool_body
+
+    try:
+        body = read_pool_body(body_file)
+    except PoolBodyError as exc:
+        fail(str(exc))
+    try:
+        settings = resolve_settings(endpoint, account_name, account_key, timeout_s=timeout, retries=retries)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    configure_azure_logging(debug, settings.secrets())
+    try:
+        with batch_client(settings) as client:
+            done = create_pool(client, body, endpoint=settings.endpoint, dry_run=dry_run)
+    except AzureIntegrationError as exc:
+        fail(redact(str(exc), settings.secrets()))
+    if output_format is OutputFormat.json:
+        typer.echo(jsonio.dumps({"pool_id": done.pool_id, "created": done.created, "dry_run": dry_run}))
+        return
+    what = f"{body['vmSize']}, {body.get('taskSlotsPerNode', 1)} slots per node"
+    if done.created:
+        typer.echo(f"pool '{done.pool_id}' created at {settings.endpoint} ({what})")
+    else:
+        typer.echo(f"dry run: pool '{done.pool_id}' ({what}) does not exist at {settings.endpoint}; nothing created")

@@ -2,8 +2,10 @@
 
 `data/catalog.json` (format `batchsim-price-catalog/1`) holds one row per size, region and OS with
 vCPUs, memory, GPUs, SKU family, a category (general, compute, memory, gpu), the pay-as-you-go
-(dedicated) and Spot prices in USD per hour, and the source and date of those prices. Where the
-rows come from is in `docs/prices.md`; `batchsim prices import` writes files of the same format.
+(dedicated) and Spot prices in USD per hour, the source and date of those prices, and `acu` (Azure
+Compute Units per vCPU of the row's series, from Microsoft's ACU page as the catalog's
+`sources.acu` dates it; null where the page gives none). Where the rows come from is in
+`docs/prices.md`; `batchsim prices import` writes files of the same format.
 """
 
 from __future__ import annotations

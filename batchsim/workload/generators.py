@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from batchsim.dist import Constant, Distribution, DurationS
 from batchsim.workload.rate_windows import RateFactor, apply_rate_factors, apply_to_schedule
-from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskSpec, Workload
+from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskResources, TaskSpec, Workload
 
 __all__ = [
     "Bursts",
@@ -36,6 +36,7 @@ class _Entry(BaseModel):
 
     task_duration: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=60.0))
     required_slots: int = Field(default=1, ge=1)
+    resources: TaskResources | None = None  # what a task needs on a node (read by `plan`, not the engine)
     job: str | None = None
     priority: int = Field(default=0, ge=-1000, le=1000)
     max_retry_count: int = Field(default=0, ge=-1)
@@ -232,6 +233,7 @@ class Trace(BaseModel):
     format: Literal["csv", "swf"] = "csv"
     time_scale: float = Field(default=1.0, gt=0)
     max_required_slots: int = Field(default=1, ge=1)
+    resources: TaskResources | None = None  # per task, as for the other entries
     job: str | None = None
     deadline: DurationS | None = None
     limit: int | None = Field(default=None, ge=1)

@@ -11,7 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskSpec", "Workload"]
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskResources", "TaskSpec", "Workload"]
+
+
+class TaskResources(BaseModel):
+    """What one task of a workload entry needs on a node.
+
+    The engine does not read it: `batchsim plan` bounds the task slots per node of each VM size by
+    it (a node holds no more tasks than its vCPUs, memory and GPUs allow). Absent keys bound nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    vcpus: float | None = Field(default=None, gt=0, description="vCPUs one task keeps busy.")
+    memory_gib: float | None = Field(default=None, gt=0, description="Memory one task needs, in GiB.")
+    gpus: float | None = Field(default=None, ge=0, description="GPUs one task needs.")
 
 
 @dataclass(slots=True)
