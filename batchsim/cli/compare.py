@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,11 +39,12 @@ def compare(
     """
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
+    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file
+    from batchsim.cli._tables import comparison_table
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.optimize.executors import Executor, ExecutorError
-    from batchsim.optimize.measure import METRICS
-    from batchsim.optimize.text import format_table, plus_minus
+    from batchsim.optimize.measure import MeasureInterrupted
+    from batchsim.optimize.text import format_table
     from batchsim.scenario import ScenarioError, load_scenario
 
     scenario = scenario_file(scenario)
@@ -57,47 +59,55 @@ def compare(
     try:
         with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:
             result = run_compare(loaded, texts, list(range(1, seeds + 1)), pool, records=out is not None)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no comparison (runs are not saved)", err=True)
+    except MeasureInterrupted as exc:
+        finished = {key: outcome.result for key, outcome in exc.finished.items()}
+        where = ""
+        if out is not None and finished:
+            _write_runs(loaded, scenario, texts, finished, out)
+            where = f", saved in {out / 'runs'}/"
+        elif finished:
+            where = " (give --out to keep them)"
+        typer.echo(f"interrupted: {len(finished)} of {exc.total} runs finished{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
+    table = comparison_table(result.rows, loaded.duration)
     if out is not None:
-        from batchsim.optimize.runs import with_formula
         from batchsim.report import write_report
-        from batchsim.report.runs import run_info, write_run
 
+        runs = {
+            (label, seed): run
+            for label, m in result.measured.items()
+            for seed, run in zip(m.seeds, m.results, strict=True)
+        }
+        written = _write_runs(loaded, scenario, texts, runs, out)
         try:
-            first_seed = []
-            for label, measured in result.measured.items():
-                variant = with_formula(loaded, texts[label])
-                for seed, run in zip(measured.seeds, measured.results, strict=True):
-                    info = run_info(variant, run.summary, scenario_file=scenario)
-                    info["formula"]["file"] = label  # the reports label runs by their formula files
-                    write_run(run, out / "runs" / slug(label) / f"seed-{seed}", info)
-                first_seed.append(out / "runs" / slug(label) / f"seed-{measured.seeds[0]}")
-            write_report(first_seed, out / "report.html")
+            write_report(written, out / "report.html", table)
         except OSError as exc:
-            fail(f"{out}: cannot write the runs or the report: {exc}")
+            fail(f"{out}: cannot write the report: {exc}")
     if output is OutputFormat.json:
         typer.echo(jsonio.dumps(result.rows))
         return
-    reference = result.rows[0]["formula"]
-    headers = ["formula"]
-    for _, label, _ in METRICS:
-        headers += [label, "Δ"]
-    lines = []
-    for row in result.rows:
-        line = [row["formula"]]
-        for key, _, fmt in METRICS:
-            line.append(plus_minus(row[key], row[f"{key}_ci"], fmt))
-            line.append(
-                ""
-                if row["formula"] == reference
-                else plus_minus(row[f"{key}_diff"], row[f"{key}_diff_ci"], fmt.replace("{:", "{:+"))
-            )
-        lines.append(line)
-    typer.echo(format_table(headers, lines))
-    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired difference against {reference}")
+    typer.echo(format_table(table.headers, table.rows))
+    typer.echo(table.note)
     if out is not None:
         typer.echo(f"report: {out / 'report.html'}")
+
+
+def _write_runs(
+    loaded: Any, scenario: Path, texts: dict[str, str], runs: dict[tuple[str, int], Any], out: Path
+) -> list[Path]:
+    """Write each (formula, seed) run to OUT/runs/FORMULA/seed-N; the directories, in that order."""
+    from batchsim.cli._runs import slug
+    from batchsim.optimize.runs import with_formula
+    from batchsim.report.runs import run_info, write_run
+
+    written = []
+    try:
+        for (label, seed), run in runs.items():
+            info = run_info(with_formula(loaded, texts[label]), run.summary, scenario_file=scenario)
+            info["formula"]["file"] = label  # the reports label runs by their formula files
+            written.append(write_run(run, out / "runs" / slug(label) / f"seed-{seed}", info))
+    except OSError as exc:
+        fail(f"{out}: cannot write the runs: {exc}")
+    return written

@@ -46,11 +46,21 @@ def report(
             typer.echo(f"error: {exc}; skipped", err=True)
     if not runs:
         fail("no run directory could be read; nothing was written")
+    from batchsim.cli._tables import report_seed_table
+    from batchsim.report.describe import seed_groups
+
+    groups = seed_groups(runs)
+    table = report_seed_table(runs, groups) if groups is not None else None
     write = write_markdown if output_format is ReportFormat.md else write_report
     try:
-        path = write(runs, target)
+        path = write(runs, target, table)
     except OSError as exc:
         fail(f"cannot write {exc.filename or target}: {exc.strerror}")
+    if table is not None:
+        from batchsim.optimize.text import format_table
+
+        typer.echo(format_table(table.headers, table.rows))
+        typer.echo(table.note)
     typer.echo(f"report written to {path} ({len(runs)} of {len(run_dirs)} runs)")
     if len(runs) < len(run_dirs):
         raise typer.Exit(EXIT_BAD_INPUT)

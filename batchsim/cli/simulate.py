@@ -17,6 +17,8 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
     """A rich table of the figures a planner reads first."""
     from rich.table import Table
 
+    from batchsim.report.tables import cost_text, wait_text
+
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -29,12 +31,10 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
             f"{s['tasks_submitted']} / {s['tasks_completed']} / {s['tasks_failed']}",
         ),
         ("unfinished at the end (never started)", f"{unfinished} ({s.get('tasks_never_started', 0)})"),
-        ("wait mean / p95 / max", _waits(s)),
+        ("wait mean / p95 / max", wait_text(s, ("wait_s_mean", "wait_s_p95", "wait_s_max"))),
         ("deadlines met", f"{deadline:.1%}" if isinstance(deadline, (int, float)) and deadline == deadline else "-"),
-        (
-            "cost (dedicated + spot)",
-            f"${s['cost_usd']:.2f} (${s['cost_dedicated_usd']:.2f} + ${s['cost_spot_usd']:.2f})",
-        ),
+        ("cost", cost_text(s["cost_usd"], None, s["simulated_s"])),
+        ("  dedicated + Spot (USD)", f"{s['cost_dedicated_usd']:.2f} + {s['cost_spot_usd']:.2f}"),
         ("node-hours dedicated / spot", f"{s['node_hours_dedicated']:.1f} / {s['node_hours_spot']:.1f}"),
         ("preemptions / task requeues", f"{s['preemptions']} / {s['task_requeues']}"),
         ("autoscale evaluations (errors)", f"{s['autoscale_evaluations']} ({s.get('autoscale_errors', 0)})"),
@@ -43,13 +43,6 @@ def summary_table(summary: dict[str, Any], title: str) -> Any:
     for name, value in rows:
         table.add_row(name, value)
     return table
-
-
-def _waits(s: dict[str, Any]) -> str:
-    """Mean / p95 / max wait; marked "≥" when some tasks never started (their waits are lower bounds)."""
-    at_least = "≥ " if s.get("wait_censored") else ""
-    figures = " / ".join(f"{at_least}{s[key]:.0f} s" for key in ("wait_s_mean", "wait_s_p95", "wait_s_max"))
-    return f"{figures} ({s.get('tasks_never_started', 0)} never started)" if at_least else figures
 
 
 def load(path: Path, overrides: list[str]) -> Any:

@@ -45,12 +45,13 @@ def stress(
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
+    from batchsim.cli._tables import stress_seed_table
     from batchsim.optimize.executors import Executor, ExecutorError
     from batchsim.optimize.measure import Cell, measure
     from batchsim.optimize.runs import autoscaled, resolved_json
-    from batchsim.optimize.text import format_table, plus_minus
+    from batchsim.optimize.text import format_table
     from batchsim.scenario import ScenarioError, load_scenario
-    from batchsim.stress import available, describe, find
+    from batchsim.stress import available, find
     from batchsim.stress.table import stress_table, worst_stress
 
     scenario = scenario_file(scenario)
@@ -81,6 +82,7 @@ def stress(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
+    printed = stress_seed_table(table.rows, loaded.duration, seeds)
     if out is not None:
         from batchsim.report.runs import run_info, write_run
         from batchsim.stress.report import write_stress_report
@@ -89,29 +91,13 @@ def stress(
             for (formula, name), result in results.items():
                 info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
                 write_run(result, out / "runs" / slug(formula) / name, info)
-            write_stress_report(table, results, out / "report.html", loaded.name)
+            write_stress_report(table, results, out / "report.html", loaded.name, printed)
         except OSError as exc:
             fail(f"{out}: cannot write the report: {exc}")
     if output is OutputFormat.json:
         typer.echo(jsonio.dumps(table.rows))
         return
-    headers = ["formula", "stress", "what", "cost (USD)", "Δ cost", "p95 wait (s)", "Δ p95", "deadlines met"]
-    headers.append("never started")
-    lines = [
-        [
-            r["formula"],
-            r["stress"],
-            describe(r["parameters"]),
-            plus_minus(r["cost_usd"], r["cost_usd_ci"], "{:.2f}"),
-            plus_minus(r["cost_usd_change"], r["cost_usd_change_ci"], "{:+.2f}"),
-            plus_minus(r["wait_s_p95"], r["wait_s_p95_ci"], "{:.0f}"),
-            plus_minus(r["wait_s_p95_change"], r["wait_s_p95_change_ci"], "{:+.0f}"),
-            plus_minus(r["deadline_met_fraction"], r["deadline_met_fraction_ci"], "{:.3f}"),
-            plus_minus(r["tasks_never_started"], r["tasks_never_started_ci"], "{:.1f}"),
-        ]
-        for r in table.rows
-    ]
-    typer.echo(format_table(headers, lines, left=3))
-    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired change against the formula's baseline")
+    typer.echo(format_table(printed.headers, printed.rows, left=printed.left))
+    typer.echo(printed.note)
     if out is not None:
         typer.echo(f"report: {out / 'report.html'}")
