@@ -63,13 +63,29 @@ def load(path: Path, overrides: list[str]) -> Any:
 def run(scenario: Any, seed: int | None, description: str) -> Any:
     """Simulate, with a progress bar on stderr when it is a terminal; a bad formula or trace exits 1."""
     from batchsim import simulate as simulate_scenario
+    from batchsim.cli._runs import EXIT_INTERRUPTED
     from batchsim.scenario import ScenarioError
+    from batchsim.units import format_duration
+
+    reached = [0.0]
+
+    def track(report: Any) -> Any:
+        def update(t: float) -> None:
+            reached[0] = t
+            if report is not None:
+                report(t)
+
+        return update
 
     try:
         with progress(description, scenario.duration) as report:
-            return simulate_scenario(scenario, seed, progress=report)
+            return simulate_scenario(scenario, seed, progress=track(report))
     except ScenarioError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        done, horizon = format_duration(reached[0]), format_duration(scenario.duration)
+        typer.echo(f"interrupted: the simulation stopped at {done} of {horizon}; nothing was written", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def write_or_explain(result: Any, out: Path, info: dict[str, Any]) -> str | None:

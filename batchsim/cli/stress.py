@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -47,7 +48,7 @@ def stress(
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.cli._tables import stress_seed_table
     from batchsim.optimize.executors import Executor, ExecutorError
-    from batchsim.optimize.measure import Cell, measure
+    from batchsim.optimize.measure import Cell, MeasureInterrupted, measure
     from batchsim.optimize.runs import autoscaled, resolved_json
     from batchsim.optimize.text import format_table
     from batchsim.scenario import ScenarioError, load_scenario
@@ -77,8 +78,14 @@ def stress(
                 cells = {key: Cell(resolved_json(table.scenarios[key]), records=True) for key in wanted}
                 found = measure(pool, cells, [1])
                 results = {key: m.results[0] for key, m in found.items()}
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no stress table (runs are not saved)", err=True)
+    except MeasureInterrupted as exc:
+        where = " (give --out to keep them)"
+        if out is not None and exc.finished:
+            where = f", saved in {_save_finished(exc.finished, out)}"
+        typer.echo(f"interrupted: {len(exc.finished)} of {exc.total} runs finished{where}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # between the table and the report's runs: the table is complete
+        typer.echo("interrupted before the report's runs; nothing written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
@@ -101,3 +108,19 @@ def stress(
     typer.echo(printed.note)
     if out is not None:
         typer.echo(f"report: {out / 'report.html'}")
+
+
+def _save_finished(finished: dict[Any, Any], out: Path) -> Path:
+    """The summaries of the runs that finished before Ctrl-C, as OUT/finished-runs.json (formula,
+    stress, seed, summary), so that a long stress table is not lost."""
+    from batchsim import jsonio
+    from batchsim.files import write_atomically
+
+    rows = [
+        {"formula": formula, "stress": stress, "seed": seed, "summary": outcome.summary}
+        for ((formula, stress), seed), outcome in finished.items()
+    ]
+    try:
+        return write_atomically(out / "finished-runs.json", jsonio.dumps(rows) + "\n")
+    except OSError as exc:
+        fail(f"{out}: cannot keep the finished runs: {exc}")

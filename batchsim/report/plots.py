@@ -232,8 +232,9 @@ def _shade(ax: Axes, clock: _Clock, windows: Sequence[tuple[float, float]]) -> N
 
 
 def _legend(ax: Axes) -> None:
+    # Beside the axes, not over the series it names.
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="upper left", framealpha=0.85)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
 
 
 def nodes_over_time(
