@@ -48,6 +48,9 @@ def check_out_file(out: Path, flag: str = "--out") -> None:
     """Fail (usage error, exit 2) unless `out` is a file batchsim can write (its folder may be new)."""
     if out.is_dir():
         fail(f"{flag} {out}: is a directory; give a file name such as {out / 'report.html'}", EXIT_USAGE)
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        # A link, a device or a pipe (/dev/stdout, /dev/full): writing beside it and renaming would replace it.
+        fail(f"{flag} {out}: exists and is not a regular file; give a file name, or - for stdout", EXIT_USAGE)
     check_out_dir(out.parent, flag)
 
 

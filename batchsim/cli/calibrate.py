@@ -18,7 +18,9 @@ class WorkloadChoice(str, Enum):
 
 @app.command("calibrate")
 def calibrate_command(
-    history_dir: Path = typer.Argument(..., help="A history directory (from `batchsim history pull` or `import`)."),
+    history_dir: Path = typer.Argument(
+        ..., metavar="HISTORY_DIR", help="A history directory (from `batchsim history pull` or `import`)."
+    ),
     out: Path = typer.Option(..., "--out", help="The scenario file to write (a trace workload's CSV goes beside it)."),
     workload: WorkloadChoice = typer.Option(
         WorkloadChoice.trace,

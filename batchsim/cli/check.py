@@ -21,16 +21,23 @@ class CheckFormat(str, Enum):
 
 @app.command()
 def check(
-    paths: list[Path] = typer.Argument(..., help="Formula files, or directories searched for *.formula files."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        metavar="PATH...",
+        help="Formula files, directories searched for *.formula files, or shipped formulas' names "
+        "(`batchsim formula list`).",
+    ),
     output_format: CheckFormat = typer.Option(CheckFormat.text, "--format", help="Output format."),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
 ) -> None:
     """Check autoscale formulas as the service would, plus lint warnings. Exit 1 when any error is found."""
+    from batchsim.data import resolve_formula
     from batchsim.formula.checker import check as check_text
     from batchsim.formula.checker import has_errors
     from batchsim.formula.formatters import FORMATTERS, FileReport
     from batchsim.formula.sources import find_formula_files, read_formula
 
+    paths = [resolve_formula(p) for p in paths]  # a shipped formula's name reads that formula
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or directory: {', '.join(missing)}", EXIT_USAGE)

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 @app.command("export")
 def export_command(
-    formula_file: Path | None = typer.Argument(None, help="The formula file (omitted with --disable)."),
+    formula_file: Path | None = typer.Argument(
+        None, metavar="[FORMULA]", help="The formula file or a shipped formula's name (omitted with --disable)."
+    ),
     pool: str = typer.Option(..., "--pool", help="The pool's ID."),
     interval: str = typer.Option("15m", "--interval", help="Evaluation interval, 5m to 168h."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check, read the pool, evaluate and diff; change nothing."),
@@ -57,10 +59,12 @@ def export_command(
 
 def _checked_formula(formula_file: Path, strict: bool) -> str:
     """The formula's text when `batchsim check` finds no error; otherwise its report and exit 1."""
+    from batchsim.data import resolve_formula as resolve
     from batchsim.formula.checker import check, has_errors
     from batchsim.formula.formatters import FileReport, format_text
     from batchsim.formula.sources import read_formula
 
+    formula_file = resolve(formula_file)
     if not formula_file.is_file():
         fail(f"no such file: {formula_file}", EXIT_USAGE)
     try:

@@ -53,7 +53,9 @@ def _pool_json(path: Path | None) -> dict[str, Any] | None:
 
 @history_app.command("import")
 def import_command(
-    logs: list[Path] = typer.Argument(..., help="Log files or directories: PT1H.json blobs, Log Analytics exports."),
+    logs: list[Path] = typer.Argument(
+        ..., metavar="LOGS...", help="Log files or directories: PT1H.json blobs, Log Analytics exports."
+    ),
     out: Path = typer.Option(..., "--out", help="The history directory to write."),
     pool: str | None = typer.Option(
         None, "--pool", help="The pool whose events to keep (needed when the logs hold several)."
@@ -118,7 +120,7 @@ def import_command(
 
 @history_app.command("pull")
 def pull_command(
-    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    pool_id: str = typer.Argument(..., metavar="POOL_ID", help="The pool's ID."),
     out: Path = typer.Option(..., "--out", help="The history directory to write."),
     since: str = typer.Option("7d", "--since", help="Start of the window: a duration before now (7d) or a time."),
     until: str | None = typer.Option(None, "--until", help="End of the window (default: now)."),

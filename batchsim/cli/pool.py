@@ -16,7 +16,7 @@ app.add_typer(pool_app, name="pool")
 
 @pool_app.command("pull")
 def pull_command(
-    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    pool_id: str = typer.Argument(..., metavar="POOL_ID", help="The pool's ID."),
     out: Path = typer.Option(..., "--out", help="The scenario file to write; the formula goes to formulas/ beside it."),
     region: str | None = typer.Option(None, "--region", help="Region, when the pool's URL does not tell it."),
     skus: Path | None = typer.Option(
