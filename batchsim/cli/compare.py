@@ -7,9 +7,10 @@ from typing import Any
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import fail, require_extra
 
 
 @app.command()
@@ -19,9 +20,16 @@ def compare(
         metavar="SCENARIO.yaml",
         help="Scenario file (with pool.autoscale), or a shipped scenario's name (`batchsim scenario list`).",
     ),
-    formulas: list[Path] = typer.Argument(..., metavar="FORMULA...", help="Formula files; the first is the reference."),
+    formulas: list[Path] = typer.Argument(
+        ...,
+        metavar="FORMULA...",
+        help="Formula files or shipped formulas' names (`batchsim formula list`); the first is the reference.",
+    ),
     seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds (1..K, the same for every formula; at least 2)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of rows."),
     out: Path | None = typer.Option(
         None, "--out", help="Writes every run (OUT/runs/FORMULA/seed-N) and report.html with the runs overlaid."
@@ -37,6 +45,8 @@ def compare(
     ± is the 95 % t-interval across seeds; a difference whose interval excludes 0 is a real one,
     not noise between workloads.
     """
+    if executor is ExecutorChoice.dask:
+        require_extra("distributed", "dask")
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file
@@ -53,6 +63,7 @@ def compare(
         texts = {label: text for label, text in read_formulas(loaded, formulas).items() if text is not None}
     except ScenarioError as exc:
         fail(str(exc))
+    check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
     interrupt_once()

@@ -9,7 +9,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail, require_extra
 
 if TYPE_CHECKING:
     from batchsim.azure.client import BatchSettings
@@ -37,6 +37,7 @@ def export_command(
     ),
 ) -> None:
     """Enable a checked formula on a live pool, after a diff against the pool's current formula and results."""
+    require_extra("azure.batch", "azure")
     from batchsim.azure.client import SettingsError, resolve_settings
     from batchsim.azure.export import validate_interval
     from batchsim.units import parse_duration_s

@@ -11,7 +11,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 history_app = typer.Typer(
     help="A pool's past as a history directory: pull it from the Batch service, or import its service logs.",
@@ -151,6 +151,7 @@ def pull_command(
     The pool, its jobs' tasks created in the window, its nodes, the last autoscale run, and with
     --resource-id the node counts from Azure Monitor.
     """
+    require_extra("azure.batch", "azure")
     from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, cloud_of, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact

@@ -8,7 +8,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 pool_app = typer.Typer(help="Live Batch pools: pull one into a scenario file.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -34,6 +34,7 @@ def pull_command(
     ),
 ) -> None:
     """Write a scenario skeleton from a live pool: size, region, slots, fill type, nodes, formula, last run."""
+    require_extra("azure.batch", "azure")
     from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact

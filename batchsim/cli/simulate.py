@@ -8,7 +8,8 @@ from typing import Any
 import typer
 
 from batchsim import jsonio
-from batchsim.cli._output import check_out_dir, progress
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
+from batchsim.cli._output import check_out_dir, check_run_dir, progress
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_BAD_INPUT, fail
 
@@ -115,6 +116,10 @@ def simulate(
     output_format: OutputFormat = typer.Option(
         OutputFormat.text, "--format", help="text: a table; json: the summary object, alone on stdout."
     ),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse a run expected to submit more tasks (memory)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the run directory --out when it holds one."),
 ) -> None:
     """Simulate a scenario and print its cost and wait summary."""
     from rich.console import Console
@@ -122,8 +127,10 @@ def simulate(
     from batchsim.scenario import parse_overrides
 
     scenario = load(scenario_path, overrides)
+    check_size(scenario, max_tasks)
     if out is not None:
         check_out_dir(out)
+        check_run_dir(out, force)
     result = run(scenario, seed, f"simulating {scenario.name}")
     problem = None
     if out is not None:

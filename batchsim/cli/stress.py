@@ -7,9 +7,10 @@ from typing import Any
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 
 @app.command()
@@ -28,6 +29,9 @@ def stress(
     ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per formula and stress (1..K, the same for all)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of rows."),
     out: Path | None = typer.Option(
         None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
@@ -43,6 +47,8 @@ def stress(
     Every row: cost, p95 wait, deadline fraction and tasks never started, mean ± 95 % interval
     across seeds, and the paired change against the same formula's baseline.
     """
+    if executor is ExecutorChoice.dask:
+        require_extra("distributed", "dask")
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
@@ -66,6 +72,7 @@ def stress(
         fail(str(exc))
     except KeyError as exc:
         fail(str(exc.args[0]), EXIT_USAGE)
+    check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
     interrupt_once()

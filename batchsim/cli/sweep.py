@@ -8,7 +8,7 @@ import typer
 
 from batchsim.cli._runs import EXIT_INTERRUPTED, ExecutorChoice
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import fail, require_extra
 
 
 @app.command()
@@ -37,6 +37,8 @@ def sweep(
     Prints each variant's mean ± 95 % interval across seeds. Each run is a directory under
     OUT/runs/ that `batchsim report` reads; OUT/results.csv has one row per run.
     """
+    if executor is ExecutorChoice.dask:
+        require_extra("distributed", "dask")
     import contextlib
     import sys
 
