@@ -280,8 +280,6 @@ def load_scenario(
     data = copy.deepcopy(data)
     overridden = set()
     for key, value in (overrides or {}).items():
-        if key in _FORMULA_KEYS and isinstance(value, str) and key.endswith("formula_file"):
-            value = str(Path(value).expanduser().absolute())  # a path on the command line is the shell's
         set_key(data, key, value)
         other = _FORMULA_KEYS.get(key)
         if other is not None and other not in (overrides or {}):

@@ -58,7 +58,7 @@ def check_run_dir(out: Path, force: bool, flag: str = "--out") -> None:
     """One convention for every command that writes a run directory (as `calibrate` does for its
     scenario): a directory that already holds a run is replaced only with `--force`, and then its
     old report and tables go first, so nothing stale is left beside the new run."""
-    held = [name for name in ("summary.json", "run.json", "report.html") if (out / name).exists()]
+    held = [name for name in ("summary.json", "run.json", "report.html") if (out / name).is_file()]
     if not held:
         return
     if not force:

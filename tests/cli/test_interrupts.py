@@ -36,20 +36,20 @@ def _interrupt(args: list[str], after_s: float) -> tuple[int, str]:
 def test_ctrl_c_in_compare_keeps_every_finished_run(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     formulas = [str(FORMULAS / "pending-tasks.formula"), str(FORMULAS / "job-schedule-aware.formula")]
-    args = ["compare", "default", *formulas, "--seeds", "10", "--workers", "1", "--set", "duration=2d"]
-    code, stderr = _interrupt([*args, "--out", str(out)], after_s=6.0)
+    args = ["compare", "default", *formulas, "--seeds", "30", "--workers", "1", "--set", "duration=2d"]
+    code, stderr = _interrupt([*args, "--out", str(out)], after_s=10.0)
     assert code == 130, stderr
-    found = re.search(r"interrupted: (\d+) of 20 runs finished, saved in ", stderr)
+    found = re.search(r"interrupted: (\d+) of 60 runs finished, saved in ", stderr)
     assert found, stderr
     kept = sorted(p for p in (out / "runs").glob("*/seed-*") if (p / "summary.json").is_file())
-    assert 0 < len(kept) == int(found.group(1)) < 20
+    assert 0 < len(kept) == int(found.group(1)) < 60
     assert "Traceback" not in stderr
 
 
 def test_ctrl_c_in_stress_keeps_the_finished_summaries(tmp_path: Path) -> None:
     out = tmp_path / "st"
-    args = ["stress", "default", "--seeds", "6", "--workers", "1", "--set", "duration=2d", "--out", str(out)]
-    code, stderr = _interrupt(args, after_s=6.0)
+    args = ["stress", "default", "--seeds", "10", "--workers", "1", "--set", "duration=2d", "--out", str(out)]
+    code, stderr = _interrupt(args, after_s=10.0)
     assert code == 130, stderr
     found = re.search(r"interrupted: (\d+) of (\d+) runs finished, saved in (\S+)", stderr)
     assert found, stderr

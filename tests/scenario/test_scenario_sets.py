@@ -47,15 +47,6 @@ def test_setting_a_formula_file_replaces_the_inline_formula() -> None:
     assert scenario.formula_text() == formula.read_text(encoding="utf-8")
 
 
-def test_a_relative_formula_file_on_the_command_line_is_read_from_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "mine.formula").write_text("$TargetDedicatedNodes = 3;\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    scenario = load_scenario(DEFAULT, ["pool.autoscale.formula_file=mine.formula"])
-    assert scenario.formula_text() == "$TargetDedicatedNodes = 3;\n"
-
-
 def test_setting_an_inline_formula_replaces_the_formula_file(tmp_path: Path) -> None:
     formula = ROOT / "formulas" / "pending-tasks.formula"
     path = tmp_path / "file.yaml"
