@@ -60,7 +60,10 @@ def sweep(
         load_scenario(scenario, overrides)
         for key, values in parsed.items():
             for value in values:
-                load_scenario(scenario, [*overrides, f"{key}={value}"])  # a bad key or value fails here, before any run
+                try:  # a bad key or value fails here, before any run
+                    load_scenario(scenario, [*overrides, f"{key}={value}"])
+                except ScenarioError as exc:  # the value came from --grid, not from a --set
+                    raise ScenarioError(str(exc).replace(f"--set key '{key}'", f"--grid {key}={value!r}")) from None
     except (ValueError, ScenarioError) as exc:
         fail(str(exc))
     check_out_dir(out)
