@@ -201,3 +201,19 @@ def test_the_stress_plot_has_its_demand_line_and_shaded_window() -> None:
     assert _highest(ax) == pytest.approx(60)
     spans = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label() == "stress window"]
     assert len(spans) == 1
+
+
+def test_the_sweep_report_carries_the_sweeps_table(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    grid = ["--grid", "pool.spot.eviction_rate_per_hour=0.05,0.5"]
+    result = CliRunner().invoke(
+        app, ["sweep", "default", *grid, "--seeds", "2", "--set", "duration=2h", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = _table_lines(result.output, "pool.spot.eviction_rate_per_hour")
+    assert len(rows) == 2 and "cost (USD) per 2 h" in result.output
+    page = _visible_text((out / "report.html").read_text(encoding="utf-8"))
+    for row in rows:
+        for cell in row:
+            assert cell in page, cell
+    assert "eviction_rate_per_hour=0.5 (2 seeds)" in page
