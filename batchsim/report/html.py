@@ -144,7 +144,7 @@ def _decisions(run: Run) -> str:
 
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1040px; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
 h3 { font-size: 1rem; margin-bottom: .3rem; }
 table { border-collapse: collapse; font-size: .9rem; margin: .4rem 0; }
@@ -155,6 +155,8 @@ table.setup td { max-width: 28rem; overflow-wrap: anywhere; }
 tr.differs th, tr.differs td { font-weight: 600; background: #fff6d6; }
 small { color: #666; }
 div.wide { overflow-x: auto; }
+/* The table across seeds: as many columns as the terminal's, in a smaller type. */
+table.seeds { font-size: .8rem; } table.seeds td, table.seeds th { padding: .25rem .45rem; }
 p.note { color: #555; font-size: .85rem; margin: .2rem 0; }
 img { max-width: 100%; display: block; margin: .3rem 0 1rem; }
 details { margin: .4rem 0; } summary { cursor: pointer; color: #0b5cad; }
