@@ -20,9 +20,10 @@ def comparison_table(rows: Sequence[Mapping[str, Any]], horizon_s: float, name: 
 
     periods = cost_periods(horizon_s)
     reference = str(rows[0][name])
+    paired = len(rows) > 1  # one row has nothing to be paired with
     headers = [name]
     for key, label, _ in METRICS:
-        headers += [f"cost (USD) per {periods[0][0]}" if key == "cost_usd" else label, "Δ"]
+        headers += [f"cost (USD) per {periods[0][0]}" if key == "cost_usd" else label, *(["Δ"] if paired else [])]
     headers += [f"USD per {period}" for period, _ in periods[1:]]
     lines = []
     for row in rows:
@@ -30,16 +31,18 @@ def comparison_table(rows: Sequence[Mapping[str, Any]], horizon_s: float, name: 
         for key, _, fmt in METRICS:
             mark = "≥ " if key.startswith("wait_s") and row.get("wait_censored") else ""
             line.append(mark + plus_minus(row[key], row[f"{key}_ci"], fmt))
-            first = str(row[name]) == reference
-            line.append(
-                "" if first else plus_minus(row[f"{key}_diff"], row[f"{key}_diff_ci"], fmt.replace("{:", "{:+"))
-            )
+            if paired:
+                first = str(row[name]) == reference
+                diff = "" if first else plus_minus(row[f"{key}_diff"], row[f"{key}_diff_ci"], fmt.replace("{:", "{:+"))
+                line.append(diff)
         for _, factor in periods[1:]:
             half = row["cost_usd_ci"]
             line.append(plus_minus(row["cost_usd"] * factor, None if half is None else half * factor, "{:.2f}"))
         lines.append(line)
     seeds = max(int(row.get("runs") or 0) for row in rows)
-    note = f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired difference against {reference}"
+    note = f"mean ± 95 % t-interval across {seeds} seeds"
+    if paired:
+        note += f"; Δ: paired difference against {reference}"
     if any(row.get("wait_censored") for row in rows):
         note += "; ≥: some tasks never started, so their waits (and the p95) are lower bounds"
     return SeedTable(tuple(headers), tuple(tuple(line) for line in lines), note)

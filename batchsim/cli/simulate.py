@@ -11,7 +11,7 @@ from batchsim import jsonio
 from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._output import check_out_dir, check_run_dir, progress
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_BAD_INPUT, fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
 
 
 def summary_table(summary: dict[str, Any], title: str) -> Any:
@@ -120,17 +120,28 @@ def simulate(
         DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse a run expected to submit more tasks (memory)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace the run directory --out when it holds one."),
+    seeds: int | None = typer.Option(
+        None,
+        "--seeds",
+        min=2,
+        help="Seeds 1..K: each metric's mean ± 95 % interval; --out gets OUT/seed-N and a report.",
+    ),
 ) -> None:
-    """Simulate a scenario and print its cost and wait summary."""
+    """Simulate a scenario and print its cost and wait summary (with --seeds, across seeds)."""
     from rich.console import Console
 
     from batchsim.scenario import parse_overrides
 
+    if seeds is not None and seed is not None:
+        fail("give --seed or --seeds, not both", EXIT_USAGE)
     scenario = load(scenario_path, overrides)
     check_size(scenario, max_tasks)
     if out is not None:
         check_out_dir(out)
         check_run_dir(out, force)
+    if seeds is not None:
+        _across_seeds(scenario, scenario_path, overrides, seeds, out, output_format)
+        return
     result = run(scenario, seed, f"simulating {scenario.name}")
     problem = None
     if out is not None:
@@ -147,3 +158,39 @@ def simulate(
             typer.echo(f"records written to {out}/")
     if problem is not None:
         fail(f"{problem}; the summary on stdout is all that was kept", EXIT_BAD_INPUT)
+
+
+def _across_seeds(
+    scenario: Any, path: Path, overrides: list[str], seeds: int, out: Path | None, output_format: OutputFormat
+) -> None:
+    """Seeds 1..K of one scenario: the table `report` prints for seed runs (the same code), and with
+    `--out` each run in OUT/seed-N and OUT/report.html carrying that table."""
+    from batchsim.cli._tables import report_seed_table
+    from batchsim.data import resolve_scenario
+    from batchsim.optimize.text import format_table
+    from batchsim.report.runs import run_info
+    from batchsim.scenario import parse_overrides
+
+    results = [run(scenario, s, f"simulating {scenario.name}, seed {s} of {seeds}") for s in range(1, seeds + 1)]
+    table = report_seed_table(results, [scenario.name] * seeds)
+    if out is not None:
+        from batchsim.report import write_report
+
+        dirs = []
+        for s, result in zip(range(1, seeds + 1), results, strict=True):
+            info = run_info(scenario, result.summary, parse_overrides(overrides), resolve_scenario(path))
+            problem = write_or_explain(result, out / f"seed-{s}", info)
+            if problem is not None:
+                fail(problem)
+            dirs.append(out / f"seed-{s}")
+        try:
+            write_report(dirs, out / "report.html", table)
+        except OSError as exc:
+            fail(f"cannot write {out / 'report.html'}: {exc.strerror or exc}")
+    if output_format is OutputFormat.json:
+        typer.echo(jsonio.dumps([r.summary for r in results]))
+        return
+    typer.echo(format_table(table.headers, table.rows))
+    typer.echo(table.note)
+    if out is not None:
+        typer.echo(f"runs and report written to {out}/ (open {out / 'report.html'})")

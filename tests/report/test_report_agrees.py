@@ -217,3 +217,20 @@ def test_the_sweep_report_carries_the_sweeps_table(tmp_path: Path) -> None:
         for cell in row:
             assert cell in page, cell
     assert "eviction_rate_per_hour=0.5 (2 seeds)" in page
+
+
+def test_a_multi_seed_simulate_reports_its_table_across_seeds(tmp_path: Path) -> None:
+    out = tmp_path / "seeds"
+    result = CliRunner().invoke(app, ["simulate", "default", "--seeds", "3", "--set", "duration=2h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = _table_lines(result.output, "set-up")
+    assert len(rows) == 1 and "±" in rows[0][1] and "across 3 seeds" in result.output
+    summaries = [load_run(out / f"seed-{s}").summary for s in (1, 2, 3)]
+    mean = sum(s["cost_usd"] for s in summaries) / 3
+    assert rows[0][1].startswith(f"{mean:.2f} ± ")  # the mean of the three runs written
+    page = _visible_text((out / "report.html").read_text(encoding="utf-8"))
+    for cell in rows[0]:
+        assert cell in page, cell
+    assert "working-day (3 seeds)" in page
+    both = CliRunner().invoke(app, ["simulate", "default", "--seeds", "2", "--seed", "4"])
+    assert both.exit_code == 2 and "--seed or --seeds" in both.output
