@@ -11,7 +11,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from batchsim import formula
 
-__all__ = ["__version__", "formula", "load_scenario", "simulate"]
+__all__ = [
+    "__version__",
+    "backtest",
+    "backtest_plots",
+    "calibrate",
+    "formula",
+    "load_scenario",
+    "read_history",
+    "simulate",
+    "template",
+    "write_calibration",
+]
+
+# What planners' notebooks use beyond simulating, by name → (module, attribute; None: the module).
+# Each loads on first use, like the names below, and is the same object the commands use.
+_PUBLIC = {
+    "template": ("batchsim.optimize.templates", "find_template"),  # a shipped formula template by name
+    "read_history": ("batchsim.history.directory", "read_history"),  # a history directory (DESIGN §7)
+    "calibrate": ("batchsim.history.calibrate", "calibrate"),  # a scenario fitted to a history
+    "write_calibration": ("batchsim.history.scenario_file", "write_calibration"),
+    "backtest": ("batchsim.history.backtest", "backtest"),  # a scenario replayed against the history
+    "backtest_plots": ("batchsim.history.backtest_report", None),  # draw_nodes, draw_targets, draw_waits
+}
 __version__ = "0.1.0"
 
 
@@ -30,4 +52,10 @@ def __getattr__(name: str) -> Any:
         from batchsim.pipeline import simulate
 
         return simulate
+    if name in _PUBLIC:
+        import importlib
+
+        module_name, attribute = _PUBLIC[name]
+        module = importlib.import_module(module_name)
+        return module if attribute is None else getattr(module, attribute)
     raise AttributeError(f"module 'batchsim' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -20,9 +21,14 @@ def write_atomically(path: str | Path, text: str | bytes) -> Path:
     """Write `text` (or bytes) to a temporary file beside `path`, then rename it over `path`.
 
     A rename within one directory is atomic, so readers (a resumed sweep, a catalog lookup) see the
-    old file or the new one, never a part; the temporary file is removed when writing fails.
+    old file or the new one, never a part; the temporary file is removed when writing fails. A
+    `path` that is a symbolic link, or exists and is neither a regular file nor a directory (a device,
+    a pipe), is refused with an OSError rather than replaced.
     """
     path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file() and not path.is_dir()):
+        # The rename would replace the link, device node or pipe (/dev/stdout, /dev/full) with a file.
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

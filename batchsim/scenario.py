@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
+from batchsim.formula.sources import read_formula
 from batchsim.scenario_errors import describe_errors, line_of
 from batchsim.sim.config import PoolConfig, QuotaConfig
 from batchsim.stress_spec import StressSpec
@@ -194,9 +195,14 @@ class Scenario(BaseModel):
         path = self.formula_path()
         assert path is not None
         try:
-            return path.read_text(encoding="utf-8")
+            source = read_formula(path)  # as `batchsim check` reads it: BS001 for a binary file
         except OSError as exc:
             raise ScenarioError(f"pool.autoscale.formula_file: cannot read {path}: {exc.strerror}") from None
+        if source.problem is not None:
+            span, problem = source.problem.span, source.problem
+            where = f"{path}:{span.line}:{span.column}"
+            raise ScenarioError(f"pool.autoscale.formula_file: {where}: error {problem.code} {problem.message}")
+        return source.text
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -248,6 +254,41 @@ def _index(part: str, key: str, items: list[Any], source: str) -> int:
     return int(part)
 
 
+# pool.autoscale takes a formula or a formula file, exactly one: setting one drops the other.
+_FORMULA_KEYS = {
+    "pool.autoscale.formula": "pool.autoscale.formula_file",
+    "pool.autoscale.formula_file": "pool.autoscale.formula",
+}
+
+
+def _drop_key(data: dict[str, Any], dotted: str) -> None:
+    node: Any = data
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def _reject_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """YAML keeps the last of two equal keys without a word; a scenario file names each key once."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise ScenarioError(
+                        f"{path}:{line}: key '{key.value}' appears twice in one mapping (first on line "
+                        f"{seen[key.value]}); YAML would keep only the last"
+                    )
+                seen[key.value] = line
+            _reject_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_duplicate_keys(item, path)
+
+
 def load_scenario(
     path: str | Path, overrides: dict[str, Any] | list[str] | None = None, *, text: str | None = None
 ) -> Scenario:
@@ -270,12 +311,16 @@ def load_scenario(
         raise ScenarioError(f"{path}{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario is a mapping of keys (name, duration, pool, workload, ...)")
+    _reject_duplicate_keys(root, path)
     if isinstance(overrides, list):
         overrides = parse_overrides(overrides)
     data = copy.deepcopy(data)
     overridden = set()
     for key, value in (overrides or {}).items():
         set_key(data, key, value)
+        other = _FORMULA_KEYS.get(key)
+        if other is not None and other not in (overrides or {}):
+            _drop_key(data, other)  # a --set of one replaces the other: a scenario gives exactly one
         overridden.add(key)
     try:
         scenario = Scenario.model_validate(data)

@@ -8,6 +8,7 @@ reach the page (a backend switched to Agg shows none), fails.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -23,12 +24,16 @@ def test_notebook_runs_and_shows_its_figures(path: Path, monkeypatch: pytest.Mon
     notebook = nbformat.read(path, as_version=4)
     source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert "import batchsim as bs" in source and ".replace(" not in source
+    # The public API only (`bs.…`): a notebook is what a planner copies, and internals move.
+    assert not re.search(r"^\s*(from|import) batchsim\.", source, re.MULTILINE), "imports batchsim internals"
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     assert errors == []
+    printed = " ".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "Parameter(name=" not in printed  # a table a planner reads, not a dataclass's repr
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     figures = source.count("plt.subplots(")
     assert len(images) >= max(1, figures), f"{len(images)} figures shown for {figures} drawn"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from batchsim.cli.errors import EXIT_USAGE, fail
 
-__all__ = ["check_out_dir", "check_out_file", "progress"]
+__all__ = ["check_out_dir", "check_out_file", "check_run_dir", "progress"]
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -48,18 +48,52 @@ def check_out_file(out: Path, flag: str = "--out") -> None:
     """Fail (usage error, exit 2) unless `out` is a file batchsim can write (its folder may be new)."""
     if out.is_dir():
         fail(f"{flag} {out}: is a directory; give a file name such as {out / 'report.html'}", EXIT_USAGE)
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        # A link, a device or a pipe (/dev/stdout, /dev/full): writing beside it and renaming would replace it.
+        fail(f"{flag} {out}: exists and is not a regular file; give a file name, or - for stdout", EXIT_USAGE)
     check_out_dir(out.parent, flag)
+
+
+def check_run_dir(out: Path, force: bool, flag: str = "--out") -> None:
+    """One convention for every command that writes a run directory (as `calibrate` does for its
+    scenario): a directory that already holds a run is replaced only with `--force`, and then its
+    old report and tables go first, so nothing stale is left beside the new run."""
+    held = [name for name in ("summary.json", "run.json", "report.html") if (out / name).is_file()]
+    if not held:
+        return
+    if not force:
+        fail(f"{flag} {out}: already holds a run ({', '.join(held)}); give --force to replace it", EXIT_USAGE)
+    for path in out.iterdir():
+        if path.is_file() and (path.suffix in (".json", ".parquet", ".csv", ".html", ".md", ".png")):
+            path.unlink()
+
+
+def _simulated(seconds: float) -> str:
+    from batchsim.units import format_duration
+
+    return format_duration(round(seconds))
 
 
 @contextlib.contextmanager
 def progress(description: str, total_s: float) -> Iterator[Callable[[float], None] | None]:
-    """A progress bar on stderr when it is a terminal (results stay alone on stdout); else None."""
+    """A progress bar on stderr when it is a terminal (results stay alone on stdout); else None.
+
+    It shows the simulated time done of the whole, the wall time so far and the time left; it
+    is transient, so a run of a second leaves nothing behind."""
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total_s)
-        yield lambda t: bar.update(task, completed=t)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[done]} of " + _simulated(total_s) + " simulated"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total_s, done=_simulated(0))
+        yield lambda t: bar.update(task, completed=t, done=_simulated(t))

@@ -6,7 +6,14 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-__all__ = ["EXIT_INTERRUPTED", "interrupt_once", "read_formulas", "scenario_file", "slug"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "formula_text",
+    "interrupt_once",
+    "read_formulas",
+    "scenario_file",
+    "slug",
+]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
@@ -20,6 +27,28 @@ def scenario_file(path: Path) -> Path:
     if not found.is_file():
         fail(f"no such file: {found}", EXIT_USAGE)
     return found
+
+
+def formula_text(path: Path) -> str:
+    """A formula file's text, read as `batchsim check` reads it (UTF-8, BS001 for a binary or
+    undecodable file, "is a directory", "no such file"); a problem is a `ScenarioError` naming the file."""
+    from batchsim.data import shipped_formulas
+    from batchsim.formula.sources import read_formula
+    from batchsim.scenario import ScenarioError
+
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a directory, not a formula file")
+    if not path.exists():
+        shipped = ", ".join(shipped_formulas())
+        raise ScenarioError(f"{path}: no such file (shipped formulas, usable by name: {shipped})")
+    try:
+        source = read_formula(path)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    if source.problem is not None:
+        span, problem = source.problem.span, source.problem
+        raise ScenarioError(f"{path}:{span.line}:{span.column}: error {problem.code} {problem.message}")
+    return source.text
 
 
 def interrupt_once() -> None:
@@ -49,11 +78,11 @@ def read_formulas(loaded: object, files: list[Path]) -> dict[str, str | None]:
         return {"scenario's formula": None}
     strict = loaded.pool.autoscale.strict if loaded.pool.autoscale is not None else False
     texts: dict[str, str | None] = {}
+    from batchsim.data import resolve_formula
+
+    files = [resolve_formula(path) for path in files]
     for path, label in zip(files, _labels(files), strict=True):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+        text = formula_text(path)
         try:
             compile(text, strict=strict)
         except FormulaError as exc:

@@ -12,7 +12,9 @@ from batchsim.cli.errors import EXIT_USAGE, fail
 
 @app.command("backtest")
 def backtest_command(
-    history_dir: Path = typer.Argument(..., help="A history directory (from `batchsim history pull` or `import`)."),
+    history_dir: Path = typer.Argument(
+        ..., metavar="HISTORY_DIR", help="A history directory (from `batchsim history pull` or `import`)."
+    ),
     scenario: Path | None = typer.Option(
         None, "--scenario", help="The scenario to replay the window with (default: calibrate's, from the history)."
     ),

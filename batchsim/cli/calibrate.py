@@ -18,7 +18,9 @@ class WorkloadChoice(str, Enum):
 
 @app.command("calibrate")
 def calibrate_command(
-    history_dir: Path = typer.Argument(..., help="A history directory (from `batchsim history pull` or `import`)."),
+    history_dir: Path = typer.Argument(
+        ..., metavar="HISTORY_DIR", help="A history directory (from `batchsim history pull` or `import`)."
+    ),
     out: Path = typer.Option(..., "--out", help="The scenario file to write (a trace workload's CSV goes beside it)."),
     workload: WorkloadChoice = typer.Option(
         WorkloadChoice.trace,
@@ -65,16 +67,31 @@ def calibrate_command(
         return
     typer.echo(f"scenario written to {written.scenario}" + (f" (trace {written.trace})" if written.trace else ""))
     width = max((len(key) for key in block), default=10)
-    typer.echo(f"  {'key':<{width}}  {'estimate':>12}  {'95% interval':>27}  {'n':>8}  source")
+    typer.echo(f"  {'key':<{width}}  {'estimate':>14}  {'95% interval':>31}  {'n':>8}  source")
     for key, row in block.items():
         if row["estimate"] is None:
-            typer.echo(f"  {key:<{width}}  {'-':>12}  {'':>27}  {row['n']:>8}  {row['source']}")
+            typer.echo(f"  {key:<{width}}  {'-':>14}  {'':>31}  {row['n']:>8}  {row['source']}")
             continue
-        interval = f"[{_num(row['low'])}, {_num(row['high'])}]"
-        typer.echo(f"  {key:<{width}}  {_num(row['estimate']):>12}  {interval:>27}  {row['n']:>8}  {row['source']}")
+        unit = _unit(key)
+        interval = f"[{_num(row['low'], unit)}, {_num(row['high'], unit)}]"
+        estimate = _num(row["estimate"], unit)
+        typer.echo(f"  {key:<{width}}  {estimate:>14}  {interval:>31}  {row['n']:>8}  {row['source']}")
     for note in cal.notes:
         typer.echo(f"note: {note}")
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
+def _unit(key: str) -> str:
+    """The unit of a calibrated key, as the scenario file reads it: rates per hour, durations in
+    seconds; shapes (a log-normal's sigma), probabilities and factors have none."""
+    parts = key.split(".")
+    if any(part.endswith("_per_hour") for part in parts):
+        return " /h"
+    if parts[-1] in ("sigma", "failure_probability") or "weekday_factors" in parts:
+        return ""
+    if parts[-1] in ("median", "mean", "value", "duration") or parts[-1].endswith(("_s", "delay", "interval")):
+        return " s"
+    return ""
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.6g}{unit}"

@@ -27,7 +27,9 @@ class CheckFormat(str, Enum):
 def check(
     paths: list[Path] = typer.Argument(
         ...,
-        help="Formula files, Terraform/Bicep/ARM JSON/pool YAML files, or directories searched for both.",
+        metavar="PATH...",
+        help="Formula files, Terraform/Bicep/ARM JSON/pool YAML files, directories searched for both, or "
+        "shipped formulas' names (`batchsim formula list`).",
     ),
     output_format: CheckFormat = typer.Option(CheckFormat.text, "--format", help="Output format."),
     strict: bool = typer.Option(False, "--strict", help="Reject ceil/floor/round (absent from the service docs)."),
@@ -41,6 +43,7 @@ def check(
     `auto_scale.formula`, Bicep and ARM `scaleSettings.autoScale.formula`, REST `autoScaleFormula`,
     and pool YAML `autoscale.formula`; findings point at the host file's own lines.
     """
+    from batchsim.data import resolve_formula
     from batchsim.formula.checker import has_errors
     from batchsim.formula.formatters import FORMATTERS
     from batchsim.formula.sources import find_formula_files
@@ -51,6 +54,8 @@ def check(
         if not equals or not name.strip():
             fail(f"--var {item!r}: expected NAME=VALUE", EXIT_USAGE)
         variables[name.strip()] = value
+
+    paths = [resolve_formula(p) for p in paths]  # a shipped formula's name reads that formula
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or directory: {', '.join(missing)}", EXIT_USAGE)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import fail, require_extra
 from batchsim.measure.kinds import ExecutorKind
 
 
@@ -19,9 +21,16 @@ def compare(
         metavar="SCENARIO.yaml",
         help="Scenario file (with pool.autoscale), or a shipped scenario's name (`batchsim scenario list`).",
     ),
-    formulas: list[Path] = typer.Argument(..., metavar="FORMULA...", help="Formula files; the first is the reference."),
+    formulas: list[Path] = typer.Argument(
+        ...,
+        metavar="FORMULA...",
+        help="Formula files or shipped formulas' names (`batchsim formula list`); the first is the reference.",
+    ),
     seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds (1..K, the same for every formula; at least 2)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of rows."),
     out: Path | None = typer.Option(
         None, "--out", help="Writes every run (OUT/runs/FORMULA/seed-N) and report.html with the runs overlaid."
@@ -37,12 +46,15 @@ def compare(
     ± is the 95 % t-interval across seeds; a difference whose interval excludes 0 is a real one,
     not noise between workloads.
     """
+    if executor is ExecutorKind.dask:
+        require_extra("distributed", "dask")
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
-    from batchsim.measure.cells import METRICS
+    from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file
+    from batchsim.cli._tables import comparison_table
+    from batchsim.measure.cells import MeasureInterrupted
     from batchsim.measure.executors import Executor, ExecutorError
-    from batchsim.measure.text import format_table, plus_minus
+    from batchsim.measure.text import format_table
     from batchsim.optimize.compare import compare as run_compare
     from batchsim.scenario import ScenarioError, load_scenario
 
@@ -52,53 +64,62 @@ def compare(
         texts = {label: text for label, text in read_formulas(loaded, formulas).items() if text is not None}
     except ScenarioError as exc:
         fail(str(exc))
+    check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
     interrupt_once()
     try:
         with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:
             result = run_compare(loaded, texts, list(range(1, seeds + 1)), pool, records=out is not None)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no comparison (runs are not saved)", err=True)
+    except MeasureInterrupted as exc:
+        finished = {key: outcome.result for key, outcome in exc.finished.items()}
+        where = ""
+        if out is not None and finished:
+            _write_runs(loaded, scenario, texts, finished, out)
+            where = f", saved in {out / 'runs'}/"
+        elif finished:
+            where = " (give --out to keep them)"
+        typer.echo(f"interrupted: {len(finished)} of {exc.total} runs finished{where}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
+    table = comparison_table(result.rows, loaded.duration)
     if out is not None:
-        from batchsim.measure.runs import with_formula
         from batchsim.report import write_report
-        from batchsim.report.runs import run_info, write_run
 
+        runs = {
+            (label, seed): run
+            for label, m in result.measured.items()
+            for seed, run in zip(m.seeds, m.results, strict=True)
+        }
+        written = _write_runs(loaded, scenario, texts, runs, out)
         try:
-            first_seed = []
-            for label, measured in result.measured.items():
-                variant = with_formula(loaded, texts[label])
-                for seed, run in zip(measured.seeds, measured.results, strict=True):
-                    info = run_info(variant, run.summary, scenario_file=scenario)
-                    info["formula"]["file"] = label  # the reports label runs by their formula files
-                    write_run(run, out / "runs" / slug(label) / f"seed-{seed}", info)
-                first_seed.append(out / "runs" / slug(label) / f"seed-{measured.seeds[0]}")
-            write_report(first_seed, out / "report.html")
+            write_report(written, out / "report.html", table)
         except OSError as exc:
-            fail(f"{out}: cannot write the runs or the report: {exc}")
+            fail(f"{out}: cannot write the report: {exc}")
     if output is OutputFormat.json:
         typer.echo(jsonio.dumps(result.rows))
         return
-    reference = result.rows[0]["formula"]
-    headers = ["formula"]
-    for _, label, _ in METRICS:
-        headers += [label, "Δ"]
-    lines = []
-    for row in result.rows:
-        line = [row["formula"]]
-        for key, _, fmt in METRICS:
-            line.append(plus_minus(row[key], row[f"{key}_ci"], fmt))
-            line.append(
-                ""
-                if row["formula"] == reference
-                else plus_minus(row[f"{key}_diff"], row[f"{key}_diff_ci"], fmt.replace("{:", "{:+"))
-            )
-        lines.append(line)
-    typer.echo(format_table(headers, lines))
-    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired difference against {reference}")
+    typer.echo(format_table(table.headers, table.rows))
+    typer.echo(table.note)
     if out is not None:
         typer.echo(f"report: {out / 'report.html'}")
+
+
+def _write_runs(
+    loaded: Any, scenario: Path, texts: dict[str, str], runs: dict[tuple[str, int], Any], out: Path
+) -> list[Path]:
+    """Write each (formula, seed) run to OUT/runs/FORMULA/seed-N; the directories, in that order."""
+    from batchsim.cli._runs import slug
+    from batchsim.measure.runs import with_formula
+    from batchsim.report.runs import run_info, write_run
+
+    written = []
+    try:
+        for (label, seed), run in runs.items():
+            info = run_info(with_formula(loaded, texts[label]), run.summary, scenario_file=scenario)
+            info["formula"]["file"] = label  # the reports label runs by their formula files
+            written.append(write_run(run, out / "runs" / slug(label) / f"seed-{seed}", info))
+    except OSError as exc:
+        fail(f"{out}: cannot write the runs: {exc}")
+    return written

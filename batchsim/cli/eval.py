@@ -12,7 +12,9 @@ from batchsim.cli.errors import EXIT_USAGE, fail
 
 @app.command("eval")
 def eval_command(
-    formula_file: Path = typer.Argument(..., help="The formula file."),
+    formula_file: Path = typer.Argument(
+        ..., metavar="FORMULA", help="The formula file, or a shipped formula's name (`batchsim formula list`)."
+    ),
     context: Path | None = typer.Option(
         None,
         "--context",
@@ -23,6 +25,7 @@ def eval_command(
 ) -> None:
     """Evaluate a formula once, as the service's evaluate call would; print the results string."""
     from batchsim import jsonio
+    from batchsim.data import resolve_formula as resolve
     from batchsim.formula.compiler import FormulaError, compile
     from batchsim.formula.context import EvalContext, datetime_to_ticks
     from batchsim.formula.context_file import ContextFileError, load_context
@@ -31,6 +34,9 @@ def eval_command(
     from batchsim.formula.sources import read_formula
     from batchsim.formula.values import TIMESTAMP, format_value
 
+    formula_file = resolve(formula_file)
+    if formula_file.is_dir():
+        fail(f"{formula_file}: is a directory; give one formula file (`batchsim check` takes directories)", EXIT_USAGE)
     if not formula_file.is_file():
         fail(f"no such file: {formula_file}", EXIT_USAGE)
     if context is not None:

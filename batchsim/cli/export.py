@@ -9,7 +9,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_BAD_INPUT, EXIT_USAGE, fail, require_extra
 
 if TYPE_CHECKING:
     from batchsim.azure.client import BatchSettings
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 @app.command("export")
 def export_command(
-    formula_file: Path | None = typer.Argument(None, help="The formula file (omitted with --disable)."),
+    formula_file: Path | None = typer.Argument(
+        None, metavar="[FORMULA]", help="The formula file or a shipped formula's name (omitted with --disable)."
+    ),
     pool: str = typer.Option(..., "--pool", help="The pool's ID."),
     interval: str = typer.Option("15m", "--interval", help="Evaluation interval, 5m to 168h."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check, read the pool, evaluate and diff; change nothing."),
@@ -35,6 +37,7 @@ def export_command(
     ),
 ) -> None:
     """Enable a checked formula on a live pool, after a diff against the pool's current formula and results."""
+    require_extra("azure.batch", "azure")
     from batchsim.azure.client import SettingsError, resolve_settings
     from batchsim.azure.export import validate_interval
     from batchsim.units import parse_duration_s
@@ -57,10 +60,12 @@ def export_command(
 
 def _checked_formula(formula_file: Path, strict: bool) -> str:
     """The formula's text when `batchsim check` finds no error; otherwise its report and exit 1."""
+    from batchsim.data import resolve_formula as resolve
     from batchsim.formula.checker import check, has_errors
     from batchsim.formula.formatters import FileReport, format_text
     from batchsim.formula.sources import read_formula
 
+    formula_file = resolve(formula_file)
     if not formula_file.is_file():
         fail(f"no such file: {formula_file}", EXIT_USAGE)
     try:

@@ -19,7 +19,9 @@ _HOST_SUFFIXES = (".tf", ".bicep", ".json", ".yaml", ".yml")
 @app.command("fmt")
 def fmt_command(
     paths: list[Path] = typer.Argument(
-        ..., help="Formula files, directories searched for *.formula files, or - for stdin to stdout."
+        ...,
+        metavar="PATH...",
+        help="Formula files, directories searched for *.formula files, or - for stdin to stdout.",
     ),
     check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 when a file would be reformatted."),
 ) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 history_app = typer.Typer(
     help="A pool's past as a history directory: pull it from the Batch service, or import its service logs.",
@@ -53,7 +53,9 @@ def _pool_json(path: Path | None) -> dict[str, Any] | None:
 
 @history_app.command("import")
 def import_command(
-    logs: list[Path] = typer.Argument(..., help="Log files or directories: PT1H.json blobs, Log Analytics exports."),
+    logs: list[Path] = typer.Argument(
+        ..., metavar="LOGS...", help="Log files or directories: PT1H.json blobs, Log Analytics exports."
+    ),
     out: Path = typer.Option(
         ..., "--out", help="The history directory to write; an existing history is merged into (see --force)."
     ),
@@ -155,7 +157,7 @@ def merge_command(
 
 @history_app.command("pull")
 def pull_command(
-    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    pool_id: str = typer.Argument(..., metavar="POOL_ID", help="The pool's ID."),
     out: Path = typer.Option(..., "--out", help="The history directory to write."),
     since: str = typer.Option("7d", "--since", help="Start of the window: a duration before now (7d) or a time."),
     until: str | None = typer.Option(None, "--until", help="End of the window (default: now)."),
@@ -186,6 +188,7 @@ def pull_command(
     The pool, its jobs' tasks created in the window, its nodes, the last autoscale run, and with
     --resource-id the node counts from Azure Monitor.
     """
+    require_extra("azure.batch", "azure")
     from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, cloud_of, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact

@@ -113,6 +113,15 @@ def optimize(
         fail("--fidelity halving needs a single objective, not --objective pareto", EXIT_USAGE)
     if not robust and tail_stresses:
         fail("--tail-stress needs --robust", EXIT_USAGE)
+    if fidelity is FidelityChoice.halving and budget < 4 * reduction:
+        # Only trials in the best 1/reduction of a rung reach more seeds: too few trials and almost
+        # none do, so the search compares formulas on one seed and usually finds no improvement.
+        typer.echo(
+            f"warning: --fidelity halving with --budget {budget} and --reduction {reduction}: too few trials for "
+            f"the reduction, so nearly all stop after one seed; give --budget {4 * reduction} or more, or a "
+            f"smaller --reduction (at most {max(2, budget // 4)})",
+            err=True,
+        )
     try:
         loaded = load_scenario(scenario, overrides)
         fixed = loaded.pool.autoscale is None

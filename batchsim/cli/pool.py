@@ -9,7 +9,7 @@ import typer
 
 from batchsim.cli._azure import ACCOUNT_HELP, DEBUG_HELP, ENDPOINT_HELP, KEY_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 pool_app = typer.Typer(
     help="Live Batch pools: pull one into a scenario file, or create a planned one.", no_args_is_help=True
@@ -19,7 +19,7 @@ app.add_typer(pool_app, name="pool")
 
 @pool_app.command("pull")
 def pull_command(
-    pool_id: str = typer.Argument(..., help="The pool's ID."),
+    pool_id: str = typer.Argument(..., metavar="POOL_ID", help="The pool's ID."),
     out: Path = typer.Option(..., "--out", help="The scenario file to write; the formula goes to formulas/ beside it."),
     region: str | None = typer.Option(None, "--region", help="Region, when the pool's URL does not tell it."),
     skus: Path | None = typer.Option(
@@ -37,6 +37,7 @@ def pull_command(
     ),
 ) -> None:
     """Write a scenario skeleton from a live pool: size, region, slots, fill type, nodes, formula, last run."""
+    require_extra("azure.batch", "azure")
     from batchsim import jsonio
     from batchsim.azure.client import SettingsError, batch_client, resolve_settings
     from batchsim.azure.errors import AzureIntegrationError, redact

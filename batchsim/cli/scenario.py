@@ -44,7 +44,9 @@ def list_command() -> None:
 
 
 @scenario_app.command("path")
-def path_command(name: str = typer.Argument(..., help="A shipped scenario's name, e.g. default.")) -> None:
+def path_command(
+    name: str = typer.Argument(..., metavar="NAME", help="A shipped scenario's name, e.g. default."),
+) -> None:
     """Print the file of a shipped scenario, e.g. `batchsim optimize "$(batchsim scenario path default)" ...`."""
     from batchsim.data import find_scenario, shipped_scenarios
 

@@ -10,7 +10,7 @@ import typer
 from batchsim import jsonio
 from batchsim.cli._azure import DEBUG_HELP, RETRIES_HELP, TIMEOUT_HELP
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 
 
 @app.command("skus")
@@ -47,6 +47,7 @@ def skus_command(
 
     Authenticates with Microsoft Entra ID (DefaultAzureCredential): Resource Manager takes no keys.
     """
+    require_extra("azure.mgmt.compute", "azure")
     from batchsim.azure.client import default_credential
     from batchsim.azure.errors import AzureIntegrationError
     from batchsim.azure.logging_setup import configure_azure_logging

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import EXIT_USAGE, fail
+from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 from batchsim.measure.kinds import ExecutorKind
 
 
@@ -28,6 +30,9 @@ def stress(
     ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Seeds per formula and stress (1..K, the same for all)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of rows."),
     out: Path | None = typer.Option(
         None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
@@ -43,15 +48,18 @@ def stress(
     Every row: cost, p95 wait, deadline fraction and tasks never started, mean ± 95 % interval
     across seeds, and the paired change against the same formula's baseline.
     """
+    if executor is ExecutorKind.dask:
+        require_extra("distributed", "dask")
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
-    from batchsim.measure.cells import Cell, measure
+    from batchsim.cli._tables import stress_seed_table
+    from batchsim.measure.cells import Cell, MeasureInterrupted, measure
     from batchsim.measure.executors import Executor, ExecutorError
     from batchsim.measure.runs import autoscaled, resolved_json
-    from batchsim.measure.text import format_table, plus_minus
+    from batchsim.measure.text import format_table
     from batchsim.scenario import ScenarioError, load_scenario
-    from batchsim.stress import available, describe, find
+    from batchsim.stress import available, find
     from batchsim.stress.table import stress_table, worst_stress
 
     scenario = scenario_file(scenario)
@@ -65,6 +73,7 @@ def stress(
         fail(str(exc))
     except KeyError as exc:
         fail(str(exc.args[0]), EXIT_USAGE)
+    check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
     interrupt_once()
@@ -77,11 +86,18 @@ def stress(
                 cells = {key: Cell(resolved_json(table.scenarios[key]), records=True) for key in wanted}
                 found = measure(pool, cells, [1])
                 results = {key: m.results[0] for key, m in found.items()}
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no stress table (runs are not saved)", err=True)
+    except MeasureInterrupted as exc:
+        where = " (give --out to keep them)"
+        if out is not None and exc.finished:
+            where = f", saved in {_save_finished(exc.finished, out)}"
+        typer.echo(f"interrupted: {len(exc.finished)} of {exc.total} runs finished{where}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # between the table and the report's runs: the table is complete
+        typer.echo("interrupted before the report's runs; nothing written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ExecutorError, ScenarioError) as exc:
         fail(str(exc))
+    printed = stress_seed_table(table.rows, loaded.duration, seeds)
     if out is not None:
         from batchsim.report.runs import run_info, write_run
         from batchsim.stress.report import write_stress_report
@@ -90,29 +106,29 @@ def stress(
             for (formula, name), result in results.items():
                 info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
                 write_run(result, out / "runs" / slug(formula) / name, info)
-            write_stress_report(table, results, out / "report.html", loaded.name)
+            write_stress_report(table, results, out / "report.html", loaded.name, printed)
         except OSError as exc:
             fail(f"{out}: cannot write the report: {exc}")
     if output is OutputFormat.json:
         typer.echo(jsonio.dumps(table.rows))
         return
-    headers = ["formula", "stress", "what", "cost (USD)", "Δ cost", "p95 wait (s)", "Δ p95", "deadlines met"]
-    headers.append("never started")
-    lines = [
-        [
-            r["formula"],
-            r["stress"],
-            describe(r["parameters"]),
-            plus_minus(r["cost_usd"], r["cost_usd_ci"], "{:.2f}"),
-            plus_minus(r["cost_usd_change"], r["cost_usd_change_ci"], "{:+.2f}"),
-            plus_minus(r["wait_s_p95"], r["wait_s_p95_ci"], "{:.0f}"),
-            plus_minus(r["wait_s_p95_change"], r["wait_s_p95_change_ci"], "{:+.0f}"),
-            plus_minus(r["deadline_met_fraction"], r["deadline_met_fraction_ci"], "{:.3f}"),
-            plus_minus(r["tasks_never_started"], r["tasks_never_started_ci"], "{:.1f}"),
-        ]
-        for r in table.rows
-    ]
-    typer.echo(format_table(headers, lines, left=3))
-    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; Δ: paired change against the formula's baseline")
+    typer.echo(format_table(printed.headers, printed.rows, left=printed.left))
+    typer.echo(printed.note)
     if out is not None:
         typer.echo(f"report: {out / 'report.html'}")
+
+
+def _save_finished(finished: dict[Any, Any], out: Path) -> Path:
+    """The summaries of the runs that finished before Ctrl-C, as OUT/finished-runs.json (formula,
+    stress, seed, summary), so that a long stress table is not lost."""
+    from batchsim import jsonio
+    from batchsim.files import write_atomically
+
+    rows = [
+        {"formula": formula, "stress": stress, "seed": seed, "summary": outcome.summary}
+        for ((formula, stress), seed), outcome in finished.items()
+    ]
+    try:
+        return write_atomically(out / "finished-runs.json", jsonio.dumps(rows) + "\n")
+    except OSError as exc:
+        fail(f"{out}: cannot keep the finished runs: {exc}")

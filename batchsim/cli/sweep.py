@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
-from batchsim.cli.errors import fail
+from batchsim.cli.errors import fail, require_extra
 from batchsim.measure.kinds import ExecutorKind
 
 
@@ -38,6 +39,8 @@ def sweep(
     Prints each variant's mean ± 95 % interval across seeds. Each run is a directory under
     OUT/runs/ that `batchsim report` reads; OUT/results.csv has one row per run.
     """
+    if executor is ExecutorKind.dask:
+        require_extra("distributed", "dask")
     import contextlib
     import sys
 
@@ -48,6 +51,7 @@ def sweep(
     from batchsim.measure.text import format_table, plus_minus
     from batchsim.optimize.sweep import METRICS, SweepInterrupted, parse_grid, summarize
     from batchsim.optimize.sweep import sweep as run_sweep
+    from batchsim.report.tables import SeedTable, cost_periods
     from batchsim.scenario import ScenarioError, load_scenario, parse_overrides
 
     scenario = scenario_file(scenario)
@@ -59,7 +63,10 @@ def sweep(
         load_scenario(scenario, overrides)
         for key, values in parsed.items():
             for value in values:
-                load_scenario(scenario, [*overrides, f"{key}={value}"])  # a bad key or value fails here, before any run
+                try:  # a bad key or value fails here, before any run
+                    load_scenario(scenario, [*overrides, f"{key}={value}"])
+                except ScenarioError as exc:  # the value came from --grid, not from a --set
+                    raise ScenarioError(str(exc).replace(f"--set key '{key}'", f"--grid {key}={value!r}")) from None
     except (ValueError, ScenarioError) as exc:
         fail(str(exc))
     check_out_dir(out)
@@ -95,11 +102,9 @@ def sweep(
     except OSError as exc:
         fail(f"{out}: cannot write results: {exc}")
     rows = summarize(result)
-    if output is OutputFormat.json:
-        typer.echo(jsonio.dumps(rows))
-        return
     shown = [(key, label, fmt) for key, label, fmt in METRICS if any(r.get(key) is not None for r in rows)]
-    headers = [*parsed, "runs", *(label for _, label, _ in shown)]
+    period = cost_periods(float(result.table["simulated_s"].max()) if len(result.table) else 0.0)[0][0]
+    headers = [*parsed, "runs", *(f"{label} per {period}" if key == "cost_usd" else label for key, label, _ in shown)]
     lines = [
         [
             *(str(r["variant"][k]) for k in parsed),
@@ -108,5 +113,25 @@ def sweep(
         ]
         for r in rows
     ]
-    typer.echo(format_table(headers, lines))
-    typer.echo(f"mean ± 95 % t-interval across {seeds} seeds; {len(result.table)} runs in {out}/results.csv")
+    note = f"mean ± 95 % t-interval across {seeds} seeds; {len(result.table)} runs in {out}/results.csv"
+    printed = SeedTable(tuple(headers), tuple(tuple(line) for line in lines), note, left=max(1, len(parsed)))
+    report = _write_report(result, out, printed) if records else None
+    if output is OutputFormat.json:
+        typer.echo(jsonio.dumps(rows))
+        return
+    typer.echo(format_table(printed.headers, printed.rows, left=printed.left))
+    typer.echo(printed.note)
+    if report is not None:
+        typer.echo(f"report: {report}")
+
+
+def _write_report(result: Any, out: Path, printed: Any) -> Path | None:
+    """OUT/report.html: the table as printed, and every run's plots, each variant's seeds overlaid."""
+    from batchsim.report import RunDirError, write_report
+
+    runs = [out / str(run) for run in result.table["run"]]
+    try:
+        return write_report(runs, out / "report.html", printed) if runs else None
+    except (OSError, RunDirError) as exc:
+        typer.echo(f"warning: no report: {exc}", err=True)
+        return None

@@ -12,7 +12,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["DEFAULT_SCENARIO", "find_scenario", "resolve_scenario", "shipped", "shipped_scenarios"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "find_scenario",
+    "resolve_formula",
+    "resolve_scenario",
+    "shipped",
+    "shipped_formulas",
+    "shipped_scenarios",
+]
 
 Shipped = Literal["formulas", "scenarios"]
 
@@ -47,3 +55,16 @@ def resolve_scenario(path: Path) -> Path:
     if path.exists() or path.suffix:
         return path
     return find_scenario(str(path)) or path
+
+
+def shipped_formulas() -> dict[str, Path]:
+    """The shipped formula library by name (the file name without `.formula`), sorted."""
+    return {path.stem: path for path in sorted(shipped("formulas").glob("*.formula"))}
+
+
+def resolve_formula(path: Path) -> Path:
+    """`path` itself, or the shipped formula of that name (`pending-tasks`, `pending-tasks.formula`)
+    when no such file exists and `path` is a bare name."""
+    if path.exists() or path.parent != Path("."):
+        return path
+    return shipped_formulas().get(path.name.removesuffix(".formula"), path)

@@ -16,7 +16,7 @@ from batchsim.measure.executors import Executor
 from batchsim.measure.runs import RunSpec
 from batchsim.measure.stats import interval, paired_difference
 
-__all__ = ["METRICS", "Cell", "Measured", "measure", "metric_row"]
+__all__ = ["METRICS", "Cell", "MeasureInterrupted", "Measured", "measure", "metric_row"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -60,6 +60,16 @@ class Measured:
         return any(run.get("tasks_submitted") and not run.get("tasks_completed") for run in self.runs)
 
 
+class MeasureInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `measure`: `finished` holds the outcomes of the runs that had finished, keyed
+    (cell key, seed), so that a command can keep them (still a KeyboardInterrupt for the others)."""
+
+    def __init__(self, finished: dict[Any, Any], total: int) -> None:
+        super().__init__(f"{len(finished)} of {total} runs finished")
+        self.finished = finished
+        self.total = total
+
+
 def _number(value: Any) -> float:
     if value is None or isinstance(value, bool):
         return math.nan if value is None else float(value)
@@ -79,10 +89,13 @@ def measure(
         for seed in seeds
     ]
     found: dict[tuple[K, int], Any] = {}
-    for number, (spec, outcome) in enumerate(executor.run(specs), start=1):
-        found[spec.tag] = outcome
-        if on_run is not None:
-            on_run(number, len(specs))
+    try:
+        for number, (spec, outcome) in enumerate(executor.run(specs), start=1):
+            found[spec.tag] = outcome
+            if on_run is not None:
+                on_run(number, len(specs))
+    except KeyboardInterrupt:
+        raise MeasureInterrupted(found, len(specs)) from None
     measured = {}
     for key in cells:
         outcomes = [found[(key, seed)] for seed in seeds]

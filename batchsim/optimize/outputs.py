@@ -166,7 +166,7 @@ def render_report(result: OptimizeResult) -> str:
         "",
         f"Objective: {objective.describe(result.members)}",
         "",
-        f"Search: {len(trials)} trials ({pruned} stopped early by successive halving) on seeds "
+        f"Search: {len(trials)} trials{f' ({pruned} stopped early by successive halving)' if pruned else ''} on seeds "
         f"{result.search_seeds[0]}–{result.search_seeds[-1]}, {result.search_runs} simulated runs "
         f"({result.sampler or 'optuna'}, seed {result.sampler_seed}). "
         f"Final check on fresh seeds {result.fresh_seeds[0]}–{result.fresh_seeds[-1]}; ± is the 95 % t-interval.",

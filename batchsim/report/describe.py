@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from batchsim.report.runs import Run, resolved_value, start_time
+from batchsim.report.tables import cost_text, wait_text
 from batchsim.units import format_duration
 
 __all__ = [
@@ -26,7 +27,9 @@ __all__ = [
     "decisions",
     "figure_rows",
     "formula_texts",
+    "price_source_text",
     "run_labels",
+    "seed_groups",
     "setup_rows",
 ]
 
@@ -82,6 +85,17 @@ def _formula_cell(run: Run) -> str:
     return f"{where}, every {format_duration(interval)}" if interval is not None else where
 
 
+def price_source_text(source: Any) -> str:
+    """Where prices came from, as a reader names it: the shipped catalog's rows are Azure Retail Prices
+    snapshots ("catalog: <file and meters> (2026-08-20)" → "Azure Retail Prices, 2026-08-20")."""
+    if not isinstance(source, str) or not source:
+        return MISSING
+    if source.startswith("catalog: ") and source.endswith(")") and " (" in source:
+        date = source.rsplit(" (", 1)[1].rstrip(")")
+        return f"Azure Retail Prices, {date} (batchsim's shipped catalog)"
+    return source
+
+
 def _text(value: Any) -> str:
     if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
@@ -128,7 +142,7 @@ def setup_rows(runs: Sequence[Run]) -> list[SetupRow]:
         row("initial nodes", nodes),
         row("Spot evictions per node-hour", lambda r: _pool(r).get("spot_eviction_rate_per_hour")),
         row("prices", _prices),
-        row("price source", lambda r: r.summary.get("price_source")),
+        row("price source", lambda r: price_source_text(r.summary.get("price_source"))),
         row("autoscale formula", _formula_cell),
         row("batchsim", lambda r: r.info.get("batchsim_version")),
     ]
@@ -161,11 +175,11 @@ _FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], Any], str], ...] = (
     ("unfinished at the end", _unfinished, "{:.0f}"),
     ("never started", lambda s: s.get("tasks_never_started"), "{:.0f}"),
     ("deadlines met", lambda s: s.get("deadline_met_fraction"), "{:.1%}"),
-    ("wait p50 (s)", lambda s: s.get("wait_s_p50"), "{:.0f}"),
-    ("wait p95 (s)", lambda s: s.get("wait_s_p95"), "{:.0f}"),
-    ("wait p99 (s)", lambda s: s.get("wait_s_p99"), "{:.0f}"),
-    ("wait max (s)", lambda s: s.get("wait_s_max"), "{:.0f}"),
-    ("cost (USD)", lambda s: s.get("cost_usd"), "{:.2f}"),
+    ("wait p50", lambda s: s.get("wait_s_p50"), "{:.0f}"),
+    ("wait p95", lambda s: s.get("wait_s_p95"), "{:.0f}"),
+    ("wait p99", lambda s: s.get("wait_s_p99"), "{:.0f}"),
+    ("wait max", lambda s: s.get("wait_s_max"), "{:.0f}"),
+    ("cost", lambda s: s.get("cost_usd"), "{:.2f}"),
     ("dedicated (USD)", lambda s: s.get("cost_dedicated_usd"), "{:.2f}"),
     ("Spot (USD)", lambda s: s.get("cost_spot_usd"), "{:.2f}"),
     ("idle waste (USD)", lambda s: s.get("cost_idle_usd"), "{:.2f}"),
@@ -180,12 +194,32 @@ _FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], Any], str], ...] = (
 )
 
 
+# Cells worded as the terminal words them: waits in seconds, "≥"-marked when some tasks never
+# started; the cost with the period it covers.
+_WAIT_KEYS = {"wait p50": "wait_s_p50", "wait p95": "wait_s_p95", "wait p99": "wait_s_p99", "wait max": "wait_s_max"}
+
+
+def _cell(label: str, fmt: str, value: float | None, run: Run) -> str:
+    if value is None:
+        return MISSING
+    if label in _WAIT_KEYS:
+        text = wait_text(run.summary, (_WAIT_KEYS[label],))
+        return text if label == "wait p95" else text.split(" (")[0]
+    if label == "cost":
+        return cost_text(value, None, _horizon_s(run))
+    return fmt.format(value)
+
+
+def _horizon_s(run: Run) -> float:
+    return _number(run.info.get("duration_s", run.summary.get("simulated_s"))) or 0.0
+
+
 def figure_rows(runs: Sequence[Run]) -> list[FigureRow]:
     """The summary figures per run; for several runs, each one's change against the first."""
     rows = []
     for label, read, fmt in _FIGURES:
         values = [_number(read(r.summary)) for r in runs]
-        cells = tuple(fmt.format(v) if v is not None else MISSING for v in values)
+        cells = tuple(_cell(label, fmt, v, r) for v, r in zip(values, runs, strict=True))
         changes = []
         for i, value in enumerate(values):
             base = values[0]
@@ -208,6 +242,28 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
     """
     if len(runs) == 1:
         return [runs[0].name]
+    labels = _differences(runs, with_seed=True)
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
+    return labels
+
+
+def seed_groups(runs: Sequence[Run]) -> list[str] | None:
+    """Per run, the label of its group when the runs are seeds of a few set-ups (each run labelled
+    by what differs apart from the seed); None when no two runs differ by their seed alone.
+
+    Two runs of one group with the same seed are not seeds of one set-up: then None as well.
+    """
+    if len(runs) < 2:
+        return None
+    labels = _differences(runs, with_seed=False)
+    seeds = [(label, r.summary.get("seed")) for label, r in zip(labels, runs, strict=True)]
+    if len(set(labels)) == len(labels) or len(set(seeds)) < len(seeds):
+        return None
+    return labels
+
+
+def _differences(runs: Sequence[Run], *, with_seed: bool) -> list[str]:
     parts: list[list[str]] = [[] for _ in runs]
 
     def add(values: Sequence[Any], show: Callable[[Any], str]) -> None:
@@ -216,7 +272,8 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
                 parts[i].append(show(value))
 
     add([r.name for r in runs], str)
-    add([r.summary.get("seed") for r in runs], lambda v: f"seed {v}")
+    if with_seed:
+        add([r.summary.get("seed") for r in runs], lambda v: f"seed {v}")
     # A formula set by --set is labelled with the other formulas, below.
     keys = sorted({k for r in runs for k in _overrides(r) if not k.startswith("pool.autoscale.formula")})
     short = {k: k.rsplit(".", 1)[-1] for k in keys}
@@ -239,10 +296,7 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
     for name in ("vm_size", "region", "os"):
         add([_pool(r).get(name) for r in runs], str)
     add([_prices(r) for r in runs], lambda v: "prices " + v.split(" per ")[0])
-    labels = [", ".join(p) or r.name for p, r in zip(parts, runs, strict=True)]
-    if len(set(labels)) < len(labels):
-        labels = [f"{label} #{i + 1}" for i, label in enumerate(labels)]
-    return labels
+    return [", ".join(p) or r.name for p, r in zip(parts, runs, strict=True)]
 
 
 def clock_text(run: Run, seconds: float) -> str:

@@ -17,14 +17,24 @@ from typing import Any
 
 from batchsim.files import write_atomically
 from batchsim.report import plots
-from batchsim.report.describe import decisions, figure_rows, formula_texts, run_labels, setup_rows
+from batchsim.report.describe import (
+    SetupRow,
+    decisions,
+    figure_rows,
+    formula_texts,
+    run_labels,
+    seed_groups,
+    setup_rows,
+)
 from batchsim.report.runs import Run, load_run
+from batchsim.report.tables import SeedTable
 
-__all__ = ["SECTIONS", "figure_png", "render_report", "write_report"]
+__all__ = ["SECTIONS", "figure_png", "render_report", "seed_table_html", "write_report"]
 
 Draw = Callable[..., Any]
 
-# (section id, title, plot): the report's figures, in reading order.
+# (section id, title, plot): the report's figures, in reading order. Seeds of one set-up are
+# overlaid in one colour, except on the cost bars, which have one bar per run.
 FIGURES: tuple[tuple[str, str, Draw], ...] = (
     ("cost", "Cost", plots.cost_breakdown),
     ("cost-per-hour", "Cost per hour", plots.cost_rate),
@@ -59,11 +69,13 @@ def _head(labels: Sequence[str]) -> str:
     return "<tr><th></th>" + "".join(f"<th>{html.escape(label)}</th>" for label in labels) + "</tr>"
 
 
-def _setup(runs: Sequence[Run], labels: Sequence[str]) -> str:
+def _setup(runs: Sequence[Run], labels: Sequence[str], replace: dict[str, list[str]] | None = None) -> str:
     rows = []
     for row in setup_rows(runs):
         if all(cell == "–" for cell in row.cells):
             continue
+        if replace and row.label in replace:
+            row = SetupRow(row.label, tuple(replace[row.label]))
         mark = " class='differs'" if row.differs else ""
         cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row.cells)
         rows.append(f"<tr{mark}><th>{html.escape(row.label)}</th>{cells}</tr>")
@@ -76,6 +88,18 @@ def _setup(runs: Sequence[Run], labels: Sequence[str]) -> str:
     return f"{note}<table class='setup'>{_head(labels)}{''.join(rows)}</table>{''.join(formulas)}"
 
 
+def seed_table_html(table: SeedTable) -> str:
+    """The table across seeds, cell for cell as the command printed it."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+
+    def cell(i: int, text: str) -> str:
+        return f"<th>{html.escape(text)}</th>" if i < table.left else f"<td>{html.escape(text)}</td>"
+
+    rows = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in table.rows)
+    note = f"<p class='note'>{html.escape(table.note)}</p>"
+    return f"<div class='wide'><table class='figures seeds'><tr>{head}</tr>{rows}</table></div>{note}"
+
+
 def _summary(runs: Sequence[Run], labels: Sequence[str]) -> str:
     rows = []
     for row in figure_rows(runs):
@@ -85,7 +109,7 @@ def _summary(runs: Sequence[Run], labels: Sequence[str]) -> str:
         )
         rows.append(f"<tr><th>{html.escape(row.label)}</th>{cells}</tr>")
     note = "<p class='note'>Small figures: the change against the first run.</p>" if len(runs) > 1 else ""
-    return f"{note}<table class='figures'>{_head(labels)}{''.join(rows)}</table>"
+    return f"{note}<div class='wide'><table class='figures'>{_head(labels)}{''.join(rows)}</table></div>"
 
 
 def _decisions(run: Run) -> str:
@@ -120,7 +144,7 @@ def _decisions(run: Run) -> str:
 
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1040px; padding: 0 1rem; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
 h3 { font-size: 1rem; margin-bottom: .3rem; }
 table { border-collapse: collapse; font-size: .9rem; margin: .4rem 0; }
@@ -130,6 +154,9 @@ table th { text-align: left; background: #f7f7f7; }
 table.setup td { max-width: 28rem; overflow-wrap: anywhere; }
 tr.differs th, tr.differs td { font-weight: 600; background: #fff6d6; }
 small { color: #666; }
+div.wide { overflow-x: auto; }
+/* The table across seeds: as many columns as the terminal's, in a smaller type. */
+table.seeds { font-size: .8rem; } table.seeds td, table.seeds th { padding: .25rem .45rem; }
 p.note { color: #555; font-size: .85rem; margin: .2rem 0; }
 img { max-width: 100%; display: block; margin: .3rem 0 1rem; }
 details { margin: .4rem 0; } summary { cursor: pointer; color: #0b5cad; }
@@ -140,20 +167,50 @@ table.decisions td.results { overflow-wrap: anywhere; min-width: 20rem; }
 """
 
 
-def render_report(runs: Sequence[Run]) -> str:
-    """The report's HTML for `runs` (the first is the one the others are compared with)."""
+def _intro(runs: Sequence[Run], labels: Sequence[str], groups: Sequence[str] | None) -> str:
+    if groups is None:
+        return f"<p>{len(runs)} runs, labelled by what differs: {html.escape('; '.join(labels))}.</p>"
+    counts = {g: groups.count(g) for g in dict.fromkeys(groups)}
+    sets = "; ".join(f"{g} ({n} seeds)" for g, n in counts.items())
+    return f"<p>{len(runs)} runs: {html.escape(sets)}. The plots overlay each one's seeds in one colour.</p>"
+
+
+def render_report(runs: Sequence[Run], seed_table: SeedTable | None = None) -> str:
+    """The report's HTML for `runs` (the first is the one the others are compared with).
+
+    `seed_table`: the measurements across seeds as the command that ran them printed them (the
+    runs of each set-up are its seeds); the summary leads with it.
+    """
     if not runs:
         raise ValueError("a report needs at least one run")
     labels = run_labels(runs)
+    groups = seed_groups(runs)
     title = ", ".join(dict.fromkeys(r.name for r in runs))
     parts = [f"<h1>batchsim report: {html.escape(title)}</h1>"]
     if len(runs) > 1:
-        parts.append(f"<p>{len(runs)} runs, labelled by what differs: {html.escape('; '.join(labels))}.</p>")
-    parts.append(f"<h2 id='setup'>What was simulated</h2>{_setup(runs, labels)}")
-    parts.append(f"<h2 id='summary'>Summary</h2>{_summary(runs, labels)}")
+        parts.append(_intro(runs, labels, groups))
+    if groups is None:
+        parts.append(f"<h2 id='setup'>What was simulated</h2>{_setup(runs, labels)}")
+    else:  # one column per set-up, its seeds in one cell
+        first = [groups.index(g) for g in dict.fromkeys(groups)]
+        seeds = {
+            g: ", ".join(str(r.summary.get("seed")) for r, h in zip(runs, groups, strict=True) if h == g)
+            for g in groups
+        }
+        setup = _setup(
+            [runs[i] for i in first], [groups[i] for i in first], {"seed": [seeds[groups[i]] for i in first]}
+        )
+        parts.append(f"<h2 id='setup'>What was simulated</h2>{setup}")
+    if seed_table is not None:
+        each = f"<details><summary>each run's figures</summary>{_summary(runs, labels)}</details>"
+        parts.append(f"<h2 id='summary'>Summary</h2>{seed_table_html(seed_table)}{each}")
+    else:
+        parts.append(f"<h2 id='summary'>Summary</h2>{_summary(runs, labels)}")
+    overlay = list(groups) if groups is not None else labels
     for section, name, draw in FIGURES:
-        alt = f"{name}: {', '.join(labels)}"
-        parts.append(f"<h2 id='{section}'>{name}</h2>{_img(draw, runs, labels, alt)}")
+        shown = labels if draw is plots.cost_breakdown else overlay
+        alt = f"{name}: {', '.join(dict.fromkeys(shown))}"
+        parts.append(f"<h2 id='{section}'>{name}</h2>{_img(draw, runs, shown, alt)}")
         if len(runs) > 1 and draw is plots.nodes_over_time:
             each = "".join(
                 f"<h3>{html.escape(label)}</h3>{_img(draw, [run], [label], f'{name} of {label}')}"
@@ -169,7 +226,7 @@ def render_report(runs: Sequence[Run]) -> str:
     return f"<!doctype html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"
 
 
-def write_report(runs: Sequence[Run | str | Path], out: str | Path) -> Path:
+def write_report(runs: Sequence[Run | str | Path], out: str | Path, seed_table: SeedTable | None = None) -> Path:
     """Write one self-contained HTML report of `runs` (loaded, or run directories) to `out`."""
     loaded = [r if isinstance(r, Run) else load_run(r) for r in runs]
-    return write_atomically(out, render_report(loaded))
+    return write_atomically(out, render_report(loaded, seed_table))

@@ -5,12 +5,14 @@ plot functions (`batchsim.report.plots`, `batchsim.report.html.figure_png`)."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from batchsim.measure.text import plus_minus
+from batchsim.report.tables import SeedTable
 from batchsim.stress.table import StressTable, worst_stress
 from batchsim.stress.transforms import describe
 
@@ -32,9 +34,22 @@ def _img(draw: Any, runs: list[Any], labels: list[str], alt: str) -> str:
     return f"<figure>{image}<figcaption>{html.escape(alt)}</figcaption></figure>"
 
 
-def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -> str:
-    """An HTML fragment: the rows, then per formula its baseline and its worst stress, plotted."""
+def _windows(parameters: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """When a stress acts, as (start, duration) in seconds; an instant (a mass eviction) as one minute."""
+    found = []
+    for p in parameters.values():
+        if isinstance(p, dict) and "start_s" in p and "duration_s" in p:
+            found.append((float(p["start_s"]), float(p["duration_s"])))
+        elif isinstance(p, dict) and "at_s" in p:
+            found.append((float(p["at_s"]), 60.0))
+    return found
+
+
+def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any], printed: SeedTable | None = None) -> str:
+    """An HTML fragment: the rows (as the command printed them, when given), then per formula its
+    baseline and its worst stress, plotted with the stress's window shaded."""
     from batchsim.report import plots
+    from batchsim.report.html import seed_table_html
 
     head = "".join(f"<th>{h}</th>" for h in ("formula", "stress", "what", *(c[1] for c in _COLUMNS), "Δ cost", "Δ p95"))
     body = []
@@ -48,7 +63,9 @@ def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -
         "<h2 id='stress'>Stress</h2>",
         "<p>Each formula under each stress on the same seeds; ± is the 95 % t-interval across seeds, Δ the paired "
         "change against the formula's baseline.</p>",
-        f"<table class='stress'><tr>{head}</tr>{''.join(body)}</table>",
+        seed_table_html(printed)
+        if printed is not None
+        else f"<table class='stress'><tr>{head}</tr>{''.join(body)}</table>",
     ]
     baseline = table.rows[0]["stress"]
     for formula in dict.fromkeys(r["formula"] for r in table.rows):
@@ -56,8 +73,10 @@ def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any]) -
         parts.append(f"<h3>{html.escape(formula)}: baseline and its worst stress, {html.escape(str(worst))}</h3>")
         shown = [s for s in (baseline, worst) if s is not None and (formula, s) in results]
         runs = [results[(formula, s)] for s in shown]
+        windows = _windows(next((r["parameters"] for r in table.rows if r["stress"] == worst), {}))
         for title, draw in (("Nodes", plots.nodes_over_time), ("Queue", plots.queue_length)):
-            parts.append(_img(draw, runs, shown, f"{title} of {formula}: {' and '.join(shown)} (first seed)"))
+            shaded = functools.partial(draw, windows=windows)
+            parts.append(_img(shaded, runs, shown, f"{title} of {formula}: {' and '.join(shown)} (first seed)"))
     return "\n".join(parts)
 
 
@@ -68,9 +87,15 @@ td { text-align: right; } td:nth-child(-n+3) { text-align: left; } img { max-wid
 """
 
 
-def write_stress_report(table: StressTable, results: Mapping[tuple[str, str], Any], out: Path, title: str) -> Path:
+def write_stress_report(
+    table: StressTable,
+    results: Mapping[tuple[str, str], Any],
+    out: Path,
+    title: str,
+    printed: SeedTable | None = None,
+) -> Path:
     """A self-contained HTML page holding the stress section."""
-    body = f"<h1>batchsim stress: {html.escape(title)}</h1>\n{stress_section(table, results)}"
+    body = f"<h1>batchsim stress: {html.escape(title)}</h1>\n{stress_section(table, results, printed)}"
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>batchsim stress</title><style>{_CSS}</style>"
     out.write_text(f"{page}</head><body>{body}</body></html>\n", encoding="utf-8")
     return out

@@ -15,7 +15,7 @@ runner = CliRunner()
     ("arguments", "next_error"),
     [
         (["stress", "default", "--stress", "nope"], "no stress 'nope'"),
-        (["compare", "default", "missing.formula", "--seeds", "2"], "missing.formula: cannot read"),
+        (["compare", "default", "missing.formula", "--seeds", "2"], "missing.formula: no such file"),
         (["optimize", "default", "--template", "nope", "--out", "unused"], "nope"),
         (["sweep", "default", "--grid", "pool.nope=1", "--out", "unused"], "pool.nope"),
     ],

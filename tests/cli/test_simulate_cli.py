@@ -54,7 +54,7 @@ def test_simulate_text_prints_a_table() -> None:
             ["SCEN", "--set", "pool.autoscale.formula=$TargetDedicatedNodes = (1"],
             "pool.autoscale.formula: Line 1, Col 27: AutoScalingFormulaSyntaxError",
         ),
-        (["SCEN", "--set", "pool.autoscale.formula_file=missing.formula"], "give exactly one of autoscale.formula"),
+        (["SCEN", "--set", "pool.autoscale.formula_file=missing.formula"], "pool.autoscale.formula_file: cannot read"),
         (["SLOTS", "--set", "pool.autoscale.formula_file=missing.formula"], "formula_file: cannot read"),
     ],
 )

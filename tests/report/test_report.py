@@ -58,7 +58,7 @@ def test_the_report_says_what_was_simulated(tmp_path: Path) -> None:
         "eastus",
         "linux",
         "$0.0960 dedicated",
-        "catalog: ",  # the price source
+        "Azure Retail Prices, 2026-",  # the price source, as a reader names it
         "pool.spot.eviction_rate_per_hour=0.2",  # overrides
         "2026-01-05 00:00 UTC",  # start
         "3h",  # horizon
