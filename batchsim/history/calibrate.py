@@ -285,6 +285,17 @@ def _shared_wait(
     if aic_shared >= aic_independent:
         return
     names = ("dedicated", "spot")
+    split = "; ".join(
+        f"{names[k]} wait {shared.wait[i].median:.0f} s [{shared.wait[i].median_low:.0f}, "
+        f"{shared.wait[i].median_high:.0f}], node {shared.per_node[i].median:.0f} s "
+        f"[{shared.per_node[i].median_low:.0f}, {shared.per_node[i].median_high:.0f}]"
+        for i, k in enumerate(kinds)
+    )
+    cal.notes.append(
+        "provisioning delays: durations tell a resize's whole time well but its split into the shared wait "
+        "and a node's delay weakly, so the split is held by a prior from batch-behavior §2.4 (wait about "
+        f"twice a node's median); read the two together, not each as a measurement: {split}"
+    )
     delays: dict[str, Any] = {}
     waits: dict[str, Any] = {}
     for i, k in enumerate(kinds):
