@@ -101,7 +101,18 @@ class Node:
 class Job:
     """A job: its spec, its tasks, how many of them finished, and when it ended."""
 
-    __slots__ = ("created_s", "done", "ended_s", "finished", "last_tag", "order", "scheduled", "spec", "tasks")
+    __slots__ = (
+        "created_s",
+        "disabled",
+        "done",
+        "ended_s",
+        "finished",
+        "last_tag",
+        "order",
+        "scheduled",
+        "spec",
+        "tasks",
+    )
 
     def __init__(self, spec: JobSpec, order: int, created_s: float) -> None:
         self.spec = spec
@@ -111,6 +122,7 @@ class Job:
         self.last_tag = 0  # the queue tag of the job's latest eligible task (jobDefaultOrder none)
         self.scheduled = 0  # tasks a job-schedule occurrence will add; 0 for ordinary jobs
         self.done = False
+        self.disabled = False  # disabled by a task's exit options: its tasks stay active, none is scheduled
         self.ended_s: float | None = None
         self.tasks: list[Task] = []
 
@@ -125,6 +137,7 @@ class Task:
         "dependents",
         "eligible_s",
         "end_s",
+        "exit_code",
         "first_start_s",
         "index",
         "job",
@@ -162,6 +175,7 @@ class Task:
         self.remaining_deps = 0
         self.dependents: list[Task] | None = None  # made on the first dependent: most tasks have none
         self.token = 0
+        self.exit_code: int | None = 0  # the current attempt's exit code; None when killed by its wall clock
 
 
 def by_index(item: Node | Task) -> int:

@@ -55,6 +55,10 @@ class Jobs:
         for spec in workload.jobs:
             self._add_job(spec, spec.submit_s)
         self._arrivals = sorted(workload.tasks, key=lambda t: t.submit_s)
+        for task_spec in workload.tasks:
+            job = self.jobs.get(task_spec.job_id)
+            if job is not None and job.spec.on_all_tasks_complete == "terminatejob":
+                job.scheduled += 1  # the job ends once the tasks the workload adds to it have completed
         for schedule in workload.schedules:
             self.at(schedule.do_not_run_until_s, self._schedule_due, schedule, 0, schedule.do_not_run_until_s)
 
@@ -142,6 +146,7 @@ class Jobs:
             uses_task_dependencies=schedule.job.uses_task_dependencies,
             preparation=schedule.job.preparation,
             release=schedule.job.release,
+            on_task_failure=schedule.job.on_task_failure,
         )
         job = self._add_job(spec, now)
         self._current_of_schedule[schedule.schedule_id] = job
@@ -165,6 +170,10 @@ class Jobs:
                 input_bytes=template.input_bytes,
                 output_bytes=template.output_bytes,
                 deadline_s=None if template.deadline_s is None else now + template.deadline_s,
+                failure_exit_codes=template.failure_exit_codes,
+                pre_processing_error_probability=template.pre_processing_error_probability,
+                file_upload_error_probability=template.file_upload_error_probability,
+                exit_conditions=template.exit_conditions,
             )
             self.at(delay, self._submit_and_dispatch, task_spec)
         if not occurrence:
@@ -194,14 +203,8 @@ class Jobs:
         """Job `maxWallClockTime` expired: running tasks are killed, the rest fail (§4.2)."""
         if job.done:
             return
-        self.end_job(job)
-        scheduler = self.scheduler
-        for task in list(job.tasks):
-            if task.state == "running":
-                scheduler.kill(task, "killed")
-            elif task.state in ("active", "waiting"):
-                scheduler.cancel(task)
-        scheduler.dispatch()
+        self.scheduler.terminate_job(job)
+        self.scheduler.dispatch()
 
     def end_job(self, job: Job) -> None:
         """A job ends (§4.4–4.5): release tasks, then the schedule's occurrence that waited for it."""

@@ -7,7 +7,9 @@ the most free slots, pack the fullest that still fits, ties to the lowest index;
 nowhere does not block smaller ones. An attempt ends completed, failed (retried while
 `max_retry_count` lasts: a retry budget that requeues do not use), or killed (requeued by a
 shrink or an eviction, recovered after a node fault, or failed by a shrink with `terminate` or a
-job's wall clock).
+job's wall clock). A task's end goes through its exit conditions (REST task add `exitConditions`,
+batch-behavior §4.2): they decide whether its dependents may run and, when the job's `onTaskFailure`
+is `performexitoptionsjobaction`, whether the job is disabled or terminated.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections.abc import Callable
 import numpy as np
 
 from batchsim.sim.entities import Job, Node, Task
-from batchsim.sim.records import Attempt
+from batchsim.sim.records import Attempt, JobAction
 from batchsim.sim.state import READY_STATES, PoolState
 from batchsim.sim.streams import Streams, identity_key
+from batchsim.workload.spec import ExitOptionsSpec
 
 __all__ = ["Scheduler"]
 
@@ -92,6 +95,8 @@ class Scheduler:
             task.eligible_s = self.calendar.now
         task.state = "active"
         self.state.active_count += 1
+        if task.job.disabled:  # it stays active, and is counted so, but is not scheduled
+            return
         key = task.queue_key
         if key is None:
             key = task.queue_key = self._queue_key(task)
@@ -217,13 +222,29 @@ class Scheduler:
         bandwidth = self.config.storage_bandwidth_bytes_per_s
         start_s += spec.input_bytes / bandwidth
         task.run_start_s = start_s
+        p_pre = spec.pre_processing_error_probability
+        if p_pre and self.task_rng(task, 2).random() < p_pre:
+            task.run_start_s = math.inf  # the task failed to start: it never ran
+            self.at(start_s - now, self._attempt_ended, task, task.token, "preprocessing_error")
+            return
         run_s = spec.duration_s
-        failed = spec.failure_probability > 0 and self.task_rng(task, 0).random() < spec.failure_probability
+        task.exit_code = 0
+        if spec.failure_probability > 0:
+            draw = self.task_rng(task, 0).random()
+            if draw < spec.failure_probability:
+                task.exit_code = _exit_code(spec.failure_exit_codes, draw / spec.failure_probability)
         timeout = spec.max_wall_clock_s is not None and run_s > spec.max_wall_clock_s
         if timeout:
             run_s = spec.max_wall_clock_s  # type: ignore[assignment]
+            task.exit_code = None  # terminated by the service: no exit code of its own
         end_s = start_s + run_s + (0.0 if timeout else spec.output_bytes / bandwidth)
-        outcome = "failed" if failed or timeout else "completed"
+        outcome = "completed" if task.exit_code == 0 else "failed"
+        if (
+            not timeout
+            and spec.file_upload_error_probability
+            and self.task_rng(task, 3).random() < spec.file_upload_error_probability
+        ):
+            outcome = "upload_error"
         self.at(end_s - now, self._attempt_ended, task, task.token, outcome)
 
     def task_rng(self, task: Task, purpose: int) -> np.random.Generator:
@@ -257,12 +278,14 @@ class Scheduler:
         node = self._release_slot(task, outcome)
         self.state.running_count -= 1
         if outcome == "completed":
-            self.finish(task, "completed")
-        elif task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count:
-            task.retry_count += 1
-            self.make_eligible(task)  # retry (§4.2)
+            self.finish(task, "completed", "exit")
+        elif outcome == "preprocessing_error":
+            self.finish(task, "failed", "preprocessing")  # not retried (§4.2)
+        elif task.exit_code != 0 and (task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count):
+            task.retry_count += 1  # a nonzero exit is retried, whatever its upload did (§4.2)
+            self.make_eligible(task)
         else:
-            self.finish(task, "failed")
+            self.finish(task, "failed", "upload" if outcome == "upload_error" else "exit")
         if node is not None and node.draining and not node.running and node.state == "leavingpool":
             self._leave(node)
         self.dispatch()
@@ -317,19 +340,102 @@ class Scheduler:
             self.state.active_count -= 1
         self.finish(task, "failed")
 
-    def finish(self, task: Task, state: str) -> None:
-        """A task is done (`completed` or `failed`): its dependents and its job learn of it."""
+    def finish(self, task: Task, state: str, condition: str | None = None) -> None:
+        """A task is done (`completed` or `failed`): its dependents and its job learn of it.
+
+        condition: how it ended, for its exit conditions: `exit` (its exit code, `task.exit_code`),
+        `preprocessing` or `upload` (the two errors); None when the service ended it (a job's end, a
+        shrink with terminate), where no exit condition applies: its dependents stay blocked.
+        """
         task.state = state
         task.end_s = self.calendar.now
+        job = task.job
         if state == "completed":
             self.state.succeeded_count += 1
+        else:
+            self.state.failed_count += 1
+        job_action = "none"
+        satisfy = state == "completed"  # the defaults: satisfy on exit code 0, block otherwise (§4.2)
+        if condition is not None and (task.spec.exit_conditions is not None or job.spec.on_task_failure != "noaction"):
+            job_action, satisfy = _exit_actions(task, condition)
+        if satisfy:
             for dependent in task.dependents or ():
                 dependent.remaining_deps -= 1
                 if dependent.remaining_deps == 0 and dependent.state == "waiting":
                     self.make_eligible(dependent)
-        else:
-            self.state.failed_count += 1  # dependents stay blocked (dependencyAction block, §4.2)
-        job = task.job
         job.finished += 1
+        if job_action != "none" and job.spec.on_task_failure == "performexitoptionsjobaction" and not job.done:
+            self.records.job_actions.append(
+                JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, job_action, "TaskFailed")
+            )
+            if job_action == "terminate":
+                self.terminate_job(job)
+            elif not job.disabled:
+                self.disable_job(job)
         if job.scheduled and job.finished >= job.scheduled and not job.done:
+            if job.spec.on_all_tasks_complete == "terminatejob":
+                self.records.job_actions.append(
+                    JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, "terminate", "AllTasksComplete")
+                )
             self._end_job(job)
+
+    def terminate_job(self, job: Job) -> None:
+        """The job ends now (a terminate job action, its wall clock): running tasks are killed, the
+        rest fail without running (§4.2, §4.5)."""
+        self._end_job(job)
+        for task in list(job.tasks):
+            if task.state == "running":
+                self.kill(task, "killed")
+            elif task.state in ("active", "waiting"):
+                self.cancel(task)
+
+    def disable_job(self, job: Job) -> None:
+        """A disable job action: as the Disable Job API with `disableTasks` requeue, running tasks are
+        killed and requeued and the job's tasks stay active, none scheduled, for the rest of the run
+        (nothing re-enables it). They still count as active tasks: their state is `active` [assume]."""
+        job.disabled = True
+        for task in sorted((t for t in job.tasks if t.state == "running"), key=lambda t: t.index):
+            self.kill(task, "requeued")
+        queue = self.queue
+        queue[:] = [entry for entry in queue if entry[3].job is not job]
+        heapq.heapify(queue)
+
+
+def _exit_code(codes: tuple[tuple[int, float], ...], fraction: float) -> int:
+    """The exit code of a failed attempt: `fraction` (uniform in [0, 1)) through the codes' weights."""
+    total = sum(weight for _, weight in codes)
+    cumulative = 0.0
+    for code, weight in codes:
+        cumulative += weight
+        if fraction * total < cumulative:
+            return code
+    return codes[-1][0]
+
+
+_NO_OPTIONS = ExitOptionsSpec()
+
+
+def _exit_actions(task: Task, condition: str) -> tuple[str, bool]:
+    """The job action and whether dependents are satisfied, by the task's exit conditions (REST task
+    add `exitConditions`): an exit code listed in `exitCodes` or `exitCodeRanges` first; else for a
+    nonzero code `default`; a pre-processing or upload error its own entry, else `default` (an
+    upload error after a listed exit code takes that code's options). Unset fields take the
+    service's defaults: none and satisfy for exit code 0, terminate and block otherwise."""
+    conditions = task.spec.exit_conditions
+    code = task.exit_code
+    success = condition == "exit" and code == 0
+    options: ExitOptionsSpec | None = None
+    if conditions is not None:
+        listed = conditions.listed(code) if code is not None and condition != "preprocessing" else None
+        if listed is not None:
+            options = listed
+        elif condition == "preprocessing":
+            options = conditions.pre_processing_error or conditions.default
+        elif condition == "upload":
+            options = conditions.file_upload_error or conditions.default
+        elif not success:
+            options = conditions.default
+    options = options or _NO_OPTIONS
+    job_action = options.job_action or ("none" if success else "terminate")
+    dependency_action = options.dependency_action or ("satisfy" if success else "block")
+    return job_action, dependency_action == "satisfy"

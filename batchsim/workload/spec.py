@@ -11,7 +11,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskSpec", "Workload"]
+__all__ = ["ExitConditionsSpec", "ExitOptionsSpec", "JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskSpec", "Workload"]
+
+
+@dataclass(slots=True, frozen=True)
+class ExitOptionsSpec:
+    """The REST API's `ExitOptions`: what the service does when a task completes with an exit condition.
+
+    None leaves the service's default: `job_action` none for exit code 0 and terminate for every other
+    condition; `dependency_action` satisfy for exit code 0 and block for every other condition.
+    """
+
+    job_action: str | None = None  # none | disable | terminate
+    dependency_action: str | None = None  # satisfy | block
+
+
+@dataclass(slots=True, frozen=True)
+class ExitConditionsSpec:
+    """The REST API's `exitConditions` of a task: exit codes, inclusive code ranges, the two errors
+    that are not exit codes, and `default` for a failure none of them covers."""
+
+    exit_codes: tuple[tuple[int, ExitOptionsSpec], ...] = ()
+    exit_code_ranges: tuple[tuple[int, int, ExitOptionsSpec], ...] = ()
+    pre_processing_error: ExitOptionsSpec | None = None
+    file_upload_error: ExitOptionsSpec | None = None
+    default: ExitOptionsSpec | None = None
+
+    def listed(self, exit_code: int) -> ExitOptionsSpec | None:
+        """The options `exitCodes` or `exitCodeRanges` give this exit code, else None."""
+        for code, options in self.exit_codes:
+            if code == exit_code:
+                return options
+        for start, end, options in self.exit_code_ranges:
+            if start <= exit_code <= end:
+                return options
+        return None
 
 
 @dataclass(slots=True)
@@ -23,6 +57,11 @@ class TaskSpec:
         (the job must use task dependencies).
     failure_probability: chance that an attempt exits non-zero.
     deadline_s: absolute time by which the task should complete (for deadline objectives), or None.
+    failure_exit_codes: the nonzero exit codes a failed attempt exits with, as (code, weight) pairs.
+    pre_processing_error_probability: chance that an attempt fails to start (a resource file
+        download error, the REST API's pre-processing error); not retried.
+    file_upload_error_probability: chance that an attempt's output files fail to upload; not retried.
+    exit_conditions: how the service responds to the task's completion, or None for its defaults.
     """
 
     task_id: str
@@ -39,6 +78,10 @@ class TaskSpec:
     input_bytes: float = 0.0
     output_bytes: float = 0.0
     deadline_s: float | None = None
+    failure_exit_codes: tuple[tuple[int, float], ...] = ((1, 1.0),)
+    pre_processing_error_probability: float = 0.0
+    file_upload_error_probability: float = 0.0
+    exit_conditions: ExitConditionsSpec | None = None
 
     @property
     def plain(self) -> bool:
@@ -49,6 +92,8 @@ class TaskSpec:
             and not self.output_bytes
             and not self.failure_probability
             and self.max_wall_clock_s is None
+            and not self.pre_processing_error_probability
+            and not self.file_upload_error_probability
         )
 
 
@@ -73,6 +118,11 @@ class JobSpec:
     uses_task_dependencies: bool = False
     preparation: PrepTaskSpec | None = None
     release: PrepTaskSpec | None = None
+    # The REST API's job `onTaskFailure` (noaction | performexitoptionsjobaction) and
+    # `onAllTasksComplete` (noaction | terminatejob): terminatejob ends the job once every task the
+    # workload adds to it has completed (the client sets it after adding them, as the service advises).
+    on_task_failure: str = "noaction"
+    on_all_tasks_complete: str = "noaction"
 
 
 @dataclass(slots=True)
