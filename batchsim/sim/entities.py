@@ -108,6 +108,7 @@ class Job:
         "ended_s",
         "finished",
         "last_tag",
+        "manager",
         "order",
         "scheduled",
         "spec",
@@ -125,6 +126,7 @@ class Job:
         self.disabled = False  # disabled by a task's exit options: its tasks stay active, none is scheduled
         self.ended_s: float | None = None
         self.tasks: list[Task] = []
+        self.manager: Task | None = None  # its job manager task, if it has one
 
 
 class Task:

@@ -91,13 +91,14 @@ class ResizeError(NamedTuple):
 
 class JobAction(NamedTuple):
     """A job disabled or terminated by what its tasks did (the `job_actions` table): a task's exit
-    options (`reason` TaskFailed), or the job's `onAllTasksComplete` (AllTasksComplete)."""
+    options (`reason` TaskFailed), the job's `onAllTasksComplete` (AllTasksComplete), or its job
+    manager task's end with `killJobOnCompletion` (JMComplete)."""
 
     time_s: float
     job_id: str
     task_id: str
     action: str  # disable | terminate
-    reason: str  # TaskFailed | AllTasksComplete
+    reason: str  # TaskFailed | AllTasksComplete | JMComplete
 
 
 class TaskRow(NamedTuple):

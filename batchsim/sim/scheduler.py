@@ -372,6 +372,11 @@ class Scheduler:
                 self.terminate_job(job)
             elif not job.disabled:
                 self.disable_job(job)
+        if job.manager is task and not job.done and job.spec.job_manager.kill_job_on_completion:  # type: ignore[union-attr]
+            self.records.job_actions.append(
+                JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, "terminate", "JMComplete")
+            )
+            self.terminate_job(job)
         if job.scheduled and job.finished >= job.scheduled and not job.done:
             if job.spec.on_all_tasks_complete == "terminatejob":
                 self.records.job_actions.append(

@@ -17,6 +17,7 @@ from batchsim.workload.rate_windows import RateFactor, apply_rate_factors, apply
 from batchsim.workload.spec import (
     ExitConditionsSpec,
     ExitOptionsSpec,
+    JobManagerSpec,
     JobSpec,
     PrepTaskSpec,
     ScheduleSpec,
@@ -30,6 +31,7 @@ __all__ = [
     "Diurnal",
     "ExitConditions",
     "IdRange",
+    "JobManager",
     "JobSchedule",
     "ListedTask",
     "Poisson",
@@ -112,6 +114,32 @@ class FailureExitCode(_Strict):
         return self
 
 
+# Evidence: REST job add `jobManagerTask` (learn.microsoft.com/rest/api/batchservice/job/add), §4.4.
+class JobManager(_Strict):
+    """The job's job manager task: started when the job is created, before its other tasks;
+    `kill_job_on_completion` (default true) ends the job when it ends; `run_exclusive` (default
+    true) keeps every other task off its node while it runs."""
+
+    duration: DurationS = Field(gt=0)
+    id: str = "jobmanager"
+    kill_job_on_completion: bool = True
+    run_exclusive: bool = True
+    required_slots: int = Field(default=1, ge=1)
+    max_retry_count: int = Field(default=0, ge=-1)
+    failure_probability: float = Field(default=0.0, ge=0, le=1)
+
+    def spec(self) -> JobManagerSpec:
+        return JobManagerSpec(
+            duration_s=self.duration,
+            task_id=self.id,
+            kill_job_on_completion=self.kill_job_on_completion,
+            run_exclusive=self.run_exclusive,
+            required_slots=self.required_slots,
+            max_retry_count=self.max_retry_count,
+            failure_probability=self.failure_probability,
+        )
+
+
 class _Entry(_Strict):
     task_duration: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=60.0))
     required_slots: int = Field(default=1, ge=1)
@@ -135,6 +163,7 @@ class _Entry(_Strict):
     # The job's `onTaskFailure` and `onAllTasksComplete` (REST job add).
     on_task_failure: Literal["noaction", "performexitoptionsjobaction"] = "noaction"
     on_all_tasks_complete: Literal["noaction", "terminatejob"] = "noaction"
+    job_manager: JobManager | None = None
 
     @model_validator(mode="after")
     def _exit_options_allowed(self) -> _Entry:
@@ -321,6 +350,7 @@ class JobSchedule(_Entry):
             preparation=prep(self.preparation),
             release=prep(self.release),
             on_task_failure=self.on_task_failure,
+            job_manager=None if self.job_manager is None else self.job_manager.spec(),
         )
         return ScheduleSpec(
             schedule_id=name,
@@ -603,6 +633,7 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
                         uses_task_dependencies=dependencies,
                         on_task_failure=entry.on_task_failure,
                         on_all_tasks_complete=entry.on_all_tasks_complete,
+                        job_manager=None if entry.job_manager is None else entry.job_manager.spec(),
                     )
                 )
     return workload

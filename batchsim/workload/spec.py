@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ExitConditionsSpec", "ExitOptionsSpec", "JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskSpec", "Workload"]
+__all__ = [
+    "ExitConditionsSpec",
+    "ExitOptionsSpec",
+    "JobManagerSpec",
+    "JobSpec",
+    "PrepTaskSpec",
+    "ScheduleSpec",
+    "TaskSpec",
+    "Workload",
+]
 
 
 @dataclass(slots=True, frozen=True)
@@ -108,6 +117,25 @@ class PrepTaskSpec:
 
 
 @dataclass(slots=True)
+class JobManagerSpec:
+    """The REST API's `jobManagerTask` of a job: started when the job is created, scheduled before
+    the job's other tasks.
+
+    kill_job_on_completion: its end (success or failure) ends the job, terminating the job's
+        running tasks (terminateReason JMComplete).
+    run_exclusive: no other task runs on its node while it runs; modelled as holding every slot.
+    """
+
+    duration_s: float
+    task_id: str = "jobmanager"
+    kill_job_on_completion: bool = True
+    run_exclusive: bool = True
+    required_slots: int = 1
+    max_retry_count: int = 0
+    failure_probability: float = 0.0
+
+
+@dataclass(slots=True)
 class JobSpec:
     """One job. Tasks reference it by `job_id`; jobs of a schedule are created by the engine."""
 
@@ -123,6 +151,7 @@ class JobSpec:
     # workload adds to it has completed (the client sets it after adding them, as the service advises).
     on_task_failure: str = "noaction"
     on_all_tasks_complete: str = "noaction"
+    job_manager: JobManagerSpec | None = None
 
 
 @dataclass(slots=True)
