@@ -2,7 +2,8 @@
 
 Counted toward a target: every node of the kind that is not gone and not leaving, preempted
 ones included (the service keeps seeking the Spot target). Growing is capped by the core quota
-(`AccountCoreQuotaReached` / `AccountLowPriorityCoreQuotaReached`); an allocation that finds no
+(`AccountCoreQuotaReached` / `AccountLowPriorityCoreQuotaReached`), and dedicated nodes by their
+VM family's quota when enforced (`AccountVMSeriesCoreQuotaReached`); an allocation that finds no
 capacity waits up to `pool.resize_timeout`, then ends `AllocationTimedout`; with
 `allocation_failure_probability` some nodes fail at once (`AllocationFailed`, asked again at the
 next evaluation). The nodes of one resize share one wait (`provisioning_delay.resize_wait`, §2.4)
@@ -115,6 +116,9 @@ class Resize:
         if allowed is None or allowed >= count:
             return count
         code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
+        family = self._family_nodes() if kind == "dedicated" else None
+        if family is not None and family == allowed:
+            code = "AccountVMSeriesCoreQuotaReached"  # the family's quota binds first (§1.1, §6.4)
         self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
         return allowed
 
@@ -126,9 +130,18 @@ class Resize:
     def _quota_nodes(self, kind: str) -> int | None:
         """How many more nodes of `kind` the core quota has room for: ⌊free cores ÷ vCPUs⌋, None when unlimited."""
         quota = self.config.quota.dedicated_cores if kind == "dedicated" else self.config.quota.spot_cores
+        family = self._family_nodes() if kind == "dedicated" else None
+        if quota is None:
+            return family
+        total = max(0, (quota - self.state.cores_in_use(kind)) // self.state.vcpus)
+        return total if family is None else min(total, family)
+
+    def _family_nodes(self) -> int | None:
+        """How many more dedicated nodes the pool's VM family quota has room for, None when none binds."""
+        quota = self.config.quota.family_cores(self.config.vm_family)
         if quota is None:
             return None
-        return max(0, (quota - self.state.cores_in_use(kind)) // self.state.vcpus)
+        return max(0, (quota - self.state.cores_in_use("dedicated")) // self.state.vcpus)
 
     def capacity_returned(self, kind: str) -> None:
         """A shortage of `kind` ended: the allocations that waited for it proceed, as one resize."""
