@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
@@ -129,6 +129,18 @@ class Scenario(BaseModel):
     )
     # The scenario file's folder, set by the loader; relative paths in the file are read from there.
     _base_dir: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _multi_instance_needs_its_pool(self) -> Scenario:
+        """Multi-instance tasks need a pool with inter-node communication and one task slot per node
+        (batch-behavior §4.4; learn.microsoft.com/azure/batch/batch-mpi), as the service requires."""
+        wanted = [i for i, entry in enumerate(self.workload) if getattr(entry, "number_of_instances", 1) > 1]
+        if wanted and not (self.pool.inter_node_communication and self.pool.task_slots_per_node == 1):
+            raise ValueError(
+                f"workload.{wanted[0]}.number_of_instances: multi-instance tasks need"
+                " pool.inter_node_communication: true and pool.task_slots_per_node: 1"
+            )
+        return self
 
     @property
     def base_dir(self) -> str | None:

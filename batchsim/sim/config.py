@@ -245,6 +245,9 @@ class PoolConfig(_Model):
     vm_family: str | None = None
     task_slots_per_node: int = Field(default=1, ge=1, le=256)
     node_fill_type: Literal["spread", "pack"] = "spread"
+    # `enableInterNodeCommunication`: needed by multi-instance tasks; such a pool holds at most
+    # 100 nodes (batch-behavior §4.4), beyond which a resize records CommunicationEnabledPoolReachedMaxVMCount.
+    inter_node_communication: bool = False
     # Among active jobs of equal priority: `none` spreads the pool evenly (round robin), `creationtime`
     # serves older jobs first (the pool's jobDefaultOrder, batch-behavior §4.1).
     job_default_order: Literal["none", "creationtime"] = "none"

@@ -141,7 +141,9 @@ class Task:
         "end_s",
         "exit_code",
         "first_start_s",
+        "gang",
         "index",
+        "instances",
         "job",
         "node",
         "placed_s",
@@ -177,6 +179,8 @@ class Task:
         self.remaining_deps = 0
         self.dependents: list[Task] | None = None  # made on the first dependent: most tasks have none
         self.token = 0
+        self.instances = spec.number_of_instances  # how it counts in the task metrics (§4.4)
+        self.gang: list[Node] | None = None  # a multi-instance task's subtask nodes while it runs
         self.exit_code: int | None = 0  # the current attempt's exit code; None when killed by its wall clock
 
 

@@ -203,6 +203,7 @@ class Jobs:
                 pre_processing_error_probability=template.pre_processing_error_probability,
                 file_upload_error_probability=template.file_upload_error_probability,
                 exit_conditions=template.exit_conditions,
+                number_of_instances=template.number_of_instances,
             )
             self.at(delay, self._submit_and_dispatch, task_spec)
         if not occurrence and job.manager is None:

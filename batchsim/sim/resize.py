@@ -38,6 +38,10 @@ _REMOVAL_RANK = {
 }
 
 
+# An inter-node communication pool's most nodes (batch-behavior §4.4: 100, 80 in user-subscription mode).
+_INTER_NODE_MAX_NODES = 100
+
+
 class Resize:
     """Targets → allocations and removals."""
 
@@ -110,8 +114,18 @@ class Resize:
         self._provision(kind, [state.new_node(kind) for _ in range(count)])
 
     def within_quota(self, kind: str, count: int) -> int:
-        """How many of `count` new nodes of `kind` the core quota allows; when fewer, the resize
-        error the service reports (`Account…QuotaReached`, §6.4). The pool's initial nodes too."""
+        """How many of `count` new nodes of `kind` the core quota (and an inter-node communication
+        pool's 100 nodes) allows; when fewer, the resize error the service reports
+        (`Account…QuotaReached`, §6.4; `CommunicationEnabledPoolReachedMaxVMCount`). The pool's
+        initial nodes too."""
+        if self.config.inter_node_communication:
+            live = self.state.live
+            room = max(0, _INTER_NODE_MAX_NODES - len(live["dedicated"]) - len(live["spot"]))
+            if count > room:
+                self.records.resize_errors.append(
+                    ResizeError(self.calendar.now, kind, "CommunicationEnabledPoolReachedMaxVMCount")
+                )
+                count = room
         allowed = self._quota_nodes(kind)
         if allowed is None or allowed >= count:
             return count

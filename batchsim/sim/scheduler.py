@@ -94,7 +94,7 @@ class Scheduler:
         if task.eligible_s is None:
             task.eligible_s = self.calendar.now
         task.state = "active"
-        self.state.active_count += 1
+        self.state.active_count += task.instances
         if task.job.disabled:  # it stays active, and is counted so, but is not scheduled
             return
         key = task.queue_key
@@ -151,6 +151,71 @@ class Scheduler:
         self.only_barred = barred and chosen is None
         return chosen
 
+    def _pick_gang(self, task: Task) -> list[Node] | None:
+        """The nodes for a multi-instance task: `numberOfInstances` ready nodes with a free slot
+        (the pool runs one task per node, §4.4), not barred for its job, by the fill order; None
+        when fewer are free (it waits for all of them: gang scheduling)."""
+        heap = self.open_heap
+        spread = self.spread
+        wanted = task.instances
+        job_id = task.job.spec.job_id
+        taken: list[tuple[int, int, Node]] = []
+        skipped: list[tuple[int, int, Node]] = []
+        while heap and len(taken) < wanted:
+            entry = heapq.heappop(heap)
+            key, _, node = entry
+            free = node.slots - node.used_slots
+            if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
+                continue  # stale entry
+            if any(n is node for _, _, n in taken):
+                continue  # a duplicate entry of a node already taken
+            (skipped if node.barred_jobs and job_id in node.barred_jobs else taken).append(entry)
+        if len(taken) < wanted:
+            skipped += taken
+            taken = []
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return [node for _, _, node in taken] or None
+
+    def _hold_gang(self, task: Task, subtask_nodes: list[Node]) -> None:
+        """A multi-instance task's subtasks take a slot on each of their nodes for the attempt."""
+        task.gang = subtask_nodes
+        state = self.state
+        for node in subtask_nodes:
+            node.used_slots += 1
+            state.ready_used += 1
+            node.running.add(task)
+            if node.state == "idle":
+                state.flip_busy(node, "running")
+            self.push_open(node)
+
+    def _release_gang(self, task: Task, outcome: str, subtask_nodes: list[Node]) -> None:
+        """The attempt ended on every subtask node too: one attempt record each, the slot freed, and
+        a draining node whose last task this was leaves (after the current event, so that a node
+        being removed now is not removed twice)."""
+        task.gang = None
+        now = self.calendar.now
+        for node in subtask_nodes:
+            self._append_attempt(
+                Attempt(
+                    task.spec.task_id, task.job.spec.job_id, node.node_id, node.kind, task.placed_s, now, 1, outcome
+                )
+            )
+            node.running.discard(task)
+            node.retain_until_s = now + self.retention_s
+            node.used_slots -= 1
+            if node.state in READY_STATES:
+                self.state.ready_used -= 1
+                if not node.running and node.state == "running" and not node.draining:
+                    self.state.flip_busy(node, "idle")
+            self.push_open(node)
+            if node.draining:
+                self.at(0.0, self._leave_if_drained, node)
+
+    def _leave_if_drained(self, node: Node) -> None:
+        if node.draining and not node.running and node.state == "leavingpool":
+            self._leave(node)
+
     def dispatch(self) -> None:
         """Start queued tasks while some node has room (§4.1): a task that fits nowhere does not
         block others, nor does one whose job is barred from every node with room (§4.4); the queue
@@ -169,7 +234,12 @@ class Scheduler:
             if barred is not None and barred.get(task.job.spec.job_id, slots + 1) <= slots:
                 blocked.append(entry)  # its job found only barred nodes for as many slots or fewer
                 continue
-            node = self._pick_node(slots, task)
+            gang = None
+            if task.instances == 1:
+                node = self._pick_node(slots, task)
+            else:
+                gang = self._pick_gang(task)
+                node = gang[0] if gang else None
             if node is None:
                 blocked.append(entry)
                 if self.only_barred:
@@ -177,11 +247,13 @@ class Scheduler:
                         barred = {}
                     job_id = task.job.spec.job_id
                     barred[job_id] = min(slots, barred.get(job_id, slots))
-                elif slots == 1:
+                elif slots == 1 and task.instances == 1:
                     break
                 continue
             if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
                 self._round[-entry[0]] = entry[1]  # the round robin has reached this tag
+            if gang is not None:
+                self._hold_gang(task, gang[1:])
             self._start_attempt(task, node)
         for entry in blocked:
             heapq.heappush(queue, entry)
@@ -191,8 +263,8 @@ class Scheduler:
         spec = task.spec
         state = self.state
         now = self.calendar.now
-        state.active_count -= 1
-        state.running_count += 1
+        state.active_count -= task.instances
+        state.running_count += task.instances
         task.state = "running"
         task.node = node
         task.attempts += 1
@@ -267,7 +339,7 @@ class Scheduler:
     def _prep_failed(self, task: Task, token: int) -> None:
         if task.token == token and task.state == "running":
             self._release_slot(task, "preparation_failed")
-            self.state.running_count -= 1
+            self.state.running_count -= task.instances
             task.attempts -= 1  # the task itself never started
             self.make_eligible(task)
             self.dispatch()
@@ -276,7 +348,7 @@ class Scheduler:
         if task.token != token or task.state != "running":
             return
         node = self._release_slot(task, outcome)
-        self.state.running_count -= 1
+        self.state.running_count -= task.instances
         if outcome == "completed":
             self.finish(task, "completed", "exit")
         elif outcome == "preprocessing_error":
@@ -295,6 +367,8 @@ class Scheduler:
         task.node = None
         if node is None:
             return None
+        if task.gang is not None:
+            self._release_gang(task, outcome, task.gang)
         if task.first_start_s is None and task.run_start_s <= self.calendar.now:
             task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
         self._append_attempt(
@@ -325,7 +399,7 @@ class Scheduler:
         + 1), `node_fault` (requeued too, but a recovery that counts nowhere, §4.2), `killed` (failed)."""
         task.token += 1
         self._release_slot(task, outcome)
-        self.state.running_count -= 1
+        self.state.running_count -= task.instances
         if outcome == "killed":
             self.finish(task, "failed")
             return
@@ -337,7 +411,7 @@ class Scheduler:
     def cancel(self, task: Task) -> None:
         """A task that is queued or waits for its dependencies fails without running (its job ended)."""
         if task.state == "active":
-            self.state.active_count -= 1
+            self.state.active_count -= task.instances
         self.finish(task, "failed")
 
     def finish(self, task: Task, state: str, condition: str | None = None) -> None:

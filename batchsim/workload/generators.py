@@ -164,6 +164,8 @@ class _Entry(_Strict):
     on_task_failure: Literal["noaction", "performexitoptionsjobaction"] = "noaction"
     on_all_tasks_complete: Literal["noaction", "terminatejob"] = "noaction"
     job_manager: JobManager | None = None
+    # Multi-instance tasks (REST task add `multiInstanceSettings.numberOfInstances`): nodes held at once.
+    number_of_instances: int = Field(default=1, ge=1, le=100)
 
     @model_validator(mode="after")
     def _exit_options_allowed(self) -> _Entry:
@@ -182,6 +184,12 @@ class _Entry(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _multi_instance_slots(self) -> _Entry:
+        if self.number_of_instances > 1 and self.required_slots != 1:
+            raise ValueError("a multi-instance task needs required_slots: 1 (the service refuses it otherwise)")
+        return self
+
     def job_id(self, index: int) -> str:
         return self.job or f"job-{index}"
 
@@ -196,6 +204,8 @@ class _Entry(_Strict):
             fields["file_upload_error_probability"] = self.file_upload_error_probability
         if self.exit_conditions is not None:
             fields["exit_conditions"] = self.exit_conditions.spec()
+        if self.number_of_instances > 1:
+            fields["number_of_instances"] = self.number_of_instances
         return fields
 
     def tasks_at(self, times: np.ndarray, rng: np.random.Generator, index: int) -> list[TaskSpec]:

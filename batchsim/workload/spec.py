@@ -91,6 +91,9 @@ class TaskSpec:
     pre_processing_error_probability: float = 0.0
     file_upload_error_probability: float = 0.0
     exit_conditions: ExitConditionsSpec | None = None
+    # A multi-instance task's `numberOfInstances` (REST task add `multiInstanceSettings`): the nodes
+    # it holds at once, its primary on one and a subtask on each other; 1 is an ordinary task.
+    number_of_instances: int = 1
 
     @property
     def plain(self) -> bool:
