@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from batchsim.cost.billing import bill_seconds, billed_seconds
 from batchsim.cost.catalog import CatalogError, vcpus_of
+from batchsim.cost.catalog import find as find_catalog_row
 from batchsim.cost.catalog import resolve_prices as resolve_catalog_prices
 from batchsim.cost.prices import PriceLike, Prices
 from batchsim.formula.context import datetime_to_ticks
 from batchsim.scenario import PRICES_HINT, Scenario, ScenarioError
+from batchsim.sim.config import PoolConfig
 from batchsim.sim.engine import run
 from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
@@ -91,7 +93,7 @@ def simulate(
     prices = resolve_prices(scenario)
     vcpus = vcpus_of(scenario.pool)  # from the catalog: the engine's quotas count these cores
     result = run(
-        scenario.pool.model_copy(update={"vcpus_per_node": vcpus}),
+        scenario.pool.model_copy(update={"vcpus_per_node": vcpus, "vm_family": _vm_family(scenario.pool)}),
         workload,
         scenario.duration,
         seed,
@@ -167,3 +169,13 @@ class Plots:
 
     def cost_rate(self, ax: Axes | None = None) -> Axes:
         return self._draw("cost_rate", ax)
+
+
+def _vm_family(pool: PoolConfig) -> str | None:
+    """The pool's quota family: `pool.vm_family`, else the catalog's for its size (None when unknown)."""
+    if pool.vm_family is not None or not pool.quota.per_family_enforced:
+        return pool.vm_family
+    try:
+        return str(find_catalog_row(pool.vm_size, pool.region, pool.os)["family"])
+    except CatalogError:
+        return None

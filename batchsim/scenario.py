@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from batchsim.cost.prices import Prices
 from batchsim.dist import DurationS
 from batchsim.formula.sources import read_formula
 from batchsim.scenario_errors import describe_errors, line_of
-from batchsim.sim.config import PoolConfig, QuotaConfig
+from batchsim.sim.config import PoolConfig
 from batchsim.stress_spec import StressSpec
 from batchsim.workload.generators import WorkloadEntry
 
@@ -31,7 +31,6 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioPool",
-    "ScenarioQuota",
     "load_scenario",
     "parse_overrides",
     "scenario_json_schema",
@@ -100,26 +99,10 @@ class CalibrationEstimate(BaseModel):
     source: str
 
 
-class ScenarioQuota(QuotaConfig):
-    """The Batch account's core quotas, with its dedicated cores per VM family.
-
-    The per-family quotas are the account's `dedicatedCoreQuotaPerVMFamily` and
-    `dedicatedCoreQuotaPerVMFamilyEnforced` (`batchsim skus` reads them). A simulation holds a pool
-    to `dedicated_cores`; `batchsim plan` holds each size to its family's quota when enforced.
-    """
-
-    dedicated_cores_per_family: dict[str, int] = Field(
-        default_factory=dict, description="Dedicated cores per VM family (e.g. standardDSv3Family: 40)."
-    )
-    per_family_enforced: bool = Field(
-        default=False, description="Whether the per-family quotas apply (else only dedicated_cores does)."
-    )
-
-
 class ScenarioPool(PoolConfig):
-    """`pool:` with the keys only planning reads: per-family quotas and per-core speeds."""
+    """`pool:` with the key only planning reads: per-core speeds (the engine's `quota` holds the per-family
+    core quotas, which the engine enforces and `batchsim plan` bounds its search by)."""
 
-    quota: ScenarioQuota = Field(default_factory=ScenarioQuota)
     speed: dict[str, float] = Field(
         default_factory=dict,
         description="Per-core speed by VM size on the catalog's ACU scale (Standard_A1 = 100), overriding the "
@@ -167,6 +150,18 @@ class Scenario(BaseModel):
     )
     # The scenario file's folder, set by the loader; relative paths in the file are read from there.
     _base_dir: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _multi_instance_needs_its_pool(self) -> Scenario:
+        """Multi-instance tasks need a pool with inter-node communication and one task slot per node
+        (batch-behavior §4.4; learn.microsoft.com/azure/batch/batch-mpi), as the service requires."""
+        wanted = [i for i, entry in enumerate(self.workload) if getattr(entry, "number_of_instances", 1) > 1]
+        if wanted and not (self.pool.inter_node_communication and self.pool.task_slots_per_node == 1):
+            raise ValueError(
+                f"workload.{wanted[0]}.number_of_instances: multi-instance tasks need"
+                " pool.inter_node_communication: true and pool.task_slots_per_node: 1"
+            )
+        return self
 
     @property
     def base_dir(self) -> str | None:

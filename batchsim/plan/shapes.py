@@ -70,11 +70,12 @@ def _speed(scenario: Scenario, vm_size: str, row: dict[str, object]) -> float | 
 
 
 def _family_cores(scenario: Scenario, family: str) -> int | None:
+    """The dedicated cores a size of `family` may hold: the engine's rule (`QuotaConfig.family_cores`,
+    the lower of the family's enforced quota and the account's total), so a plan and its runs agree."""
     quota = scenario.pool.quota
     cores = quota.dedicated_cores
-    if quota.per_family_enforced:
-        by_family = {name.lower(): value for name, value in quota.dedicated_cores_per_family.items()}
-        family_cores = by_family.get(family.lower(), 0)
+    family_cores = quota.family_cores(family)  # 0 for a family the list lacks
+    if family_cores is not None:
         cores = family_cores if cores is None else min(cores, family_cores)
     return cores
 

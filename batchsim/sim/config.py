@@ -183,12 +183,40 @@ class StartTaskConfig(_Model):
     wait_for_success: bool = True
 
 
-# Evidence: batch-behavior §6.4.
+# Evidence: batch-behavior §6.4; REST Batch Account `dedicatedCoreQuotaPerVMFamily`,
+# `dedicatedCoreQuotaPerVMFamilyEnforced` (learn.microsoft.com/rest/api/batchmanagement/batch-account/get).
 class QuotaConfig(_Model):
-    """The Batch account's core quotas, which cap how many nodes can be allocated; absent: unlimited."""
+    """The Batch account's core quotas, which cap how many nodes can be allocated; absent: unlimited.
+
+    dedicated_cores_per_family: dedicated cores per VM family (`dedicatedCoreQuotaPerVMFamily`, by
+    family name, case-insensitive; a family not listed has none); they bind only with `per_family_enforced`
+    (`dedicatedCoreQuotaPerVMFamilyEnforced`), and then together with `dedicated_cores`. A family
+    not listed holds no dedicated cores, as on the service. Spot cores have one quota for every family (`spot_cores`).
+    """
 
     dedicated_cores: int | None = Field(default=None, ge=0)
     spot_cores: int | None = Field(default=None, ge=0)
+    dedicated_cores_per_family: dict[str, int] = Field(default_factory=dict)
+    per_family_enforced: bool = False
+
+    @field_validator("dedicated_cores_per_family")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        negative = sorted(name for name, cores in value.items() if cores < 0)
+        if negative:
+            raise ValueError(f"a family's core quota cannot be negative: {', '.join(negative)}")
+        return value
+
+    def family_cores(self, family: str | None) -> int | None:
+        """The enforced dedicated core quota of `family`, None when no family quota binds it."""
+        if not self.per_family_enforced or family is None:
+            return None
+        wanted = family.lower()
+        for name, cores in self.dedicated_cores_per_family.items():
+            if name.lower() == wanted:
+                return cores
+        # The service lists every family (0 where the account has none): a family the list lacks has none.
+        return 0
 
 
 # Evidence: formula reference §6.5, batch-behavior §5.
@@ -213,8 +241,14 @@ class PoolConfig(_Model):
     region: str = "eastus"
     os: Literal["linux", "windows"] = "linux"
     vcpus_per_node: int | None = Field(default=None, ge=1)
+    # The VM size's quota family (`standardDSv3Family`); the pipeline fills it from the VM catalog
+    # when absent, for `quota.dedicated_cores_per_family`.
+    vm_family: str | None = None
     task_slots_per_node: int = Field(default=1, ge=1, le=256)
     node_fill_type: Literal["spread", "pack"] = "spread"
+    # `enableInterNodeCommunication`: needed by multi-instance tasks; such a pool holds at most
+    # 100 nodes (batch-behavior §4.4), beyond which a resize records CommunicationEnabledPoolReachedMaxVMCount.
+    inter_node_communication: bool = False
     # Among active jobs of equal priority: `none` spreads the pool evenly (round robin), `creationtime`
     # serves older jobs first (the pool's jobDefaultOrder, batch-behavior §4.1).
     job_default_order: Literal["none", "creationtime"] = "none"

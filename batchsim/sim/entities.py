@@ -101,7 +101,19 @@ class Node:
 class Job:
     """A job: its spec, its tasks, how many of them finished, and when it ended."""
 
-    __slots__ = ("created_s", "done", "ended_s", "finished", "last_tag", "order", "scheduled", "spec", "tasks")
+    __slots__ = (
+        "created_s",
+        "disabled",
+        "done",
+        "ended_s",
+        "finished",
+        "last_tag",
+        "manager",
+        "order",
+        "scheduled",
+        "spec",
+        "tasks",
+    )
 
     def __init__(self, spec: JobSpec, order: int, created_s: float) -> None:
         self.spec = spec
@@ -111,8 +123,10 @@ class Job:
         self.last_tag = 0  # the queue tag of the job's latest eligible task (jobDefaultOrder none)
         self.scheduled = 0  # tasks a job-schedule occurrence will add; 0 for ordinary jobs
         self.done = False
+        self.disabled = False  # disabled by a task's exit options: its tasks stay active, none is scheduled
         self.ended_s: float | None = None
         self.tasks: list[Task] = []
+        self.manager: Task | None = None  # its job manager task, if it has one
 
 
 class Task:
@@ -125,8 +139,11 @@ class Task:
         "dependents",
         "eligible_s",
         "end_s",
+        "exit_code",
         "first_start_s",
+        "gang",
         "index",
+        "instances",
         "job",
         "node",
         "placed_s",
@@ -162,6 +179,9 @@ class Task:
         self.remaining_deps = 0
         self.dependents: list[Task] | None = None  # made on the first dependent: most tasks have none
         self.token = 0
+        self.instances = spec.number_of_instances  # how it counts in the task metrics (§4.4)
+        self.gang: list[Node] | None = None  # a multi-instance task's subtask nodes while it runs
+        self.exit_code: int | None = 0  # the current attempt's exit code; None when killed by its wall clock
 
 
 def by_index(item: Node | Task) -> int:

@@ -10,7 +10,7 @@ from batchsim.sim.records import LIVE_STATES, Attempt
 from batchsim.sim.scheduler import Scheduler
 from batchsim.sim.state import PoolState
 from batchsim.sim.streams import Streams, identity_key
-from batchsim.workload.spec import JobSpec, ScheduleSpec, TaskSpec, Workload
+from batchsim.workload.spec import JobManagerSpec, JobSpec, ScheduleSpec, TaskSpec, Workload
 
 __all__ = ["Jobs"]
 
@@ -55,6 +55,13 @@ class Jobs:
         for spec in workload.jobs:
             self._add_job(spec, spec.submit_s)
         self._arrivals = sorted(workload.tasks, key=lambda t: t.submit_s)
+        for job in self.jobs.values():
+            if job.spec.on_all_tasks_complete == "terminatejob" and job.manager is not None:
+                job.scheduled += 1  # its job manager is one of its tasks
+        for task_spec in workload.tasks:
+            owner = self.jobs.get(task_spec.job_id)
+            if owner is not None and owner.spec.on_all_tasks_complete == "terminatejob":
+                owner.scheduled += 1  # the job ends once the tasks the workload adds to it have completed
         for schedule in workload.schedules:
             self.at(schedule.do_not_run_until_s, self._schedule_due, schedule, 0, schedule.do_not_run_until_s)
 
@@ -63,7 +70,31 @@ class Jobs:
         self.jobs[spec.job_id] = job
         if spec.max_wall_clock_s is not None:
             self.at(created_s + spec.max_wall_clock_s - self.calendar.now, self._job_timeout, job)
+        if spec.job_manager is not None:
+            manager = self._manager_spec(spec.job_manager, spec.job_id, created_s)
+            if created_s <= self.calendar.now:
+                job.manager = self._submit(manager)  # before any task of the job: scheduled first
+            else:
+                self.at(created_s - self.calendar.now, self._submit_manager, job, manager)
         return job
+
+    def _manager_spec(self, manager: JobManagerSpec, job_id: str, created_s: float) -> TaskSpec:
+        """The job manager as a task (REST job add `jobManagerTask`): run exclusive holds every slot
+        of its node, so that it starts only on an empty node and nothing joins it there."""
+        slots = self.state.config.task_slots_per_node if manager.run_exclusive else manager.required_slots
+        return TaskSpec(
+            task_id=manager.task_id,
+            job_id=job_id,
+            submit_s=created_s,
+            duration_s=manager.duration_s,
+            required_slots=max(slots, manager.required_slots),
+            max_retry_count=manager.max_retry_count,
+            failure_probability=manager.failure_probability,
+        )
+
+    def _submit_manager(self, job: Job, spec: TaskSpec) -> None:
+        job.manager = self._submit(spec)
+        self.scheduler.dispatch()
 
     # -- arrivals -------------------------------------------------------------------------------
     def arrive(self, i: int) -> None:
@@ -142,12 +173,15 @@ class Jobs:
             uses_task_dependencies=schedule.job.uses_task_dependencies,
             preparation=schedule.job.preparation,
             release=schedule.job.release,
+            on_task_failure=schedule.job.on_task_failure,
+            job_manager=schedule.job.job_manager,
         )
         job = self._add_job(spec, now)
         self._current_of_schedule[schedule.schedule_id] = job
         self._schedule_of_job[spec.job_id] = schedule.schedule_id
         occurrence = schedule.occurrences[k % len(schedule.occurrences)] if schedule.occurrences else []
-        job.scheduled = len(occurrence)  # the job ends when these tasks are done (onAllTasksComplete)
+        # The job ends when these tasks, and its manager, are done (onAllTasksComplete).
+        job.scheduled = len(occurrence) + (job.manager is not None)
         for template in occurrence:
             delay = template.submit_s
             task_spec = TaskSpec(
@@ -165,9 +199,14 @@ class Jobs:
                 input_bytes=template.input_bytes,
                 output_bytes=template.output_bytes,
                 deadline_s=None if template.deadline_s is None else now + template.deadline_s,
+                failure_exit_codes=template.failure_exit_codes,
+                pre_processing_error_probability=template.pre_processing_error_probability,
+                file_upload_error_probability=template.file_upload_error_probability,
+                exit_conditions=template.exit_conditions,
+                number_of_instances=template.number_of_instances,
             )
             self.at(delay, self._submit_and_dispatch, task_spec)
-        if not occurrence:
+        if not occurrence and job.manager is None:
             job.done = True
         self._schedule_next(schedule, k, due_s)
 
@@ -194,14 +233,8 @@ class Jobs:
         """Job `maxWallClockTime` expired: running tasks are killed, the rest fail (§4.2)."""
         if job.done:
             return
-        self.end_job(job)
-        scheduler = self.scheduler
-        for task in list(job.tasks):
-            if task.state == "running":
-                scheduler.kill(task, "killed")
-            elif task.state in ("active", "waiting"):
-                scheduler.cancel(task)
-        scheduler.dispatch()
+        self.scheduler.terminate_job(job)
+        self.scheduler.dispatch()
 
     def end_job(self, job: Job) -> None:
         """A job ends (§4.4–4.5): release tasks, then the schedule's occurrence that waited for it."""

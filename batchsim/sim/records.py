@@ -18,6 +18,7 @@ __all__ = [
     "LIVE_STATES",
     "Attempt",
     "Evaluation",
+    "JobAction",
     "NodeInterval",
     "Records",
     "ResizeError",
@@ -63,7 +64,9 @@ class Attempt(NamedTuple):
     start_s: float
     end_s: float
     slots: int
-    outcome: str  # completed | failed | requeued | node_fault | killed | preparation_failed | jobrelease
+    # completed | failed | preprocessing_error | upload_error | requeued | node_fault | killed | preparation_failed
+    # | jobrelease
+    outcome: str
 
 
 class Evaluation(NamedTuple):
@@ -84,6 +87,18 @@ class ResizeError(NamedTuple):
     time_s: float
     kind: str
     code: str
+
+
+class JobAction(NamedTuple):
+    """A job disabled or terminated by what its tasks did (the `job_actions` table): a task's exit
+    options (`reason` TaskFailed), the job's `onAllTasksComplete` (AllTasksComplete), or its job
+    manager task's end with `killJobOnCompletion` (JMComplete)."""
+
+    time_s: float
+    job_id: str
+    task_id: str
+    action: str  # disable | terminate
+    reason: str  # TaskFailed | AllTasksComplete | JMComplete
 
 
 class TaskRow(NamedTuple):
@@ -116,6 +131,7 @@ class Records:
         "duration_s",
         "evaluations",
         "events",
+        "job_actions",
         "node_intervals",
         "preemptions",
         "requeues",
@@ -133,6 +149,7 @@ class Records:
         self.attempts: list[Attempt] = []
         self.evaluations: list[Evaluation] = []
         self.resize_errors: list[ResizeError] = []
+        self.job_actions: list[JobAction] = []
         self.tasks: list[Task] = []
         self.sample_times: list[float] = []
         self.samples: dict[str, SampleSeries] = {}

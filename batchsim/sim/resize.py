@@ -2,7 +2,8 @@
 
 Counted toward a target: every node of the kind that is not gone and not leaving, preempted
 ones included (the service keeps seeking the Spot target). Growing is capped by the core quota
-(`AccountCoreQuotaReached` / `AccountLowPriorityCoreQuotaReached`); an allocation that finds no
+(`AccountCoreQuotaReached` / `AccountLowPriorityCoreQuotaReached`), and dedicated nodes by their
+VM family's quota when enforced (`AccountVMSeriesCoreQuotaReached`); an allocation that finds no
 capacity waits up to `pool.resize_timeout`, then ends `AllocationTimedout`; with
 `allocation_failure_probability` some nodes fail at once (`AllocationFailed`, asked again at the
 next evaluation). The nodes of one resize share one wait (`provisioning_delay.resize_wait`, §2.4)
@@ -35,6 +36,10 @@ _REMOVAL_RANK = {
     "rebooting": 3,
     "idle": 4,
 }
+
+
+# An inter-node communication pool's most nodes (batch-behavior §4.4: 100, 80 in user-subscription mode).
+_INTER_NODE_MAX_NODES = 100
 
 
 class Resize:
@@ -109,12 +114,25 @@ class Resize:
         self._provision(kind, [state.new_node(kind) for _ in range(count)])
 
     def within_quota(self, kind: str, count: int) -> int:
-        """How many of `count` new nodes of `kind` the core quota allows; when fewer, the resize
-        error the service reports (`Account…QuotaReached`, §6.4). The pool's initial nodes too."""
+        """How many of `count` new nodes of `kind` the core quota (and an inter-node communication
+        pool's 100 nodes) allows; when fewer, the resize error the service reports
+        (`Account…QuotaReached`, §6.4; `CommunicationEnabledPoolReachedMaxVMCount`). The pool's
+        initial nodes too."""
+        if self.config.inter_node_communication:
+            live = self.state.live
+            room = max(0, _INTER_NODE_MAX_NODES - len(live["dedicated"]) - len(live["spot"]))
+            if count > room:
+                self.records.resize_errors.append(
+                    ResizeError(self.calendar.now, kind, "CommunicationEnabledPoolReachedMaxVMCount")
+                )
+                count = room
         allowed = self._quota_nodes(kind)
         if allowed is None or allowed >= count:
             return count
         code = "AccountCoreQuotaReached" if kind == "dedicated" else "AccountLowPriorityCoreQuotaReached"
+        family = self._family_nodes() if kind == "dedicated" else None
+        if family is not None and family == allowed:
+            code = "AccountVMSeriesCoreQuotaReached"  # the family's quota binds first (§1.1, §6.4)
         self.records.resize_errors.append(ResizeError(self.calendar.now, kind, code))
         return allowed
 
@@ -126,9 +144,18 @@ class Resize:
     def _quota_nodes(self, kind: str) -> int | None:
         """How many more nodes of `kind` the core quota has room for: ⌊free cores ÷ vCPUs⌋, None when unlimited."""
         quota = self.config.quota.dedicated_cores if kind == "dedicated" else self.config.quota.spot_cores
+        family = self._family_nodes() if kind == "dedicated" else None
+        if quota is None:
+            return family
+        total = max(0, (quota - self.state.cores_in_use(kind)) // self.state.vcpus)
+        return total if family is None else min(total, family)
+
+    def _family_nodes(self) -> int | None:
+        """How many more dedicated nodes the pool's VM family quota has room for, None when none binds."""
+        quota = self.config.quota.family_cores(self.config.vm_family)
         if quota is None:
             return None
-        return max(0, (quota - self.state.cores_in_use(kind)) // self.state.vcpus)
+        return max(0, (quota - self.state.cores_in_use("dedicated")) // self.state.vcpus)
 
     def capacity_returned(self, kind: str) -> None:
         """A shortage of `kind` ended: the allocations that waited for it proceed, as one resize."""

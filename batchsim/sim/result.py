@@ -14,7 +14,7 @@ import pandas as pd
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
-from batchsim.sim.records import Attempt, Evaluation, NodeInterval, Records, ResizeError, TaskRow
+from batchsim.sim.records import Attempt, Evaluation, JobAction, NodeInterval, Records, ResizeError, TaskRow
 
 __all__ = ["SUMMARY_KEYS", "Result"]
 
@@ -69,7 +69,7 @@ class Result:
     figures are lower bounds because some tasks never started, `deadline_met_fraction`, ...).
     tasks: one row per task. nodes: node-state intervals. evaluations: autoscale runs.
     metrics: every sampled variable, long format (time_s, name, value). attempts: one row per
-    attempt. resize_errors: resizes that fell short.
+    attempt. resize_errors: resizes that fell short. job_actions: jobs disabled or terminated by their tasks.
 
     The engine fills the summary's task, wait and event keys from its records; the pipeline
     (`batchsim.simulate`) adds the cost keys from the bill and binds `plot`. Each table becomes a
@@ -106,6 +106,8 @@ class Result:
             return records.resize_errors, list(ResizeError._fields)
         if name == "attempts":
             return records.attempts, list(Attempt._fields)
+        if name == "job_actions":
+            return records.job_actions, list(JobAction._fields)
         times = records.sample_times
         rows = [
             (time_s, metric, float(value))
@@ -145,6 +147,10 @@ class Result:
         return self._frame("attempts")
 
     @property
+    def job_actions(self) -> pd.DataFrame:
+        return self._frame("job_actions")
+
+    @property
     def plot(self) -> Any:
         """The report's plots of this run: `res.plot.nodes(ax=ax)`, `.queue`, `.waits`, `.cost`, `.preemptions`.
 
@@ -160,7 +166,9 @@ class Result:
         self._plots = plots
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {
+        """The run's tables; `job_actions` only when some task's exit options or a job's
+        `onAllTasksComplete` acted, so that a run without them writes the files it always wrote."""
+        tables = {
             "tasks": self.tasks,
             "nodes": self.nodes,
             "evaluations": self.evaluations,
@@ -168,6 +176,9 @@ class Result:
             "resize_errors": self.resize_errors,
             "attempts": self.attempts,
         }
+        if self.records.job_actions:
+            tables["job_actions"] = self.job_actions
+        return tables
 
     def write(self, out_dir: str | Path) -> Path:
         """Write `summary.json` and the tables as Parquet, each file whole or not at all."""

@@ -7,7 +7,9 @@ the most free slots, pack the fullest that still fits, ties to the lowest index;
 nowhere does not block smaller ones. An attempt ends completed, failed (retried while
 `max_retry_count` lasts: a retry budget that requeues do not use), or killed (requeued by a
 shrink or an eviction, recovered after a node fault, or failed by a shrink with `terminate` or a
-job's wall clock).
+job's wall clock). A task's end goes through its exit conditions (REST task add `exitConditions`,
+batch-behavior §4.2): they decide whether its dependents may run and, when the job's `onTaskFailure`
+is `performexitoptionsjobaction`, whether the job is disabled or terminated.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections.abc import Callable
 import numpy as np
 
 from batchsim.sim.entities import Job, Node, Task
-from batchsim.sim.records import Attempt
+from batchsim.sim.records import Attempt, JobAction
 from batchsim.sim.state import READY_STATES, PoolState
 from batchsim.sim.streams import Streams, identity_key
+from batchsim.workload.spec import ExitOptionsSpec
 
 __all__ = ["Scheduler"]
 
@@ -91,7 +94,9 @@ class Scheduler:
         if task.eligible_s is None:
             task.eligible_s = self.calendar.now
         task.state = "active"
-        self.state.active_count += 1
+        self.state.active_count += task.instances
+        if task.job.disabled:  # it stays active, and is counted so, but is not scheduled
+            return
         key = task.queue_key
         if key is None:
             key = task.queue_key = self._queue_key(task)
@@ -146,6 +151,71 @@ class Scheduler:
         self.only_barred = barred and chosen is None
         return chosen
 
+    def _pick_gang(self, task: Task) -> list[Node] | None:
+        """The nodes for a multi-instance task: `numberOfInstances` ready nodes with a free slot
+        (the pool runs one task per node, §4.4), not barred for its job, by the fill order; None
+        when fewer are free (it waits for all of them: gang scheduling)."""
+        heap = self.open_heap
+        spread = self.spread
+        wanted = task.instances
+        job_id = task.job.spec.job_id
+        taken: list[tuple[int, int, Node]] = []
+        skipped: list[tuple[int, int, Node]] = []
+        while heap and len(taken) < wanted:
+            entry = heapq.heappop(heap)
+            key, _, node = entry
+            free = node.slots - node.used_slots
+            if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
+                continue  # stale entry
+            if any(n is node for _, _, n in taken):
+                continue  # a duplicate entry of a node already taken
+            (skipped if node.barred_jobs and job_id in node.barred_jobs else taken).append(entry)
+        if len(taken) < wanted:
+            skipped += taken
+            taken = []
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return [node for _, _, node in taken] or None
+
+    def _hold_gang(self, task: Task, subtask_nodes: list[Node]) -> None:
+        """A multi-instance task's subtasks take a slot on each of their nodes for the attempt."""
+        task.gang = subtask_nodes
+        state = self.state
+        for node in subtask_nodes:
+            node.used_slots += 1
+            state.ready_used += 1
+            node.running.add(task)
+            if node.state == "idle":
+                state.flip_busy(node, "running")
+            self.push_open(node)
+
+    def _release_gang(self, task: Task, outcome: str, subtask_nodes: list[Node]) -> None:
+        """The attempt ended on every subtask node too: one attempt record each, the slot freed, and
+        a draining node whose last task this was leaves (after the current event, so that a node
+        being removed now is not removed twice)."""
+        task.gang = None
+        now = self.calendar.now
+        for node in subtask_nodes:
+            self._append_attempt(
+                Attempt(
+                    task.spec.task_id, task.job.spec.job_id, node.node_id, node.kind, task.placed_s, now, 1, outcome
+                )
+            )
+            node.running.discard(task)
+            node.retain_until_s = now + self.retention_s
+            node.used_slots -= 1
+            if node.state in READY_STATES:
+                self.state.ready_used -= 1
+                if not node.running and node.state == "running" and not node.draining:
+                    self.state.flip_busy(node, "idle")
+            self.push_open(node)
+            if node.draining:
+                self.at(0.0, self._leave_if_drained, node)
+
+    def _leave_if_drained(self, node: Node) -> None:
+        if node.draining and not node.running and node.state == "leavingpool":
+            self._leave(node)
+
     def dispatch(self) -> None:
         """Start queued tasks while some node has room (§4.1): a task that fits nowhere does not
         block others, nor does one whose job is barred from every node with room (§4.4); the queue
@@ -164,7 +234,12 @@ class Scheduler:
             if barred is not None and barred.get(task.job.spec.job_id, slots + 1) <= slots:
                 blocked.append(entry)  # its job found only barred nodes for as many slots or fewer
                 continue
-            node = self._pick_node(slots, task)
+            gang = None
+            if task.instances == 1:
+                node = self._pick_node(slots, task)
+            else:
+                gang = self._pick_gang(task)
+                node = gang[0] if gang else None
             if node is None:
                 blocked.append(entry)
                 if self.only_barred:
@@ -172,11 +247,13 @@ class Scheduler:
                         barred = {}
                     job_id = task.job.spec.job_id
                     barred[job_id] = min(slots, barred.get(job_id, slots))
-                elif slots == 1:
+                elif slots == 1 and task.instances == 1:
                     break
                 continue
             if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
                 self._round[-entry[0]] = entry[1]  # the round robin has reached this tag
+            if gang is not None:
+                self._hold_gang(task, gang[1:])
             self._start_attempt(task, node)
         for entry in blocked:
             heapq.heappush(queue, entry)
@@ -186,8 +263,8 @@ class Scheduler:
         spec = task.spec
         state = self.state
         now = self.calendar.now
-        state.active_count -= 1
-        state.running_count += 1
+        state.active_count -= task.instances
+        state.running_count += task.instances
         task.state = "running"
         task.node = node
         task.attempts += 1
@@ -217,13 +294,29 @@ class Scheduler:
         bandwidth = self.config.storage_bandwidth_bytes_per_s
         start_s += spec.input_bytes / bandwidth
         task.run_start_s = start_s
+        p_pre = spec.pre_processing_error_probability
+        if p_pre and self.task_rng(task, 2).random() < p_pre:
+            task.run_start_s = math.inf  # the task failed to start: it never ran
+            self.at(start_s - now, self._attempt_ended, task, task.token, "preprocessing_error")
+            return
         run_s = spec.duration_s
-        failed = spec.failure_probability > 0 and self.task_rng(task, 0).random() < spec.failure_probability
+        task.exit_code = 0
+        if spec.failure_probability > 0:
+            draw = self.task_rng(task, 0).random()
+            if draw < spec.failure_probability:
+                task.exit_code = _exit_code(spec.failure_exit_codes, draw / spec.failure_probability)
         timeout = spec.max_wall_clock_s is not None and run_s > spec.max_wall_clock_s
         if timeout:
             run_s = spec.max_wall_clock_s  # type: ignore[assignment]
+            task.exit_code = None  # terminated by the service: no exit code of its own
         end_s = start_s + run_s + (0.0 if timeout else spec.output_bytes / bandwidth)
-        outcome = "failed" if failed or timeout else "completed"
+        outcome = "completed" if task.exit_code == 0 else "failed"
+        if (
+            not timeout
+            and spec.file_upload_error_probability
+            and self.task_rng(task, 3).random() < spec.file_upload_error_probability
+        ):
+            outcome = "upload_error"
         self.at(end_s - now, self._attempt_ended, task, task.token, outcome)
 
     def task_rng(self, task: Task, purpose: int) -> np.random.Generator:
@@ -246,7 +339,7 @@ class Scheduler:
     def _prep_failed(self, task: Task, token: int) -> None:
         if task.token == token and task.state == "running":
             self._release_slot(task, "preparation_failed")
-            self.state.running_count -= 1
+            self.state.running_count -= task.instances
             task.attempts -= 1  # the task itself never started
             self.make_eligible(task)
             self.dispatch()
@@ -255,14 +348,16 @@ class Scheduler:
         if task.token != token or task.state != "running":
             return
         node = self._release_slot(task, outcome)
-        self.state.running_count -= 1
+        self.state.running_count -= task.instances
         if outcome == "completed":
-            self.finish(task, "completed")
-        elif task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count:
-            task.retry_count += 1
-            self.make_eligible(task)  # retry (§4.2)
+            self.finish(task, "completed", "exit")
+        elif outcome == "preprocessing_error":
+            self.finish(task, "failed", "preprocessing")  # not retried (§4.2)
+        elif task.exit_code != 0 and (task.spec.max_retry_count == -1 or task.retry_count < task.spec.max_retry_count):
+            task.retry_count += 1  # a nonzero exit is retried, whatever its upload did (§4.2)
+            self.make_eligible(task)
         else:
-            self.finish(task, "failed")
+            self.finish(task, "failed", "upload" if outcome == "upload_error" else "exit")
         if node is not None and node.draining and not node.running and node.state == "leavingpool":
             self._leave(node)
         self.dispatch()
@@ -272,6 +367,8 @@ class Scheduler:
         task.node = None
         if node is None:
             return None
+        if task.gang is not None:
+            self._release_gang(task, outcome, task.gang)
         if task.first_start_s is None and task.run_start_s <= self.calendar.now:
             task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
         self._append_attempt(
@@ -302,7 +399,7 @@ class Scheduler:
         + 1), `node_fault` (requeued too, but a recovery that counts nowhere, §4.2), `killed` (failed)."""
         task.token += 1
         self._release_slot(task, outcome)
-        self.state.running_count -= 1
+        self.state.running_count -= task.instances
         if outcome == "killed":
             self.finish(task, "failed")
             return
@@ -314,22 +411,110 @@ class Scheduler:
     def cancel(self, task: Task) -> None:
         """A task that is queued or waits for its dependencies fails without running (its job ended)."""
         if task.state == "active":
-            self.state.active_count -= 1
+            self.state.active_count -= task.instances
         self.finish(task, "failed")
 
-    def finish(self, task: Task, state: str) -> None:
-        """A task is done (`completed` or `failed`): its dependents and its job learn of it."""
+    def finish(self, task: Task, state: str, condition: str | None = None) -> None:
+        """A task is done (`completed` or `failed`): its dependents and its job learn of it.
+
+        condition: how it ended, for its exit conditions: `exit` (its exit code, `task.exit_code`),
+        `preprocessing` or `upload` (the two errors); None when the service ended it (a job's end, a
+        shrink with terminate), where no exit condition applies: its dependents stay blocked.
+        """
         task.state = state
         task.end_s = self.calendar.now
+        job = task.job
         if state == "completed":
             self.state.succeeded_count += 1
+        else:
+            self.state.failed_count += 1
+        job_action = "none"
+        satisfy = state == "completed"  # the defaults: satisfy on exit code 0, block otherwise (§4.2)
+        if condition is not None and (task.spec.exit_conditions is not None or job.spec.on_task_failure != "noaction"):
+            job_action, satisfy = _exit_actions(task, condition)
+        if satisfy:
             for dependent in task.dependents or ():
                 dependent.remaining_deps -= 1
                 if dependent.remaining_deps == 0 and dependent.state == "waiting":
                     self.make_eligible(dependent)
-        else:
-            self.state.failed_count += 1  # dependents stay blocked (dependencyAction block, §4.2)
-        job = task.job
         job.finished += 1
+        if job_action != "none" and job.spec.on_task_failure == "performexitoptionsjobaction" and not job.done:
+            self.records.job_actions.append(
+                JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, job_action, "TaskFailed")
+            )
+            if job_action == "terminate":
+                self.terminate_job(job)
+            elif not job.disabled:
+                self.disable_job(job)
+        if job.manager is task and not job.done and job.spec.job_manager.kill_job_on_completion:  # type: ignore[union-attr]
+            self.records.job_actions.append(
+                JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, "terminate", "JMComplete")
+            )
+            self.terminate_job(job)
         if job.scheduled and job.finished >= job.scheduled and not job.done:
+            if job.spec.on_all_tasks_complete == "terminatejob":
+                self.records.job_actions.append(
+                    JobAction(self.calendar.now, job.spec.job_id, task.spec.task_id, "terminate", "AllTasksComplete")
+                )
             self._end_job(job)
+
+    def terminate_job(self, job: Job) -> None:
+        """The job ends now (a terminate job action, its wall clock): running tasks are killed, the
+        rest fail without running (§4.2, §4.5)."""
+        self._end_job(job)
+        for task in list(job.tasks):
+            if task.state == "running":
+                self.kill(task, "killed")
+            elif task.state in ("active", "waiting"):
+                self.cancel(task)
+
+    def disable_job(self, job: Job) -> None:
+        """A disable job action: as the Disable Job API with `disableTasks` requeue, running tasks are
+        killed and requeued and the job's tasks stay active, none scheduled, for the rest of the run
+        (nothing re-enables it). They still count as active tasks: their state is `active` [assume]."""
+        job.disabled = True
+        for task in sorted((t for t in job.tasks if t.state == "running"), key=lambda t: t.index):
+            self.kill(task, "requeued")
+        queue = self.queue
+        queue[:] = [entry for entry in queue if entry[3].job is not job]
+        heapq.heapify(queue)
+
+
+def _exit_code(codes: tuple[tuple[int, float], ...], fraction: float) -> int:
+    """The exit code of a failed attempt: `fraction` (uniform in [0, 1)) through the codes' weights."""
+    total = sum(weight for _, weight in codes)
+    cumulative = 0.0
+    for code, weight in codes:
+        cumulative += weight
+        if fraction * total < cumulative:
+            return code
+    return codes[-1][0]
+
+
+_NO_OPTIONS = ExitOptionsSpec()
+
+
+def _exit_actions(task: Task, condition: str) -> tuple[str, bool]:
+    """The job action and whether dependents are satisfied, by the task's exit conditions (REST task
+    add `exitConditions`): an exit code listed in `exitCodes` or `exitCodeRanges` first; else for a
+    nonzero code `default`; a pre-processing or upload error its own entry, else `default` (an
+    upload error after a listed exit code takes that code's options). Unset fields take the
+    service's defaults: none and satisfy for exit code 0, terminate and block otherwise."""
+    conditions = task.spec.exit_conditions
+    code = task.exit_code
+    success = condition == "exit" and code == 0
+    options: ExitOptionsSpec | None = None
+    if conditions is not None:
+        listed = conditions.listed(code) if code is not None and condition != "preprocessing" else None
+        if listed is not None:
+            options = listed
+        elif condition == "preprocessing":
+            options = conditions.pre_processing_error or conditions.default
+        elif condition == "upload":
+            options = conditions.file_upload_error or conditions.default
+        elif not success:
+            options = conditions.default
+    options = options or _NO_OPTIONS
+    job_action = options.job_action or ("none" if success else "terminate")
+    dependency_action = options.dependency_action or ("satisfy" if success else "block")
+    return job_action, dependency_action == "satisfy"

@@ -14,13 +14,25 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from batchsim.dist import Constant, Distribution, DurationS
 from batchsim.workload.rate_windows import RateFactor, apply_rate_factors, apply_to_schedule
-from batchsim.workload.spec import JobSpec, PrepTaskSpec, ScheduleSpec, TaskResources, TaskSpec, Workload
+from batchsim.workload.spec import (
+    ExitConditionsSpec,
+    ExitOptionsSpec,
+    JobManagerSpec,
+    JobSpec,
+    PrepTaskSpec,
+    ScheduleSpec,
+    TaskResources,
+    TaskSpec,
+    Workload,
+)
 
 __all__ = [
     "Bursts",
     "DependsOn",
     "Diurnal",
+    "ExitConditions",
     "IdRange",
+    "JobManager",
     "JobSchedule",
     "ListedTask",
     "Poisson",
@@ -31,9 +43,105 @@ __all__ = [
 ]
 
 
-class _Entry(BaseModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class ExitOptions(_Strict):
+    """The REST API's `ExitOptions`; unset fields take the service's defaults (none and satisfy for
+    exit code 0, terminate and block for every other condition)."""
+
+    job_action: Literal["none", "disable", "terminate"] | None = None
+    dependency_action: Literal["satisfy", "block"] | None = None
+
+    def spec(self) -> ExitOptionsSpec:
+        return ExitOptionsSpec(self.job_action, self.dependency_action)
+
+
+class ExitCodeMapping(_Strict):
+    code: int
+    exit_options: ExitOptions
+
+
+class ExitCodeRangeMapping(_Strict):
+    start: int
+    end: int
+    exit_options: ExitOptions
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExitCodeRangeMapping:
+        if self.end < self.start:
+            raise ValueError(f"an exit code range needs start <= end, got {self.start}..{self.end}")
+        return self
+
+
+# Evidence: REST task add `exitConditions` (learn.microsoft.com/rest/api/batchservice/task/add), §4.2.
+class ExitConditions(_Strict):
+    """How the service responds when a task completes, as the REST API's `exitConditions`."""
+
+    exit_codes: list[ExitCodeMapping] = Field(default_factory=list)
+    exit_code_ranges: list[ExitCodeRangeMapping] = Field(default_factory=list)
+    pre_processing_error: ExitOptions | None = None
+    file_upload_error: ExitOptions | None = None
+    default: ExitOptions | None = None
+
+    def every_options(self) -> list[ExitOptions]:
+        listed = [m.exit_options for m in self.exit_codes] + [m.exit_options for m in self.exit_code_ranges]
+        return listed + [o for o in (self.pre_processing_error, self.file_upload_error, self.default) if o]
+
+    def spec(self) -> ExitConditionsSpec:
+        def options(o: ExitOptions | None) -> ExitOptionsSpec | None:
+            return None if o is None else o.spec()
+
+        return ExitConditionsSpec(
+            exit_codes=tuple((m.code, m.exit_options.spec()) for m in self.exit_codes),
+            exit_code_ranges=tuple((m.start, m.end, m.exit_options.spec()) for m in self.exit_code_ranges),
+            pre_processing_error=options(self.pre_processing_error),
+            file_upload_error=options(self.file_upload_error),
+            default=options(self.default),
+        )
+
+
+class FailureExitCode(_Strict):
+    """A nonzero exit code a failed attempt exits with, drawn by `weight` among the entry's codes."""
+
+    code: int
+    weight: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> FailureExitCode:
+        if self.code == 0:
+            raise ValueError("a failed attempt exits with a nonzero code; list exit code 0 under exit_conditions")
+        return self
+
+
+# Evidence: REST job add `jobManagerTask` (learn.microsoft.com/rest/api/batchservice/job/add), §4.4.
+class JobManager(_Strict):
+    """The job's job manager task: started when the job is created, before its other tasks;
+    `kill_job_on_completion` (default true) ends the job when it ends; `run_exclusive` (default
+    true) keeps every other task off its node while it runs."""
+
+    duration: DurationS = Field(gt=0)
+    id: str = "jobmanager"
+    kill_job_on_completion: bool = True
+    run_exclusive: bool = True
+    required_slots: int = Field(default=1, ge=1)
+    max_retry_count: int = Field(default=0, ge=-1)
+    failure_probability: float = Field(default=0.0, ge=0, le=1)
+
+    def spec(self) -> JobManagerSpec:
+        return JobManagerSpec(
+            duration_s=self.duration,
+            task_id=self.id,
+            kill_job_on_completion=self.kill_job_on_completion,
+            run_exclusive=self.run_exclusive,
+            required_slots=self.required_slots,
+            max_retry_count=self.max_retry_count,
+            failure_probability=self.failure_probability,
+        )
+
+
+class _Entry(_Strict):
     task_duration: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=60.0))
     required_slots: int = Field(default=1, ge=1)
     resources: TaskResources | None = None  # what a task needs on a node (read by `plan`, not the engine)
@@ -49,13 +157,63 @@ class _Entry(BaseModel):
     start: DurationS = 0.0
     end: DurationS | None = None  # default: the scenario's duration
     rate_factors: list[RateFactor] = Field(default_factory=list)  # arrivals × factor in windows
+    # Exit conditions (REST task add `exitConditions`) and what a failure looks like to them.
+    failure_exit_codes: list[FailureExitCode] = Field(default_factory=list)  # default: exit code 1
+    pre_processing_error_probability: float = Field(default=0.0, ge=0, le=1)
+    file_upload_error_probability: float = Field(default=0.0, ge=0, le=1)
+    exit_conditions: ExitConditions | None = None
+    # The job's `onTaskFailure` and `onAllTasksComplete` (REST job add).
+    on_task_failure: Literal["noaction", "performexitoptionsjobaction"] = "noaction"
+    on_all_tasks_complete: Literal["noaction", "terminatejob"] = "noaction"
+    job_manager: JobManager | None = None
+    # Multi-instance tasks (REST task add `multiInstanceSettings.numberOfInstances`): nodes held at once.
+    number_of_instances: int = Field(default=1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _exit_options_allowed(self) -> _Entry:
+        if self.exit_conditions is None:
+            return self
+        every = self.exit_conditions.every_options()
+        if self.on_task_failure == "noaction" and any(o.job_action is not None for o in every):
+            raise ValueError(
+                "exit_conditions: a job_action needs on_task_failure: performexitoptionsjobaction"
+                " (the service refuses it otherwise: 400, invalid property value)"
+            )
+        if not getattr(self, "uses_task_dependencies", False) and any(o.dependency_action is not None for o in every):
+            raise ValueError(
+                "exit_conditions: a dependency_action needs a task_list with uses_task_dependencies: true"
+                " (the service refuses it otherwise: 400, invalid property value)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _multi_instance_slots(self) -> _Entry:
+        if self.number_of_instances > 1 and self.required_slots != 1:
+            raise ValueError("a multi-instance task needs required_slots: 1 (the service refuses it otherwise)")
+        return self
 
     def job_id(self, index: int) -> str:
         return self.job or f"job-{index}"
 
+    def exit_fields(self) -> dict[str, object]:
+        """The exit-condition fields of this entry's `TaskSpec`s, made once per entry."""
+        fields: dict[str, object] = {}
+        if self.failure_exit_codes:
+            fields["failure_exit_codes"] = tuple((c.code, c.weight) for c in self.failure_exit_codes)
+        if self.pre_processing_error_probability:
+            fields["pre_processing_error_probability"] = self.pre_processing_error_probability
+        if self.file_upload_error_probability:
+            fields["file_upload_error_probability"] = self.file_upload_error_probability
+        if self.exit_conditions is not None:
+            fields["exit_conditions"] = self.exit_conditions.spec()
+        if self.number_of_instances > 1:
+            fields["number_of_instances"] = self.number_of_instances
+        return fields
+
     def tasks_at(self, times: np.ndarray, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         durations = np.atleast_1d(self.task_duration.sample(rng, len(times))) if len(times) else np.empty(0)
         job = self.job_id(index)
+        exit_fields = self.exit_fields()
         return [
             TaskSpec(
                 task_id=f"w{index}-{k}",
@@ -70,6 +228,7 @@ class _Entry(BaseModel):
                 input_bytes=self.input_bytes,
                 output_bytes=self.output_bytes,
                 deadline_s=None if self.deadline is None else float(t) + self.deadline,
+                **exit_fields,  # type: ignore[arg-type]
             )
             for k, (t, d) in enumerate(zip(times, durations, strict=True))
         ]
@@ -143,9 +302,7 @@ class Diurnal(_Entry):
         return self.tasks_at(candidates[keep], rng, index)
 
 
-class Burst(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Burst(_Strict):
     at: DurationS
     count: int = Field(ge=0)
 
@@ -204,6 +361,8 @@ class JobSchedule(_Entry):
             max_wall_clock_s=self.job_max_wall_clock,
             preparation=prep(self.preparation),
             release=prep(self.release),
+            on_task_failure=self.on_task_failure,
+            job_manager=None if self.job_manager is None else self.job_manager.spec(),
         )
         return ScheduleSpec(
             schedule_id=name,
@@ -379,6 +538,7 @@ class TaskList(_Entry):
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         job = self.job_id(index)
+        exit_fields = self.exit_fields()
         specs: list[TaskSpec] = []
         for task in self.tasks:
             submit_s = self.start + task.submit
@@ -405,6 +565,7 @@ class TaskList(_Entry):
                         input_bytes=self.input_bytes,
                         output_bytes=self.output_bytes,
                         deadline_s=None if self.deadline is None else submit_s + self.deadline,
+                        **exit_fields,  # type: ignore[arg-type]
                     )
                 )
         return sorted(specs, key=lambda t: t.submit_s)  # stable: listed order among equal times
@@ -479,6 +640,13 @@ def build_workload(entries: list[WorkloadEntry], duration_s: float, seed: int) -
             if all(job.job_id != job_id for job in workload.jobs):
                 dependencies = isinstance(entry, TaskList) and entry.uses_task_dependencies
                 workload.jobs.append(
-                    JobSpec(job_id=job_id, priority=entry.priority, uses_task_dependencies=dependencies)
+                    JobSpec(
+                        job_id=job_id,
+                        priority=entry.priority,
+                        uses_task_dependencies=dependencies,
+                        on_task_failure=entry.on_task_failure,
+                        on_all_tasks_complete=entry.on_all_tasks_complete,
+                        job_manager=None if entry.job_manager is None else entry.job_manager.spec(),
+                    )
                 )
     return workload

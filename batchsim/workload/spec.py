@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["JobSpec", "PrepTaskSpec", "ScheduleSpec", "TaskResources", "TaskSpec", "Workload"]
+__all__ = [
+    "ExitConditionsSpec",
+    "ExitOptionsSpec",
+    "JobManagerSpec",
+    "JobSpec",
+    "PrepTaskSpec",
+    "ScheduleSpec",
+    "TaskResources",
+    "TaskSpec",
+    "Workload",
+]
 
 
 class TaskResources(BaseModel):
@@ -30,6 +40,40 @@ class TaskResources(BaseModel):
     gpus: float | None = Field(default=None, ge=0, description="GPUs one task needs.")
 
 
+@dataclass(slots=True, frozen=True)
+class ExitOptionsSpec:
+    """The REST API's `ExitOptions`: what the service does when a task completes with an exit condition.
+
+    None leaves the service's default: `job_action` none for exit code 0 and terminate for every other
+    condition; `dependency_action` satisfy for exit code 0 and block for every other condition.
+    """
+
+    job_action: str | None = None  # none | disable | terminate
+    dependency_action: str | None = None  # satisfy | block
+
+
+@dataclass(slots=True, frozen=True)
+class ExitConditionsSpec:
+    """The REST API's `exitConditions` of a task: exit codes, inclusive code ranges, the two errors
+    that are not exit codes, and `default` for a failure none of them covers."""
+
+    exit_codes: tuple[tuple[int, ExitOptionsSpec], ...] = ()
+    exit_code_ranges: tuple[tuple[int, int, ExitOptionsSpec], ...] = ()
+    pre_processing_error: ExitOptionsSpec | None = None
+    file_upload_error: ExitOptionsSpec | None = None
+    default: ExitOptionsSpec | None = None
+
+    def listed(self, exit_code: int) -> ExitOptionsSpec | None:
+        """The options `exitCodes` or `exitCodeRanges` give this exit code, else None."""
+        for code, options in self.exit_codes:
+            if code == exit_code:
+                return options
+        for start, end, options in self.exit_code_ranges:
+            if start <= exit_code <= end:
+                return options
+        return None
+
+
 @dataclass(slots=True)
 class TaskSpec:
     """One task as added to a job.
@@ -39,6 +83,11 @@ class TaskSpec:
         (the job must use task dependencies).
     failure_probability: chance that an attempt exits non-zero.
     deadline_s: absolute time by which the task should complete (for deadline objectives), or None.
+    failure_exit_codes: the nonzero exit codes a failed attempt exits with, as (code, weight) pairs.
+    pre_processing_error_probability: chance that an attempt fails to start (a resource file
+        download error, the REST API's pre-processing error); not retried.
+    file_upload_error_probability: chance that an attempt's output files fail to upload; not retried.
+    exit_conditions: how the service responds to the task's completion, or None for its defaults.
     """
 
     task_id: str
@@ -55,6 +104,13 @@ class TaskSpec:
     input_bytes: float = 0.0
     output_bytes: float = 0.0
     deadline_s: float | None = None
+    failure_exit_codes: tuple[tuple[int, float], ...] = ((1, 1.0),)
+    pre_processing_error_probability: float = 0.0
+    file_upload_error_probability: float = 0.0
+    exit_conditions: ExitConditionsSpec | None = None
+    # A multi-instance task's `numberOfInstances` (REST task add `multiInstanceSettings`): the nodes
+    # it holds at once, its primary on one and a subtask on each other; 1 is an ordinary task.
+    number_of_instances: int = 1
 
     @property
     def plain(self) -> bool:
@@ -65,6 +121,8 @@ class TaskSpec:
             and not self.output_bytes
             and not self.failure_probability
             and self.max_wall_clock_s is None
+            and not self.pre_processing_error_probability
+            and not self.file_upload_error_probability
         )
 
 
@@ -79,6 +137,25 @@ class PrepTaskSpec:
 
 
 @dataclass(slots=True)
+class JobManagerSpec:
+    """The REST API's `jobManagerTask` of a job: started when the job is created, scheduled before
+    the job's other tasks.
+
+    kill_job_on_completion: its end (success or failure) ends the job, terminating the job's
+        running tasks (terminateReason JMComplete).
+    run_exclusive: no other task runs on its node while it runs; modelled as holding every slot.
+    """
+
+    duration_s: float
+    task_id: str = "jobmanager"
+    kill_job_on_completion: bool = True
+    run_exclusive: bool = True
+    required_slots: int = 1
+    max_retry_count: int = 0
+    failure_probability: float = 0.0
+
+
+@dataclass(slots=True)
 class JobSpec:
     """One job. Tasks reference it by `job_id`; jobs of a schedule are created by the engine."""
 
@@ -89,6 +166,12 @@ class JobSpec:
     uses_task_dependencies: bool = False
     preparation: PrepTaskSpec | None = None
     release: PrepTaskSpec | None = None
+    # The REST API's job `onTaskFailure` (noaction | performexitoptionsjobaction) and
+    # `onAllTasksComplete` (noaction | terminatejob): terminatejob ends the job once every task the
+    # workload adds to it has completed (the client sets it after adding them, as the service advises).
+    on_task_failure: str = "noaction"
+    on_all_tasks_complete: str = "noaction"
+    job_manager: JobManagerSpec | None = None
 
 
 @dataclass(slots=True)

@@ -160,7 +160,12 @@ def billed_node_s(nodes: pd.DataFrame) -> dict[str, float]:
 def check_invariants(pool: PoolConfig, result: Result, duration_s: float) -> None:
     nodes, tasks, attempts = result.nodes, result.tasks, result.attempts
     # Cores held never exceed a quota (§6.4).
-    for kind, quota in (("dedicated", pool.quota.dedicated_cores), ("spot", pool.quota.spot_cores)):
+    family = pool.quota.family_cores(pool.vm_family)
+    for kind, quota in (
+        ("dedicated", pool.quota.dedicated_cores),
+        ("spot", pool.quota.spot_cores),
+        ("dedicated", family),
+    ):
         if quota is not None:
             assert max_cores_held(nodes, kind) <= quota, kind
     # An attempt starts only on a ready node (§4.1).
@@ -173,9 +178,10 @@ def check_invariants(pool: PoolConfig, result: Result, duration_s: float) -> Non
         "tasks_running_at_end"
     ] == len(tasks)
     completed_attempts = attempts[attempts["outcome"] == "completed"].groupby(["job_id", "task_id"]).size()
-    for task in tasks.itertuples():
+    instances = [t.instances for t in result.records.tasks]  # a multi-instance task: one attempt per node
+    for task, nodes_held in zip(tasks.itertuples(), instances, strict=True):
         runs = int(completed_attempts.get((task.job_id, task.task_id), 0))
-        assert runs == (1 if task.state == "completed" else 0), task
+        assert runs == (nodes_held if task.state == "completed" else 0), task
         if task.state in ("completed", "failed"):
             assert task.end_s is not None and not math.isnan(task.end_s)
         if not math.isnan(task.start_s):  # a start is never before the task could run
