@@ -171,7 +171,7 @@ def test_check_imports_only_what_it_needs(tree: Path) -> None:
     commands = {m for m in modules if m.startswith("batchsim.cli.")}
     # plain arguments take the fast path: not even Typer (nor the command's Typer module)
     assert commands == {"batchsim.cli.errors", "batchsim.cli._check_run"}
-    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich", "hcl2", "typer"}
+    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich", "hcl2", "typer", "regex"}
     assert not heavy & {m.split(".")[0] for m in modules}
     # nor the evaluator, nor the simulator
     assert not {"batchsim.formula.compiler", "batchsim.formula.codegen", "batchsim.sim"} & modules
