@@ -116,3 +116,36 @@ def test_inlined_finish_matches_the_general_path(text: str, ctx: EvalContext) ->
 def test_inlined_finish_matches_the_general_path_on_the_corpus(data: st.DataObject, ctx: EvalContext) -> None:
     paths = sorted(CORPUS.glob("*.formula"))
     _same_run(data.draw(st.sampled_from(paths)).read_text(), ctx)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_SAMPLE, max_size=40),
+    st.integers(-3, 45),
+    st.integers(-3, 45),
+    st.sampled_from([0, 10, 31]),
+    st.integers(-40, 40),
+)
+def test_the_sample_window_is_the_samples_taken_in_it(
+    values: list[float], a_periods: int, b_periods: int, lag_s: int, now_offset_s: int
+) -> None:
+    """The index arithmetic of `GetSample`/`GetSamplePercent` against the definition (§6.4): the
+    visible (taken at least the lag before now), present samples whose time is in (earlier, later],
+    found by looking at every sample's time."""
+    from batchsim.formula.sampling import _window
+
+    period = 30 * TICKS_PER_SECOND
+    series = SampleSeries(NOW_TICK - 20 * period, list(values), period, lag_s * TICKS_PER_SECOND)
+    ctx = EvalContext(now_tick=NOW_TICK + now_offset_s * TICKS_PER_SECOND, samples={"$PendingTasks": series})
+    a, b = NOW_TICK - a_periods * period + 7, NOW_TICK - b_periods * period
+    earlier, later = min(a, b), max(a, b)
+    taken = [
+        v
+        for i, v in enumerate(values)
+        if earlier < series.first_tick + i * period <= later
+        and series.first_tick + i * period <= ctx.now_tick - series.lag_ticks
+        and not math.isnan(v)
+    ]
+    possible = (later - earlier) / period
+    percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(taken) / possible)
+    assert _window(ctx, "$PendingTasks", a, b) == (taken, percent)
