@@ -49,7 +49,7 @@ def source(lowered: Lowered) -> str:
     """The Python source of the formula's `_run` function."""
     slots = [f"v{i}" for i in range(lowered.slots)]
     returned = f"({', '.join(slots)},)" if slots else "()"
-    lines = ["def _run(frame, ctx):", *_body(lowered, slots)]
+    lines = ["def _run(frame, ctx):", "    windows = {}", *_body(lowered, slots)]
     lines += [
         "    except _Stop:",
         "        pass",
@@ -65,15 +65,18 @@ def evaluator_source(lowered: Lowered, finish: list[str]) -> str:
     from the slots once every statement has completed); a stop or a failure returns
     `_finish(ctx, progress, failure, slots)` instead.
 
-    The frame is made only where the code reads it (`rand()`, the sample methods): most
-    evaluations of a formula without them then allocate nothing but their outcome.
+    The frame (for `rand()`) and the windows (for the sample methods) are made only where the
+    code reads them: most evaluations then allocate little but their outcome.
     """
     slots = [f"v{i}" for i in range(lowered.slots)]
     returned = f"({', '.join(slots)},)" if slots else "()"
     body = _body(lowered, slots)
     lines = ["def _evaluate(ctx):"]
-    if any("frame" in line for line in body):  # a false positive (a string literal) costs one allocation
+    # A false positive (the word in a string literal) costs one allocation.
+    if any("frame" in line for line in body):
         lines.append("    frame = _Frame(ctx)")
+    if any("windows" in line for line in body):  # the sample windows read in this run (sampling.py)
+        lines.append("    windows = {}")
     lines += [
         *body,
         "    except _Stop:",

@@ -67,9 +67,7 @@ def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], f
     """Values in (earlier, later] and the available percentage of the window's possible samples.
 
     Samples sit on a regular grid, so the window is an index range: no scan of the history. (The
-    hot path of every guarded formula: written out, without helper calls. A formula reading the
-    same window twice, GetSamplePercent then GetSample, computes it twice: that costs less than
-    remembering it.)
+    hot path of every guarded formula: written out, without helper calls.)
     """
     earlier, later = (a, b) if a <= b else (b, a)
     series = ctx.samples.get(name)
@@ -89,12 +87,31 @@ def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], f
     high = (later - first) // period
     if high > newest:
         high = newest
-    values = [v for v in series.values[low : high + 1] if v == v] if high >= low else []  # NaN: missing
+    values: list[float] = []
+    if high >= low:
+        chunk = series.values[low : high + 1]
+        values = chunk if type(chunk) is list else list(chunk)
+        total = sum(values)
+        if total != total:  # a NaN among them (or +inf and -inf): drop the missing samples
+            values = [v for v in values if v == v]
     possible = (later - earlier) / period
     if possible <= 0:
         return values, 100.0
     percent = 100.0 * len(values) / possible
     return values, 100.0 if percent > 100.0 else percent
+
+
+_Windows = dict[tuple[str, int, int], tuple[list[float], float]]  # (metric, earlier, later) → window
+
+
+def _remembered(windows: _Windows, ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], float]:
+    """`_window`, once per window and run: a guarded formula asks GetSamplePercent and GetSample
+    of the same window (`windows` is the run's, made by the compiled function)."""
+    key = (name, a, b) if a <= b else (name, b, a)
+    seen = windows.get(key)
+    if seen is None:
+        seen = windows[key] = _window(ctx, name, a, b)
+    return seen
 
 
 def known(name: str) -> bool:
@@ -124,7 +141,7 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
         instants = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds))
         if len(kinds) == 1:
             instants += ", ctx.now_tick"
-        return Operation(DOUBLE, f"_sm_percent(ctx, {quoted}, {instants})", {"_sm_percent": _percent})
+        return Operation(DOUBLE, f"_sm_percent(windows, ctx, {quoted}, {instants})", {"_sm_percent": _percent})
     # GetSample
     if not 1 <= len(kinds) <= 3:
         return arity
@@ -141,7 +158,7 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
     if bounds == 1:
         window += ", ctx.now_tick"
     required = f"{{{bounds}}}" if len(kinds) > bounds else repr(DEFAULT_REQUIRED_PERCENT)
-    template = f"_sm_window(ctx, {quoted}, {window}, {required}, {{span}})"
+    template = f"_sm_window(windows, ctx, {quoted}, {window}, {required}, {{span}})"
     return Operation(DOUBLE_VEC, template, {"_sm_window": _window_values})
 
 
@@ -155,12 +172,14 @@ def _last(ctx: EvalContext, metric: str, count: float) -> list[float]:
     return _last_present(ctx.samples.get(metric), ctx.now_tick, n)
 
 
-def _percent(ctx: EvalContext, metric: str, a: int, b: int) -> float:
-    return _window(ctx, metric, a, b)[1]
+def _percent(windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int) -> float:
+    return _remembered(windows, ctx, metric, a, b)[1]
 
 
-def _window_values(ctx: EvalContext, metric: str, a: int, b: int, required: float, span: Span) -> list[float]:
-    values, percent = _window(ctx, metric, a, b)
+def _window_values(
+    windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int, required: float, span: Span
+) -> list[float]:
+    values, percent = _remembered(windows, ctx, metric, a, b)
     if percent < required:
         detail = (
             f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "

@@ -79,7 +79,9 @@ _TARGETS = st.sampled_from(
 formulas = st.lists(st.tuples(_TARGETS, _EXPRESSIONS), min_size=1, max_size=6).map(
     lambda pairs: "; ".join(expr if target is None else f"{target} = {expr}" for target, expr in pairs) + ";"
 )
-_SAMPLE = st.one_of(st.floats(0, 50, allow_nan=False), st.just(math.nan), st.sampled_from([0.0, 1.0, 3.0]))
+_SAMPLE = st.one_of(
+    st.floats(0, 50, allow_nan=False), st.just(math.nan), st.sampled_from([0.0, 1.0, 3.0, math.inf, -math.inf, 1e308])
+)
 contexts = st.builds(
     lambda dedicated, spot, current, values: EvalContext(
         now_tick=NOW_TICK,
