@@ -161,8 +161,24 @@ class Program:
             f"_target_s = {spot}",
             "if not (-_inf < _target_d < _inf and -_inf < _target_s < _inf):",
             f"    return _finish(ctx, {len(self._assigned)}, None, {slots})",
-            f'return _AutoScaleRun(ctx.now_tick, f"{text}", _target_d, _target_s, '
-            f"{layout.dealloc!r}, {{{users}}}, None)",
+            "_outcome = _new(_AutoScaleRun)",
+            *(
+                f"_set_{name}(_outcome, {value})"
+                for name, value in zip(
+                    _RUN_FIELDS,
+                    (
+                        "ctx.now_tick",
+                        f'f"{text}"',
+                        "_target_d",
+                        "_target_s",
+                        repr(layout.dealloc),
+                        f"{{{users}}}",
+                        "None",
+                    ),
+                    strict=True,
+                )
+            ),
+            "return _outcome",
         ]
         names: dict[str, object] = {
             "_finish": self._finish,
@@ -171,6 +187,8 @@ class Program:
             "_format_value": format_value,
             "_to_python": to_python,
             "_AutoScaleRun": AutoScaleRun,
+            "_new": object.__new__,
+            **{f"_set_{name}": setter for name, setter in _RUN_SETTERS.items()},
         }
         return lines, names
 
@@ -181,6 +199,13 @@ class Program:
         return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
+# A completed run's `AutoScaleRun` is filled through its slots' descriptors: the frozen dataclass's
+# `__init__` sets each field with `object.__setattr__`, which costs a third of an evaluation. The
+# same object results (tests/formula/test_fast_path.py compares both ways); a class that someday
+# validates in `__post_init__` must be built by its constructor.
+_RUN_FIELDS: tuple[str, ...] = AutoScaleRun.__slots__  # the fields, in the constructor's order
+assert not hasattr(AutoScaleRun, "__post_init__")
+_RUN_SETTERS = {name: AutoScaleRun.__dict__[name].__set__ for name in _RUN_FIELDS}
 _PREFIX_DEDICATED = f"{_DEDICATED}="
 _PREFIX_SPOT = f";{_SPOT}="
 # What a results string's fixed text is made of (names, `=`, `;`): safe inside an f-string.

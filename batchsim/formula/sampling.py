@@ -104,16 +104,6 @@ def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], f
 _Windows = dict[tuple[str, int, int], tuple[list[float], float]]  # (metric, earlier, later) → window
 
 
-def _remembered(windows: _Windows, ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], float]:
-    """`_window`, once per window and run: a guarded formula asks GetSamplePercent and GetSample
-    of the same window (`windows` is the run's, made by the compiled function)."""
-    key = (name, a, b) if a <= b else (name, b, a)
-    seen = windows.get(key)
-    if seen is None:
-        seen = windows[key] = _window(ctx, name, a, b)
-    return seen
-
-
 def known(name: str) -> bool:
     """Whether `name` is a sample method (§6.4)."""
     return name in SAMPLE_METHODS
@@ -172,14 +162,27 @@ def _last(ctx: EvalContext, metric: str, count: float) -> list[float]:
     return _last_present(ctx.samples.get(metric), ctx.now_tick, n)
 
 
+# A window is read once per run: a guarded formula asks GetSamplePercent and GetSample of the same
+# window, and `windows` (the run's, made by the compiled function) remembers it. Written out in
+# both methods, without a helper call: they are the hot path of every guarded formula.
+
+
 def _percent(windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int) -> float:
-    return _remembered(windows, ctx, metric, a, b)[1]
+    key = (metric, a, b) if a <= b else (metric, b, a)
+    seen = windows.get(key)
+    if seen is None:
+        seen = windows[key] = _window(ctx, metric, a, b)
+    return seen[1]
 
 
 def _window_values(
     windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int, required: float, span: Span
 ) -> list[float]:
-    values, percent = _remembered(windows, ctx, metric, a, b)
+    key = (metric, a, b) if a <= b else (metric, b, a)
+    seen = windows.get(key)
+    if seen is None:
+        seen = windows[key] = _window(ctx, metric, a, b)
+    values, percent = seen
     if percent < required:
         detail = (
             f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
