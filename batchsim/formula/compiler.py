@@ -8,8 +8,10 @@ the run the service would report: targets (§5.1), results string (§9), error (
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batchsim.formula import ast, codegen
@@ -90,7 +92,7 @@ class Program:
     text: str
     formula: ast.Formula
     diagnostics: list[Diagnostic]
-    _run: codegen.Run = field(repr=False)
+    _general: Callable[[], codegen.Run] = field(repr=False)  # the run-only function, compiled on first use
     _assigned: list[Assigned | None] = field(repr=False)
     _layouts: dict[int, _Layout] = field(default_factory=dict, repr=False)
     _evaluate: codegen.Evaluator = field(init=False, repr=False)  # set by `compile_formula`
@@ -105,7 +107,7 @@ class Program:
         `evaluate` inlines this for a run that completes with finite targets, the common case;
         both must agree (tests/formula/test_fast_path.py).
         """
-        progress, failure, slots = self._run(Frame(ctx), ctx)
+        progress, failure, slots = self._general()(Frame(ctx), ctx)
         return self._finish(ctx, progress, failure, slots)
 
     def _finish(
@@ -241,6 +243,7 @@ def compile_formula(
 ) -> Program:
     """Compile a parsed formula (see `compile`)."""
     lowered = lower(formula, strict=strict, sampled_as_latest=sampled_as_latest)
-    program = Program(text, formula, lowered.diagnostics, codegen.build(lowered), lowered.assigned)
+    general = functools.cache(functools.partial(codegen.build, lowered))
+    program = Program(text, formula, lowered.diagnostics, general, lowered.assigned)
     program._evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
     return program
