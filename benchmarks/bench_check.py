@@ -17,7 +17,9 @@ temporary `PYTHONPYCACHEPREFIX`, after one untimed warm-up each.
 Needs yamllint (`pip install yamllint`; not a dependency of batchsim). python-hcl2 caches its
 LALR tables in its own package folder on first use (a few seconds, once); the untimed warm-up run
 pays that, as a first commit would.
-Run: python benchmarks/bench_check.py [--runs N]
+With `--baseline DIR` (another checkout, e.g. the main branch's worktree), that checkout's
+`batchsim check` runs interleaved with this one's, for before/after ratios under the same load.
+Run: python benchmarks/bench_check.py [--runs N] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -62,10 +64,16 @@ TERRAFORM = ROOT / "tests" / "hosts" / "fixtures" / "pools.tf"
 
 
 def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one child process."""
+    """(CPU seconds, wall seconds) of one child process; a `PYTHONPATH=DIR` first word runs the
+    command on that checkout (from DIR: `python -m` puts the current directory first)."""
+    cwd = None
+    if command[0].startswith("PYTHONPATH="):
+        cwd = command[0].removeprefix("PYTHONPATH=")
+        env = {**env, "PYTHONPATH": cwd}
+        command = command[1:]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
@@ -89,6 +97,7 @@ def _summary(samples: list[tuple[float, float]]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each command (default 15)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose `batchsim check` runs alongside")
     options = parser.parse_args()
     try:
         yamllint_version = metadata.version("yamllint")
@@ -112,6 +121,12 @@ def main() -> None:
             "batchsim check, 1 .tf file": [python, "-m", "batchsim", "check", str(TERRAFORM)],
             "batchsim check, 200 files": [python, "-m", "batchsim", "check", "--format", "json", str(many)],
         }
+        if options.baseline is not None:
+            here = f"PYTHONPATH={ROOT}"
+            base = f"PYTHONPATH={options.baseline.resolve()}"
+            for name in ("batchsim check, 1 file", "batchsim check, 200 files"):
+                commands[name] = [here, *commands[name]]
+                commands[f"baseline {name.removeprefix('batchsim ')}"] = [base, *commands[name][1:]]
         results = _measure(commands, env, options.runs)
     print(
         f"{options.runs} runs each, interleaved; CPU time of the child (user + system); "
@@ -133,8 +148,12 @@ def main() -> None:
         f"{terraform[1] / reference[1]:.2f}x (median)"
     )
     print(
-        f"batchsim check, 200 files: best {_summary(results['batchsim check, 200 files'])[0]:.2f} s CPU; aim <= 0.5 s"
+        f"batchsim check, 200 files: best {_summary(results['batchsim check, 200 files'])[0]:.2f} s CPU; aim <= 0.3 s"
     )
+    if options.baseline is not None:
+        for name in ("batchsim check, 1 file", "batchsim check, 200 files"):
+            now, before = _summary(results[name]), _summary(results[f"baseline {name.removeprefix('batchsim ')}"])
+            print(f"{name}, this / baseline: {now[0] / before[0]:.2f}x (best), {now[1] / before[1]:.2f}x (median)")
 
 
 if __name__ == "__main__":

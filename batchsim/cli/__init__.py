@@ -23,11 +23,6 @@ from batchsim.cli.errors import EXIT_USAGE
 if TYPE_CHECKING:
     import typer
 
-# Importing the submodule `app` binds this package's attribute `app` to the module; drop that
-# binding so that `batchsim.cli.app` goes through `__getattr__` below and is the full
-# application, as it always was. (Later imports of the loaded submodule do not bind it again.)
-_APP_MODULE = importlib.import_module(f"{__name__}.app")
-globals().pop("app", None)
 
 __all__ = ["app", "load_commands", "main"]
 
@@ -61,10 +56,22 @@ def _registered(application: typer.Typer) -> set[str]:
     return names
 
 
+def _application() -> typer.Typer:
+    """The Typer application of `app.py`, imported on first use (`check`'s fast path never does)."""
+    loaded = f"{__name__}.app" in sys.modules
+    application: typer.Typer = importlib.import_module(f"{__name__}.app").app
+    if not loaded:
+        # Importing the submodule `app` binds this package's attribute `app` to the module; drop
+        # that binding so that `batchsim.cli.app` goes through `__getattr__` below and is the full
+        # application, as it always was. (Later imports of the loaded submodule do not bind it again.)
+        globals().pop("app", None)
+    return application
+
+
 def load_commands(argv: list[str] | None = None) -> typer.Typer:
     """The application with the command `argv` names registered — every command when `argv` is
     None, names none, or names one that is not a module of its own."""
-    application: typer.Typer = _APP_MODULE.app
+    application = _application()
     wanted = None
     if argv is not None and not any(key.endswith("_COMPLETE") for key in os.environ):
         wanted = next((arg for arg in argv if not arg.startswith("-")), None)
@@ -86,8 +93,71 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# `check`'s options that take a value, and the values `--format` accepts (check.CheckFormat).
+_CHECK_VALUED = ("--format", "--var")
+_CHECK_FORMATS = ("text", "json", "github", "sarif", "junit")
+
+
+def _plain_check(argv: list[str]) -> tuple[list[str], str, bool, list[str]] | None:
+    """`batchsim check`'s arguments (paths, format, strict, vars) when `argv` is a plain check
+    (`check` then paths, `--format F`, `--strict`, `--var N=V`); None for anything else (help,
+    completion, an unknown option, a bad value, no path), which Typer parses and reports."""
+    if not argv or argv[0] != "check" or any(key.endswith("_COMPLETE") for key in os.environ):
+        return None
+    paths: list[str] = []
+    output_format, strict, variables = "text", False, []
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-"):
+            paths.append(word)
+            continue
+        name, equals, value = word.partition("=")
+        if name == "--strict" and not equals:
+            strict = True
+            continue
+        if name not in _CHECK_VALUED:
+            return None
+        if not equals:
+            value = next(words, "-")
+            if value.startswith("-"):
+                return None
+        if name == "--var":
+            variables.append(value)
+        elif value in _CHECK_FORMATS:
+            output_format = value
+        else:
+            return None
+    return (paths, output_format, strict, variables) if paths else None
+
+
+def _check_fast(arguments: tuple[list[str], str, bool, list[str]]) -> None:
+    """Run a plain `check` without building the Typer application: what Typer would do with these
+    arguments (tests/cli/test_check_cli.py runs both ways), for a fraction of the start-up."""
+    from pathlib import Path
+
+    from batchsim.cli._check_run import run_check
+
+    paths, output_format, strict, variables = arguments
+    try:
+        code = run_check([Path(p) for p in paths], output_format, strict, variables)
+    except KeyboardInterrupt:
+        # As Click ends a command on Ctrl-C: one line, exit 1, no traceback.
+        sys.stderr.write("\nAborted!\n")
+        raise SystemExit(1) from None
+    except Exception as exc:
+        import typer
+
+        if isinstance(exc, typer.Exit):  # `fail`: its message is already on stderr
+            raise SystemExit(exc.exit_code) from None
+        raise
+    raise SystemExit(code)
+
+
 def main() -> None:
     """Entry point of the `batchsim` console script."""
+    plain = _plain_check(sys.argv[1:])
+    if plain is not None:
+        _check_fast(plain)
     import typer
 
     application = load_commands(sys.argv[1:])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-import typer
-
 __all__ = ["EXIT_BAD_INPUT", "EXIT_USAGE", "fail", "require_extra"]
 
 EXIT_BAD_INPUT = 1
@@ -14,6 +12,8 @@ EXIT_USAGE = 2
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print `error: message` on stderr and exit with `code` (DESIGN §2: 1 bad input, 2 usage)."""
+    import typer  # here: `check`'s fast path (batchsim.cli.main) loads Typer only on a failure
+
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 

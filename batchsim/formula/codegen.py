@@ -18,6 +18,11 @@ evaluation instead of one per node). The function has the shape
             return s, failure, (v0, v1)
         return s, None, (v0, v1)
 
+`Program.evaluate` calls a second form of the same code, `_evaluate(ctx)`, whose successful end
+builds the run's `AutoScaleRun` in place (the layout of a completed run is known at compile time,
+see `compiler.py`) and whose stop or failure hands the slots to the general `_finish`; `_run`
+is compiled only for `Program.evaluate_in_steps`, the general path.
+
 Blocks (lazy operands that need statements, see `lowering.py`) are written flat: each gets a
 guard variable combining its condition with its parent's (`_g2 = _g1 and (not _t5)`), and its
 statements run under `if _g2:`. So the source never nests deeper than `def`, `try`, `if`, whatever
@@ -36,10 +41,12 @@ from typing import Any
 from batchsim.formula.lowering import Block, Item, Lowered
 from batchsim.formula.runtime import EvaluationFailure, Frame, Stop
 
-__all__ = ["Run", "build", "source"]
+__all__ = ["Evaluator", "Run", "build", "build_evaluator", "evaluator_source", "source"]
 
 # progress (statements completed), the failure if any, the slots' values
 Run = Callable[[Frame, Any], tuple[int, EvaluationFailure | None, tuple[Any, ...]]]
+# a context → its `AutoScaleRun`
+Evaluator = Callable[[Any], Any]
 _BODY = " " * 8
 
 
@@ -47,16 +54,8 @@ def source(lowered: Lowered) -> str:
     """The Python source of the formula's `_run` function."""
     slots = [f"v{i}" for i in range(lowered.slots)]
     returned = f"({', '.join(slots)},)" if slots else "()"
-    lines = ["def _run(frame, ctx):"]
-    if slots:
-        lines.append(f"    {' = '.join(slots)} = None")
-    lines += ["    s = 0", "    try:"]
-    guards = iter(range(1, 1 << 62))
-    for index, items in enumerate(lowered.statements):
-        lines.append(f"{_BODY}s = {index}")
-        _write(items, lines, guards)
+    lines = ["def _run(frame, ctx):", "    windows = {}", *_body(lowered, slots)]
     lines += [
-        f"{_BODY}s = {len(lowered.statements)}",
         "    except _Stop:",
         "        pass",
         "    except _Failure as failure:",
@@ -64,6 +63,46 @@ def source(lowered: Lowered) -> str:
         f"    return s, None, {returned}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def evaluator_source(lowered: Lowered, finish: list[str]) -> str:
+    """The source of `_evaluate(ctx)`: the run, then `finish` (lines building the run's outcome
+    from the slots once every statement has completed); a stop or a failure returns
+    `_finish(ctx, progress, failure, slots)` instead.
+
+    The frame (for `rand()`) and the windows (for the sample methods) are made only where the
+    code reads them: most evaluations then allocate little but their outcome.
+    """
+    slots = [f"v{i}" for i in range(lowered.slots)]
+    returned = f"({', '.join(slots)},)" if slots else "()"
+    body = _body(lowered, slots)
+    lines = ["def _evaluate(ctx):"]
+    # A false positive (the word in a string literal) costs one allocation.
+    if any("frame" in line for line in body):
+        lines.append("    frame = _Frame(ctx)")
+    if any("windows" in line for line in body):  # the sample windows read in this run (sampling.py)
+        lines.append("    windows = {}")
+    lines += [
+        *body,
+        "    except _Stop:",
+        f"        return _finish(ctx, s, None, {returned})",
+        "    except _Failure as failure:",
+        f"        return _finish(ctx, s, failure, {returned})",
+        *(f"    {line}" for line in finish),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _body(lowered: Lowered, slots: list[str]) -> list[str]:
+    """The slots' initialisation and the `try:` running every statement, `s` counting them."""
+    lines = [f"    {' = '.join(slots)} = None"] if slots else []
+    lines += ["    s = 0", "    try:"]
+    guards = iter(range(1, 1 << 62))
+    for index, items in enumerate(lowered.statements):
+        lines.append(f"{_BODY}s = {index}")
+        _write(items, lines, guards)
+    lines.append(f"{_BODY}s = {len(lowered.statements)}")
+    return lines
 
 
 def _write(items: list[Item], lines: list[str], guards: Iterator[int]) -> None:
@@ -94,8 +133,19 @@ def _write(items: list[Item], lines: list[str], guards: Iterator[int]) -> None:
 
 def build(lowered: Lowered) -> Run:
     """Compile the lowered formula into its `_run` function."""
-    namespace: dict[str, Any] = dict(lowered.namespace)
+    return _compiled(source(lowered), "_run", lowered.namespace)  # type: ignore[no-any-return]
+
+
+def build_evaluator(lowered: Lowered, finish: list[str], names: dict[str, Any]) -> Evaluator:
+    """Compile the formula's `_evaluate` function (see `evaluator_source`); `names` holds what
+    `finish` reads, `_finish` included."""
+    return _compiled(evaluator_source(lowered, finish), "_evaluate", {**lowered.namespace, **names})  # type: ignore[no-any-return]
+
+
+def _compiled(text: str, name: str, names: dict[str, Any]) -> Any:
+    namespace: dict[str, Any] = dict(names)
     namespace["_Stop"] = Stop
     namespace["_Failure"] = EvaluationFailure
-    exec(compile(source(lowered), "<formula>", "exec"), namespace)
-    return namespace["_run"]  # type: ignore[no-any-return]
+    namespace["_Frame"] = Frame
+    exec(compile(text, "<formula>", "exec"), namespace)
+    return namespace[name]

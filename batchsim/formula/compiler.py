@@ -8,7 +8,10 @@ the run the service would report: targets (§5.1), results string (§9), error (
 
 from __future__ import annotations
 
+import functools
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batchsim.formula import ast, codegen
@@ -18,7 +21,7 @@ from batchsim.formula.lowering import DEALLOC_VARIABLE, Assigned, lower
 from batchsim.formula.parser import parse
 from batchsim.formula.runtime import EVALUATION_CODE, EVALUATION_MESSAGE, EvaluationFailure, Frame
 from batchsim.formula.sampling import INSUFFICIENT_MESSAGE
-from batchsim.formula.values import DEALLOC, DOUBLE, format_double, format_value, to_python
+from batchsim.formula.values import DEALLOC, DOUBLE, SMALL_INTEGER_TEXT, format_double, format_value, to_python
 
 __all__ = ["FormulaError", "Program", "compile", "compile_formula"]
 
@@ -89,19 +92,31 @@ class Program:
     text: str
     formula: ast.Formula
     diagnostics: list[Diagnostic]
-    _run: codegen.Run = field(repr=False)
+    _general: Callable[[], codegen.Run] = field(repr=False)  # the run-only function, compiled on first use
     _assigned: list[Assigned | None] = field(repr=False)
     _layouts: dict[int, _Layout] = field(default_factory=dict, repr=False)
+    _evaluate: codegen.Evaluator = field(init=False, repr=False)  # set by `compile_formula`
 
     def evaluate(self, ctx: EvalContext) -> AutoScaleRun:
         """Run the formula at `ctx.now_tick`; errors become `AutoScaleRun.error` (§8.2–8.4)."""
-        progress, failure, slots = self._run(Frame(ctx), ctx)
-        layout = self._layouts.get(progress)
-        if layout is None:
-            layout = self._layouts[progress] = _layout(self._assigned[:progress])
+        return self._evaluate(ctx)  # type: ignore[no-any-return]
+
+    def evaluate_in_steps(self, ctx: EvalContext) -> AutoScaleRun:
+        """`evaluate` the general way: run, then read the layout of however far the run got.
+
+        `evaluate` inlines this for a run that completes with finite targets, the common case;
+        both must agree (tests/formula/test_fast_path.py).
+        """
+        progress, failure, slots = self._general()(Frame(ctx), ctx)
+        return self._finish(ctx, progress, failure, slots)
+
+    def _finish(
+        self, ctx: EvalContext, progress: int, failure: EvaluationFailure | None, slots: tuple[object, ...]
+    ) -> AutoScaleRun:
+        layout = self._layout(progress)
         # The full name's value if assigned, else the alias's if assigned, else unchanged (§5.1).
-        dedicated = ctx.target_dedicated_nodes if layout.dedicated is None else slots[layout.dedicated[0]]
-        spot = ctx.target_low_priority_nodes if layout.spot is None else slots[layout.spot[0]]
+        dedicated: float = ctx.target_dedicated_nodes if layout.dedicated is None else slots[layout.dedicated[0]]  # type: ignore[assignment]
+        spot: float = ctx.target_low_priority_nodes if layout.spot is None else slots[layout.spot[0]]  # type: ignore[assignment]
         if failure is not None:
             error: AutoScaleError | None = _as_error(failure)
         elif -_INFINITY < dedicated < _INFINITY and -_INFINITY < spot < _INFINITY:  # False for NaN too
@@ -111,13 +126,73 @@ class Program:
         parts = [_PREFIX_DEDICATED, format_double(dedicated), _PREFIX_SPOT, format_double(spot), layout.prefix]
         for prefix, slot, kind in layout.entries:
             parts.append(prefix)
-            parts.append(format_double(slots[slot]) if kind is None else format_value(kind, slots[slot]))
+            parts.append(format_double(slots[slot]) if kind is None else format_value(kind, slots[slot]))  # type: ignore[arg-type]
         if error is not None:
             dedicated, spot = ctx.target_dedicated_nodes, ctx.target_low_priority_nodes
         values = {
             name: slots[slot] if kind == DOUBLE else to_python(kind, slots[slot]) for name, kind, slot in layout.users
         }
         return AutoScaleRun(ctx.now_tick, "".join(parts), dedicated, spot, layout.dealloc, values, error)
+
+    def _layout(self, progress: int) -> _Layout:
+        layout = self._layouts.get(progress)
+        if layout is None:
+            layout = self._layouts[progress] = _layout(self._assigned[:progress])
+        return layout
+
+    def _finisher(self, slot_count: int) -> tuple[list[str], dict[str, object]]:
+        """Source lines turning the slots of a completed run into its `AutoScaleRun`: the full
+        layout is known at compile time, so the results string is one f-string and the values
+        one dict display. Non-finite targets go to `_finish` (the error names the assignment)."""
+        layout = self._layout(len(self._assigned))
+        dedicated = "ctx.target_dedicated_nodes" if layout.dedicated is None else f"v{layout.dedicated[0]}"
+        spot = "ctx.target_low_priority_nodes" if layout.spot is None else f"v{layout.spot[0]}"
+        pieces = [_PREFIX_DEDICATED, _double("_target_d"), _PREFIX_SPOT, _double("_target_s"), layout.prefix]
+        for prefix, slot, kind in layout.entries:
+            pieces += [prefix, _double(f"v{slot}") if kind is None else f"{{_format_value({kind!r}, v{slot})}}"]
+        users = ", ".join(
+            f"{name!r}: v{slot}" if kind == DOUBLE else f"{name!r}: _to_python({kind!r}, v{slot})"
+            for name, kind, slot in layout.users
+        )
+        slots = f"({''.join(f'v{i}, ' for i in range(slot_count))})"
+        text = "".join(pieces)
+        fixed = [_PREFIX_DEDICATED, _PREFIX_SPOT, layout.prefix, *(prefix for prefix, _, _ in layout.entries)]
+        assert all(_PLAIN.fullmatch(piece) for piece in fixed), fixed
+        lines = [
+            f"_target_d = {dedicated}",
+            f"_target_s = {spot}",
+            "if not (-_inf < _target_d < _inf and -_inf < _target_s < _inf):",
+            f"    return _finish(ctx, {len(self._assigned)}, None, {slots})",
+            "_outcome = _new(_AutoScaleRun)",
+            *(
+                f"_set_{name}(_outcome, {value})"
+                for name, value in zip(
+                    _RUN_FIELDS,
+                    (
+                        "ctx.now_tick",
+                        f'f"{text}"',
+                        "_target_d",
+                        "_target_s",
+                        repr(layout.dealloc),
+                        f"{{{users}}}",
+                        "None",
+                    ),
+                    strict=True,
+                )
+            ),
+            "return _outcome",
+        ]
+        names: dict[str, object] = {
+            "_finish": self._finish,
+            "_inf": _INFINITY,
+            "_small": SMALL_INTEGER_TEXT,
+            "_format_value": format_value,
+            "_to_python": to_python,
+            "_AutoScaleRun": AutoScaleRun,
+            "_new": object.__new__,
+            **{f"_set_{name}": setter for name, setter in _RUN_SETTERS.items()},
+        }
+        return lines, names
 
     def _invalid_target(self, layout: _Layout, dedicated: float, spot: float) -> AutoScaleError:
         """§9.4: a final target that is NaN or infinite is an error at the assignment that set it."""
@@ -126,8 +201,22 @@ class Program:
         return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
+# A completed run's `AutoScaleRun` is filled through its slots' descriptors: the frozen dataclass's
+# `__init__` sets each field with `object.__setattr__`, which costs a third of an evaluation. The
+# same object results (tests/formula/test_fast_path.py compares both ways); a class that someday
+# validates in `__post_init__` must be built by its constructor.
+_RUN_FIELDS: tuple[str, ...] = AutoScaleRun.__slots__  # the fields, in the constructor's order
+assert not hasattr(AutoScaleRun, "__post_init__")
+_RUN_SETTERS = {name: AutoScaleRun.__dict__[name].__set__ for name in _RUN_FIELDS}
 _PREFIX_DEDICATED = f"{_DEDICATED}="
 _PREFIX_SPOT = f";{_SPOT}="
+# What a results string's fixed text is made of (names, `=`, `;`): safe inside an f-string.
+_PLAIN = re.compile(r"[$\w;=]*")
+
+
+def _double(local: str) -> str:
+    """An f-string field formatting `local` as `format_double` does, without the call."""
+    return f"{{_small.get({local}) or f'{{{local}:g}}'}}"
 
 
 def _as_error(failure: EvaluationFailure) -> AutoScaleError:
@@ -154,4 +243,7 @@ def compile_formula(
 ) -> Program:
     """Compile a parsed formula (see `compile`)."""
     lowered = lower(formula, strict=strict, sampled_as_latest=sampled_as_latest)
-    return Program(text, formula, lowered.diagnostics, codegen.build(lowered), lowered.assigned)
+    general = functools.cache(functools.partial(codegen.build, lowered))
+    program = Program(text, formula, lowered.diagnostics, general, lowered.assigned)
+    program._evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
+    return program

@@ -384,7 +384,7 @@ class _Lowering:
                 return Value(SAMPLE, repr(name), simple=True)
             if self.sampled_as_latest:
                 self.namespace["_sm_latest"] = sampling.latest
-                return Value(DOUBLE, f"_sm_latest(frame, {name!r})", 2)
+                return Value(DOUBLE, f"_sm_latest(ctx, {name!r})", 2)
             return self.fail(f"Type mismatch: {name} must be read with a sample method", node.span)
         return self.fail(f"Undefined symbol: {name}", node.span)
 

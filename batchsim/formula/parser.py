@@ -19,17 +19,29 @@ which are read only for their positions.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, cast
-
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from batchsim.formula import ast
 from batchsim.formula.diagnostics import Diagnostic, Severity, Span
 from batchsim.formula.symbols import DEALLOC_KEYWORDS, FUNCTIONS, TIME_CONSTANTS
+
+# lark imports the third-party `regex` module whenever it is installed, for `Lark(regex=True)` and
+# `\p{...}` terminals, neither of which this grammar uses (its widths come from the standard `re`
+# either way). Loading `regex` is a sixth of `batchsim check`'s start-up, so it is kept out while
+# lark loads; whoever needs it later (python-hcl2) imports it as usual.
+_REGEX_ABSENT = "regex" not in sys.modules
+if _REGEX_ABSENT:
+    sys.modules["regex"] = None  # type: ignore[assignment]  # `import regex` raises ImportError
+try:
+    from lark import Lark, Token, Transformer, v_args
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+finally:
+    if _REGEX_ABSENT:
+        del sys.modules["regex"]
 
 __all__ = [
     "EMPTY_CODE",
@@ -88,7 +100,9 @@ class ParseResult:
 
 
 def _grammar() -> str:
-    return resources.files("batchsim.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
+    # Beside this module (the package is always installed as files: not importlib.resources, whose
+    # import costs more than the read).
+    return Path(__file__).with_name("grammar.lark").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -87,17 +87,14 @@ def checked_interval(ticks: int, span: Span) -> int:
 
 
 class Frame:
-    """The mutable state of one run beyond its variables: the context, the random generator and
-    the sample windows already read."""
+    """The mutable state of one run beyond its variables: the context and the random generator
+    (made only for formulas that call `rand()`)."""
 
-    __slots__ = ("ctx", "rng", "windows")
+    __slots__ = ("ctx", "rng")
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
         self.rng: np.random.Generator | None = ctx.rng
-        # Sample windows read in this run, by (metric, earlier, later): a guarded formula asks
-        # GetSamplePercent and GetSample of the same window, and the context does not change.
-        self.windows: dict[tuple[str, int, int], tuple[list[float], float]] = {}
 
     def random(self) -> float:
         """`rand()`: uniform on [0, 1), from the context's generator or one seeded by the run's time."""

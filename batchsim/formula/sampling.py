@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from batchsim.formula.operation import Operation, Problem
-from batchsim.formula.runtime import EvaluationFailure, Frame
+from batchsim.formula.runtime import EvaluationFailure
 from batchsim.formula.symbols import SAMPLE_METHODS
 from batchsim.formula.values import DOUBLE, DOUBLE_VEC, TIMEINTERVAL, TIMESTAMP, format_double
 
 if TYPE_CHECKING:
-    from batchsim.formula.context import SampleSeries
+    from batchsim.formula.context import EvalContext, SampleSeries
     from batchsim.formula.diagnostics import Span
 
 __all__ = ["DEFAULT_REQUIRED_PERCENT", "INSUFFICIENT_CODE", "INSUFFICIENT_MESSAGE", "known", "latest", "method"]
@@ -29,10 +29,6 @@ INSUFFICIENT_MESSAGE = "Autoscale evaluation failed due to insufficient sample d
 DEFAULT_REQUIRED_PERCENT = 70.0  # §6.5, derived from R11
 DEFAULT_PERIOD_TICKS = 30 * 10_000_000  # 30 s in 100 ns ticks (§6.5)
 _BOUNDS = (TIMEINTERVAL, TIMESTAMP)
-
-
-def _series(frame: Frame, name: str) -> SampleSeries | None:
-    return frame.ctx.samples.get(name)
 
 
 def _available(series: SampleSeries | None, now: int) -> list[tuple[int, float]]:
@@ -61,48 +57,51 @@ def _last_present(series: SampleSeries | None, now: int, n: int) -> list[float]:
     return found
 
 
-def latest(frame: Frame, name: str) -> float:
+def latest(ctx: EvalContext, name: str) -> float:
     """The newest available sample, or 0 with none (the §5.2 compatibility switch)."""
-    samples = _last_present(_series(frame, name), frame.ctx.now_tick, 1)
+    samples = _last_present(ctx.samples.get(name), ctx.now_tick, 1)
     return samples[-1] if samples else 0.0
 
 
-def _window(frame: Frame, name: str, a: int, b: int) -> tuple[list[float], float]:
+def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], float]:
     """Values in (earlier, later] and the available percentage of the window's possible samples.
 
     Samples sit on a regular grid, so the window is an index range: no scan of the history. (The
     hot path of every guarded formula: written out, without helper calls.)
     """
     earlier, later = (a, b) if a <= b else (b, a)
-    key = (name, earlier, later)
-    seen = frame.windows.get(key)
-    if seen is not None:
-        return seen
-    series = frame.ctx.samples.get(name)
-    values: list[float] = []
+    series = ctx.samples.get(name)
     if series is None:
-        period = DEFAULT_PERIOD_TICKS
-    else:
-        period = series.interval_ticks
-        first = series.first_tick
-        low = (earlier - first) // period + 1
-        if low < 0:
-            low = 0
-        newest = series.visible_count(frame.ctx.now_tick) - 1
-        high = (later - first) // period
-        if high > newest:
-            high = newest
-        if high >= low:
-            values = [v for v in series.values[low : high + 1] if v == v]  # NaN: a missing sample
+        possible = (later - earlier) / DEFAULT_PERIOD_TICKS
+        return [], 100.0 if possible <= 0 else 0.0
+    period = series.interval_ticks
+    first = series.first_tick
+    low = (earlier - first) // period + 1
+    if low < 0:
+        low = 0
+    # the newest visible sample (SampleSeries.visible_count − 1, inlined)
+    newest = (ctx.now_tick - series.lag_ticks - first) // period
+    count = len(series.values)
+    if newest >= count:
+        newest = count - 1
+    high = (later - first) // period
+    if high > newest:
+        high = newest
+    values: list[float] = []
+    if high >= low:
+        chunk = series.values[low : high + 1]
+        values = chunk if type(chunk) is list else list(chunk)
+        total = sum(values)
+        if total != total:  # a NaN among them (or +inf and -inf): drop the missing samples
+            values = [v for v in values if v == v]
     possible = (later - earlier) / period
     if possible <= 0:
-        percent = 100.0
-    else:
-        percent = 100.0 * len(values) / possible
-        if percent > 100.0:
-            percent = 100.0
-    frame.windows[key] = (values, percent)
-    return values, percent
+        return values, 100.0
+    percent = 100.0 * len(values) / possible
+    return values, 100.0 if percent > 100.0 else percent
+
+
+_Windows = dict[tuple[str, int, int], tuple[list[float], float]]  # (metric, earlier, later) → window
 
 
 def known(name: str) -> bool:
@@ -122,7 +121,7 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
         if kinds:
             return arity
         kind, helper, function = _NO_ARGUMENT[name]
-        return Operation(kind, f"{helper}(frame, {quoted})", {helper: function})
+        return Operation(kind, f"{helper}(ctx, {quoted})", {helper: function})
     if name == "GetSamplePercent":
         if len(kinds) not in (1, 2):
             return arity
@@ -132,12 +131,12 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
         instants = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds))
         if len(kinds) == 1:
             instants += ", ctx.now_tick"
-        return Operation(DOUBLE, f"_sm_percent(frame, {quoted}, {instants})", {"_sm_percent": _percent})
+        return Operation(DOUBLE, f"_sm_percent(windows, ctx, {quoted}, {instants})", {"_sm_percent": _percent})
     # GetSample
     if not 1 <= len(kinds) <= 3:
         return arity
     if list(kinds) == [DOUBLE]:
-        return Operation(DOUBLE_VEC, f"_sm_last(frame, {quoted}, {{0}})", {"_sm_last": _last})
+        return Operation(DOUBLE_VEC, f"_sm_last(ctx, {quoted}, {{0}})", {"_sm_last": _last})
     if kinds[0] not in _BOUNDS:
         return mismatch(1, "double, timeinterval or timestamp")
     bounds = 2 if len(kinds) >= 2 and kinds[1] in _BOUNDS else 1
@@ -149,7 +148,7 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
     if bounds == 1:
         window += ", ctx.now_tick"
     required = f"{{{bounds}}}" if len(kinds) > bounds else repr(DEFAULT_REQUIRED_PERCENT)
-    template = f"_sm_window(frame, {quoted}, {window}, {required}, {{span}})"
+    template = f"_sm_window(windows, ctx, {quoted}, {window}, {required}, {{span}})"
     return Operation(DOUBLE_VEC, template, {"_sm_window": _window_values})
 
 
@@ -158,17 +157,32 @@ def _bound(kind: str, k: int) -> str:
     return f"ctx.now_tick - {{{k}}}" if kind == TIMEINTERVAL else f"{{{k}}}"
 
 
-def _last(frame: Frame, metric: str, count: float) -> list[float]:
+def _last(ctx: EvalContext, metric: str, count: float) -> list[float]:
     n = math.trunc(count) if math.isfinite(count) else 0
-    return _last_present(_series(frame, metric), frame.ctx.now_tick, n)
+    return _last_present(ctx.samples.get(metric), ctx.now_tick, n)
 
 
-def _percent(frame: Frame, metric: str, a: int, b: int) -> float:
-    return _window(frame, metric, a, b)[1]
+# A window is read once per run: a guarded formula asks GetSamplePercent and GetSample of the same
+# window, and `windows` (the run's, made by the compiled function) remembers it. Written out in
+# both methods, without a helper call: they are the hot path of every guarded formula.
 
 
-def _window_values(frame: Frame, metric: str, a: int, b: int, required: float, span: Span) -> list[float]:
-    values, percent = _window(frame, metric, a, b)
+def _percent(windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int) -> float:
+    key = (metric, a, b) if a <= b else (metric, b, a)
+    seen = windows.get(key)
+    if seen is None:
+        seen = windows[key] = _window(ctx, metric, a, b)
+    return seen[1]
+
+
+def _window_values(
+    windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int, required: float, span: Span
+) -> list[float]:
+    key = (metric, a, b) if a <= b else (metric, b, a)
+    seen = windows.get(key)
+    if seen is None:
+        seen = windows[key] = _window(ctx, metric, a, b)
+    values, percent = seen
     if percent < required:
         detail = (
             f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
@@ -178,21 +192,21 @@ def _window_values(frame: Frame, metric: str, a: int, b: int, required: float, s
     return values
 
 
-def _period(frame: Frame, metric: str) -> int:
-    series = _series(frame, metric)
+def _period(ctx: EvalContext, metric: str) -> int:
+    series = ctx.samples.get(metric)
     return series.interval_ticks if series is not None else DEFAULT_PERIOD_TICKS
 
 
-def _count(frame: Frame, metric: str) -> float:
-    return float(len(_available(_series(frame, metric), frame.ctx.now_tick)))
+def _count(ctx: EvalContext, metric: str) -> float:
+    return float(len(_available(ctx.samples.get(metric), ctx.now_tick)))
 
 
-def _begin(frame: Frame, metric: str) -> int:
-    samples = _available(_series(frame, metric), frame.ctx.now_tick)
-    return samples[0][0] if samples else frame.ctx.now_tick
+def _begin(ctx: EvalContext, metric: str) -> int:
+    samples = _available(ctx.samples.get(metric), ctx.now_tick)
+    return samples[0][0] if samples else ctx.now_tick
 
 
-_NO_ARGUMENT: dict[str, tuple[str, str, Callable[[Frame, str], Any]]] = {
+_NO_ARGUMENT: dict[str, tuple[str, str, Callable[[EvalContext, str], Any]]] = {
     "GetSamplePeriod": (TIMEINTERVAL, "_sm_period", _period),
     "Count": (DOUBLE, "_sm_count", _count),
     "HistoryBeginTime": (TIMESTAMP, "_sm_begin", _begin),

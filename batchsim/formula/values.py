@@ -17,6 +17,7 @@ __all__ = [
     "DOUBLE_VEC",
     "NONE",
     "SAMPLE",
+    "SMALL_INTEGER_TEXT",
     "STRING",
     "TIMEINTERVAL",
     "TIMESTAMP",
@@ -43,12 +44,13 @@ def round_half_away(x: float) -> float:
 
 # Node counts and task counts are most of what a results string holds: look them up rather than
 # format them (a tenth of an evaluation's time). `%g` writes these integers as `str` does.
-_SMALL_INTEGERS = {float(i): str(i) for i in range(4097)}
+# Compiled formulas inline the same lookup (`compiler.py`).
+SMALL_INTEGER_TEXT = {float(i): str(i) for i in range(4097)}
 
 
 def format_double(x: float) -> str:
     """C `%g` with 6 significant digits; `-0` prints as `0` (§9.2)."""
-    text = _SMALL_INTEGERS.get(x)  # -0.0 == 0.0: "0"
+    text = SMALL_INTEGER_TEXT.get(x)  # -0.0 == 0.0: "0"
     if text is not None:
         return text
     return f"{x:g}"  # C %g: 6 significant digits

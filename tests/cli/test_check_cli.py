@@ -169,8 +169,9 @@ def _modules_after(argv: list[str]) -> set[str]:
 def test_check_imports_only_what_it_needs(tree: Path) -> None:
     modules = _modules_after(["check", str(tree / "good.formula")])
     commands = {m for m in modules if m.startswith("batchsim.cli.")}
-    assert commands == {"batchsim.cli.app", "batchsim.cli.errors", "batchsim.cli.check"}
-    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich", "hcl2"}
+    # plain arguments take the fast path: not even Typer (nor the command's Typer module)
+    assert commands == {"batchsim.cli.errors", "batchsim.cli._check_run"}
+    heavy = {"numpy", "pandas", "pydantic", "simpy", "scipy", "matplotlib", "yaml", "rich", "hcl2", "typer", "regex"}
     assert not heavy & {m.split(".")[0] for m in modules}
     # nor the evaluator, nor the simulator
     assert not {"batchsim.formula.compiler", "batchsim.formula.codegen", "batchsim.sim"} & modules
@@ -195,3 +196,79 @@ def test_a_command_runs_alone_with_its_help(tree: Path) -> None:
         "batchsim.cli.eval",
     }
     assert "batchsim.cli.simulate" in _modules_after(["--help"])  # the full list for the root help
+
+
+# -- the console script's fast path: plain `check` arguments skip Typer, with Typer's outcome ---
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["good.formula"],
+        ["."],
+        ["--format", "json", "."],
+        ["--format=sarif", "sub/bad.formula", "good.formula"],
+        ["good.formula", "--strict", "--format", "github"],
+        ["--var", "x=1", "good.formula"],
+        ["--var", "novalue", "good.formula"],
+        ["missing.formula"],
+        ["notes.txt"],
+    ],
+)
+def test_the_fast_path_prints_and_exits_as_the_typer_command(tree: Path, args: list[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from batchsim.cli import _plain_check
+
+    assert _plain_check(["check", *args]) is not None  # these do take the fast path
+    fast = subprocess.run(
+        [sys.executable, "-m", "batchsim", "check", *args], cwd=tree, capture_output=True, text=True, timeout=120
+    )
+    here = Path.cwd()
+    os.chdir(tree)
+    try:
+        typed = CliRunner().invoke(app, ["check", *args])
+    finally:
+        os.chdir(here)
+    assert (fast.returncode, fast.stdout) == (typed.exit_code, typed.stdout)
+    assert fast.stderr == typed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--help"], ["--format", "nope", "a"], ["--format"], ["-x", "a"], ["--", "a"], ["a", "--var"], ["-"]],
+)
+def test_anything_but_plain_check_arguments_goes_to_typer(args: list[str]) -> None:
+    from batchsim.cli import _plain_check
+
+    assert _plain_check(["check", *args]) is None
+    assert _plain_check(["eval", "a"]) is None
+
+
+def test_ctrl_c_in_check_s_fast_path_ends_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # Enough files that the check is still running when the signal arrives.
+    for n in range(3000):
+        (tmp_path / f"f{n}.formula").write_text("$TargetDedicatedNodes = max(1, $PendingTasks.GetSample(1));\n")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from batchsim.cli import main; sys.argv = ['batchsim', 'check', sys.argv[1]]; main()",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "Traceback" not in stderr and "Aborted!" in stderr

@@ -63,7 +63,16 @@ def _requirements(names: list[str]) -> dict[str, str]:
 def test_the_light_wheel_holds_the_four_commands_and_no_numeric_stack(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     commands = {n.removeprefix("batchsim/cli/") for n in names if n.startswith("batchsim/cli/")}
-    assert commands == {"__init__.py", "app.py", "errors.py", "check.py", "fmt.py", "eval.py", "lsp.py"}
+    assert commands == {
+        "__init__.py",
+        "app.py",
+        "errors.py",
+        "check.py",
+        "_check_run.py",
+        "fmt.py",
+        "eval.py",
+        "lsp.py",
+    }
     assert "batchsim/formula/grammar.lark" in names and "batchsim/hosts/terraform.py" in names
     assert not any(n.startswith(("batchsim/sim/", "batchsim/scenario", "batchsim/cost/")) for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
