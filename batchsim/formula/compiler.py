@@ -93,8 +93,7 @@ class Program:
     formula: ast.Formula
     diagnostics: list[Diagnostic]
     _general: Callable[[], codegen.Run] = field(repr=False)  # the run-only function, compiled on first use
-    _assigned: list[Assigned | None] = field(repr=False)
-    _layouts: dict[int, _Layout] = field(default_factory=dict, repr=False)
+    _end: _End = field(repr=False)
     _evaluate: codegen.Evaluator = field(init=False, repr=False)  # set by `compile_formula`
 
     def evaluate(self, ctx: EvalContext) -> AutoScaleRun:
@@ -108,12 +107,26 @@ class Program:
         both must agree (tests/formula/test_fast_path.py).
         """
         progress, failure, slots = self._general()(Frame(ctx), ctx)
-        return self._finish(ctx, progress, failure, slots)
+        return self._end(ctx, progress, failure, slots)
 
-    def _finish(
+    def _finisher(self, slot_count: int) -> tuple[list[str], dict[str, object]]:
+        return self._end.finisher(slot_count)
+
+
+@dataclass(slots=True)
+class _End:
+    """How a run's slots become its `AutoScaleRun`. Apart from `Program`, which holds the compiled
+    function: the function's namespace holds this, and a reference back to the program would make a
+    cycle that keeps every dropped run waiting for the cycle collector (tests/sim/test_release.py)."""
+
+    span: Span  # the formula's, for an invalid target that no assignment set
+    assigned: list[Assigned | None]
+    layouts: dict[int, _Layout] = field(default_factory=dict)
+
+    def __call__(
         self, ctx: EvalContext, progress: int, failure: EvaluationFailure | None, slots: tuple[object, ...]
     ) -> AutoScaleRun:
-        layout = self._layout(progress)
+        layout = self.layout(progress)
         # The full name's value if assigned, else the alias's if assigned, else unchanged (§5.1).
         dedicated: float = ctx.target_dedicated_nodes if layout.dedicated is None else slots[layout.dedicated[0]]  # type: ignore[assignment]
         spot: float = ctx.target_low_priority_nodes if layout.spot is None else slots[layout.spot[0]]  # type: ignore[assignment]
@@ -122,7 +135,7 @@ class Program:
         elif -_INFINITY < dedicated < _INFINITY and -_INFINITY < spot < _INFINITY:  # False for NaN too
             error = None
         else:
-            error = self._invalid_target(layout, dedicated, spot)
+            error = self.invalid_target(layout, dedicated, spot)
         parts = [_PREFIX_DEDICATED, format_double(dedicated), _PREFIX_SPOT, format_double(spot), layout.prefix]
         for prefix, slot, kind in layout.entries:
             parts.append(prefix)
@@ -134,17 +147,17 @@ class Program:
         }
         return AutoScaleRun(ctx.now_tick, "".join(parts), dedicated, spot, layout.dealloc, values, error)
 
-    def _layout(self, progress: int) -> _Layout:
-        layout = self._layouts.get(progress)
+    def layout(self, progress: int) -> _Layout:
+        layout = self.layouts.get(progress)
         if layout is None:
-            layout = self._layouts[progress] = _layout(self._assigned[:progress])
+            layout = self.layouts[progress] = _layout(self.assigned[:progress])
         return layout
 
-    def _finisher(self, slot_count: int) -> tuple[list[str], dict[str, object]]:
+    def finisher(self, slot_count: int) -> tuple[list[str], dict[str, object]]:
         """Source lines turning the slots of a completed run into its `AutoScaleRun`: the full
         layout is known at compile time, so the results string is one f-string and the values
         one dict display. Non-finite targets go to `_finish` (the error names the assignment)."""
-        layout = self._layout(len(self._assigned))
+        layout = self.layout(len(self.assigned))
         dedicated = "ctx.target_dedicated_nodes" if layout.dedicated is None else f"v{layout.dedicated[0]}"
         spot = "ctx.target_low_priority_nodes" if layout.spot is None else f"v{layout.spot[0]}"
         pieces = [_PREFIX_DEDICATED, _double("_target_d"), _PREFIX_SPOT, _double("_target_s"), layout.prefix]
@@ -162,7 +175,7 @@ class Program:
             f"_target_d = {dedicated}",
             f"_target_s = {spot}",
             "if not (-_inf < _target_d < _inf and -_inf < _target_s < _inf):",
-            f"    return _finish(ctx, {len(self._assigned)}, None, {slots})",
+            f"    return _finish(ctx, {len(self.assigned)}, None, {slots})",
             "_outcome = _new(_AutoScaleRun)",
             *(
                 f"_set_{name}(_outcome, {value})"
@@ -183,7 +196,7 @@ class Program:
             "return _outcome",
         ]
         names: dict[str, object] = {
-            "_finish": self._finish,
+            "_finish": self,
             "_inf": _INFINITY,
             "_small": SMALL_INTEGER_TEXT,
             "_format_value": format_value,
@@ -194,10 +207,10 @@ class Program:
         }
         return lines, names
 
-    def _invalid_target(self, layout: _Layout, dedicated: float, spot: float) -> AutoScaleError:
+    def invalid_target(self, layout: _Layout, dedicated: float, spot: float) -> AutoScaleError:
         """§9.4: a final target that is NaN or infinite is an error at the assignment that set it."""
         value, source = (dedicated, layout.dedicated) if not -_INFINITY < dedicated < _INFINITY else (spot, layout.spot)
-        span = self.formula.span if source is None else source[1]
+        span = self.span if source is None else source[1]
         return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
@@ -244,6 +257,6 @@ def compile_formula(
     """Compile a parsed formula (see `compile`)."""
     lowered = lower(formula, strict=strict, sampled_as_latest=sampled_as_latest)
     general = functools.cache(functools.partial(codegen.build, lowered))
-    program = Program(text, formula, lowered.diagnostics, general, lowered.assigned)
+    program = Program(text, formula, lowered.diagnostics, general, _End(formula.span, lowered.assigned))
     program._evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
     return program
