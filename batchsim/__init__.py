@@ -18,6 +18,9 @@ __all__ = [
     "calibrate",
     "formula",
     "load_scenario",
+    "plan_document",
+    "plan_pool",
+    "plan_report",
     "read_history",
     "simulate",
     "template",
@@ -33,6 +36,10 @@ _PUBLIC = {
     "write_calibration": ("batchsim.history.scenario_file", "write_calibration"),
     "backtest": ("batchsim.history.backtest", "backtest"),  # a scenario replayed against the history
     "backtest_plots": ("batchsim.history.backtest_report", None),  # draw_nodes, draw_targets, draw_waits
+    # `batchsim plan` from Python (not `bs.plan`: importing batchsim.plan binds that name to the subpackage)
+    "plan_pool": ("batchsim.plan.api", "plan_pool"),  # a PlanResult
+    "plan_document": ("batchsim.plan.outputs", "document"),  # a PlanResult as plan.json has it
+    "plan_report": ("batchsim.plan.outputs", "render_report"),  # a PlanResult as report.md has it
 }
 __version__ = "0.1.0"
 

@@ -172,6 +172,8 @@ def pool_body(
         "autoScaleFormula": planned.candidate.formula,
         "autoScaleEvaluationInterval": _iso_duration(interval_s),
     }
+    if pool.inter_node_communication:  # multi-instance tasks run only on such a pool; set at creation only
+        body["enableInterNodeCommunication"] = True
     images = sorted({str(image) for e in planned.scenario.workload if (image := getattr(e, "container_image", None))})
     if images:
         body["virtualMachineConfiguration"]["containerConfiguration"] = {

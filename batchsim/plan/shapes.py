@@ -46,7 +46,7 @@ class Size:
     speed: float | None  # per-core speed on the ACU scale (None: same family as the scenario's size)
     duration_factor: float  # a task's duration here ÷ its duration on the scenario's size
     slots_max: int
-    slots_bound_by: str  # what bounds the slots: "vCPUs", "memory", "GPUs" or "service limit"
+    slots_bound_by: str  # what bounds the slots: "vCPUs", "memory", "GPUs", "service limit", "multi-instance tasks"
     slot_choices: tuple[int, ...]
     quota_cores: int | None  # the dedicated cores a pool of this size may hold (None: unlimited)
     max_dedicated_nodes: int | None
@@ -148,6 +148,7 @@ def plan_sizes(
     own_family = str(own_row["family"]) if own_row else None
     least = max((need[1] for need in _task_needs(scenario)), default=1)
     has_trace = any(isinstance(entry, Trace) for entry in scenario.workload)
+    multi_instance = any(getattr(entry, "number_of_instances", 1) > 1 for entry in scenario.workload)
     found: list[Size] = []
     excluded: list[Excluded] = []
     for vm_size in dict.fromkeys(sizes):
@@ -186,6 +187,8 @@ def plan_sizes(
             excluded.append(Excluded(vm_size, bound))
             continue
         slots_max, bound_by = bound
+        if multi_instance:  # the service runs a multi-instance task only on a pool of one slot per node
+            slots_max, bound_by = 1, "multi-instance tasks"
         choices = _choices(slots_max, least, slots, pool.task_slots_per_node if vm_size == pool.vm_size else None)
         if not choices:
             excluded.append(

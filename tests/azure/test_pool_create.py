@@ -67,6 +67,18 @@ def test_creates_the_pool_with_the_body_as_sent(service: Running, tmp_path: Path
     assert service.service.pools["office-hours-plan"]["vmSize"] == "Standard_F4s_v2"
 
 
+def test_inter_node_communication_reaches_the_service(service: Running, tmp_path: Path) -> None:
+    # Pool - Add's `enableInterNodeCommunication` (REST reference above; multi-instance tasks need it
+    # and one task slot per node, learn.microsoft.com/azure/batch/batch-mpi): `batchsim plan` writes it
+    # for a scenario with pool.inter_node_communication, and it is settable only when the pool is created.
+    body = {**BODY, "id": "mpi-plan", "taskSlotsPerNode": 1, "enableInterNodeCommunication": True}
+    code, out = Cli(service)("pool", "create", str(write(tmp_path, body)))
+    assert code == 0, out
+    posts = [r for r in service.service.requests if r.method == "POST" and r.path == "/pools"]
+    assert len(posts) == 1 and posts[0].body == body and posts[0].body["enableInterNodeCommunication"] is True
+    assert service.service.pools["mpi-plan"]["enableInterNodeCommunication"] is True
+
+
 def test_refuses_when_a_pool_with_that_id_exists(service: Running, tmp_path: Path) -> None:
     code, out = Cli(service)("pool", "create", str(write(tmp_path, {**BODY, "id": "render"})))
     assert code == 1
