@@ -37,6 +37,7 @@ def stress(
     out: Path | None = typer.Option(
         None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace the runs and report --out holds."),
     executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
@@ -51,7 +52,7 @@ def stress(
     if executor is ExecutorKind.dask:
         require_extra("distributed", "dask")
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._output import check_out_dir, check_run_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.cli._tables import stress_seed_table
     from batchsim.measure.cells import Cell, MeasureInterrupted, measure
@@ -76,6 +77,7 @@ def stress(
     check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
+        check_run_dir(out, force)
     interrupt_once()
     try:
         with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:
