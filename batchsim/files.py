@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["STDOUT", "write_atomically", "write_out"]
+
+# What `--out` takes for stdout, where a command writes a single file.
+STDOUT = "-"
 
 
 def _umask() -> int:
@@ -49,3 +53,12 @@ def write_atomically(path: str | Path, text: str | bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_out(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically, or to stdout when `path` is `-` (then nothing else goes there)."""
+    if str(path) == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return Path(STDOUT)
+    return write_atomically(path, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -59,6 +60,8 @@ def check_run_dir(out: Path, force: bool, flag: str = "--out") -> None:
     scenario): a directory that already holds a run is replaced only with `--force`, and then its
     old report and tables go first, so nothing stale is left beside the new run."""
     held = [name for name in ("summary.json", "run.json", "report.html") if (out / name).is_file()]
+    # compare and stress keep their runs in OUT/runs/FORMULA/...: old seeds left there would be read as new ones.
+    held += [f"{name}/" for name in ("runs",) if (out / name).is_dir()]
     if not held:
         return
     if not force:
@@ -66,6 +69,8 @@ def check_run_dir(out: Path, force: bool, flag: str = "--out") -> None:
     for path in out.iterdir():
         if path.is_file() and (path.suffix in (".json", ".parquet", ".csv", ".html", ".md", ".png")):
             path.unlink()
+        elif path.is_dir() and path.name == "runs":
+            shutil.rmtree(path)
 
 
 def _simulated(seconds: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,7 +22,11 @@ def calibrate_command(
     history_dir: Path = typer.Argument(
         ..., metavar="HISTORY_DIR", help="A history directory (from `batchsim history pull` or `import`)."
     ),
-    out: Path = typer.Option(..., "--out", help="The scenario file to write (a trace workload's CSV goes beside it)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="The scenario file to write (a trace workload's CSV goes beside it), or - for stdout (--workload fitted).",
+    ),
     workload: WorkloadChoice = typer.Option(
         WorkloadChoice.trace,
         "--workload",
@@ -32,6 +37,7 @@ def calibrate_command(
 ) -> None:
     """Fit a scenario to a pool's history: pool, formula, provisioning delays, Spot evictions, failures, workload."""
     from batchsim import jsonio
+    from batchsim.files import STDOUT
     from batchsim.history.calibrate import calibrate
     from batchsim.history.directory import HistoryError, read_history
     from batchsim.history.scenario_file import trace_path_for, write_calibration
@@ -39,11 +45,20 @@ def calibrate_command(
 
     if out.is_dir():
         fail(f"--out {out} is a directory; give the scenario file's path", EXIT_USAGE)
+    if str(out) == STDOUT and workload is WorkloadChoice.trace:
+        fail(
+            "--out - writes one file, and a trace workload is two (its CSV beside the scenario): "
+            "give a file, or --workload fitted",
+            EXIT_USAGE,
+        )
     try:
         history = read_history(history_dir)
     except HistoryError as exc:
         fail(str(exc))
     cal = calibrate(history, workload=workload.value, trace_path=trace_path_for(out).name)
+    if str(out) == STDOUT:
+        _to_stdout(cal, history_dir)
+        return
     try:
         written = write_calibration(cal, out, history_dir, force=force)
     except FileExistsError as exc:
@@ -78,6 +93,28 @@ def calibrate_command(
         typer.echo(f"  {key:<{width}}  {estimate:>14}  {interval:>31}  {row['n']:>8}  {row['source']}")
     for note in cal.notes:
         typer.echo(f"note: {note}")
+
+
+def _to_stdout(cal: Any, history_dir: Path) -> None:
+    """The scenario alone on stdout (as `report --out -`), checked to load first; the notes on stderr."""
+    import sys
+    import tempfile
+
+    from batchsim.history.scenario_file import scenario_text
+    from batchsim.scenario import ScenarioError, load_scenario
+
+    text = scenario_text(cal, history_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        check = Path(scratch) / "scenario.yaml"
+        check.write_text(text, encoding="utf-8")
+        try:
+            load_scenario(check)
+        except ScenarioError as exc:  # a calibrate bug, said plainly rather than left for simulate to find
+            fail(f"the calibrated scenario does not load: {exc}")
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    for note in cal.notes:
+        typer.echo(f"note: {note}", err=True)
 
 
 def _unit(key: str) -> str:

@@ -35,6 +35,7 @@ def compare(
     out: Path | None = typer.Option(
         None, "--out", help="Writes every run (OUT/runs/FORMULA/seed-N) and report.html with the runs overlaid."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace the runs and report --out holds."),
     executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
@@ -49,7 +50,7 @@ def compare(
     if executor is ExecutorKind.dask:
         require_extra("distributed", "dask")
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._output import check_out_dir, check_run_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file
     from batchsim.cli._tables import comparison_table
     from batchsim.measure.cells import MeasureInterrupted
@@ -67,6 +68,7 @@ def compare(
     check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
+        check_run_dir(out, force)
     interrupt_once()
     try:
         with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:

@@ -17,11 +17,12 @@ app.add_typer(prices_app, name="prices")
 def import_command(
     region: str = typer.Option(..., "--region", help="Azure region, as armRegionName (eastus, westeurope, ...)."),
     sizes: str | None = typer.Option(None, "--sizes", help="Comma-separated VM sizes (default: every size)."),
-    out: Path = typer.Option(..., "--out", help="The catalog file to write."),
+    out: Path = typer.Option(..., "--out", help="The catalog file to write, or - for stdout."),
     endpoint: str = typer.Option("https://prices.azure.com/api/retail/prices", "--endpoint", help="API address."),
 ) -> None:
     """Fetch consumption prices (dedicated and Spot, Linux and Windows) for a region into a catalog file."""
     from batchsim.cost.retail import RetailPricesError, import_prices
+    from batchsim.files import STDOUT
 
     size_list = [s.strip() for s in sizes.split(",") if s.strip()] if sizes else None
     try:
@@ -30,4 +31,6 @@ def import_command(
         fail(f"prices import: {exc}; nothing was written")
     except OSError as exc:
         fail(f"prices import: cannot write {out}: {exc.strerror}")
-    typer.echo(f"{count} price rows for {region} written to {out}")
+    # With `--out -` the catalog alone is on stdout; the status line goes to stderr (as `report --out -`).
+    where = "stdout" if str(out) == STDOUT else str(out)
+    typer.echo(f"{count} price rows for {region} written to {where}", err=str(out) == STDOUT)

@@ -16,7 +16,7 @@ from batchsim.cli.errors import EXIT_USAGE, fail, require_extra
 @app.command("skus")
 def skus_command(
     region: str = typer.Option(..., "--region", help="Azure region (eastus, westeurope, ...)."),
-    out: Path | None = typer.Option(None, "--out", help="The catalog file to write (default: stdout)."),
+    out: Path | None = typer.Option(None, "--out", help="The catalog file to write, or - for stdout (the default)."),
     subscription: str | None = typer.Option(
         None, "--subscription", help="Subscription ID (else AZURE_SUBSCRIPTION_ID)."
     ),
@@ -80,7 +80,7 @@ def skus_command(
         fail(f"skus: {exc}; nothing was written")
     if not resource_group:
         typer.echo("note: no Batch account given (--resource-group, --account-name): rows carry no quota", err=True)
-    if out is None:
+    if out is None or str(out) == "-":  # `-` is stdout, as the default: the catalog alone there
         typer.echo(jsonio.dumps(document))
         return
     try:

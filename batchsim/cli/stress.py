@@ -37,6 +37,7 @@ def stress(
     out: Path | None = typer.Option(
         None, "--out", help="Writes report.html (nodes and queue of each formula's worst stress) and those runs."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace the runs and report --out holds."),
     executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."
@@ -51,7 +52,7 @@ def stress(
     if executor is ExecutorKind.dask:
         require_extra("distributed", "dask")
     from batchsim import jsonio
-    from batchsim.cli._output import check_out_dir
+    from batchsim.cli._output import check_out_dir, check_run_dir
     from batchsim.cli._runs import interrupt_once, read_formulas, scenario_file, slug
     from batchsim.cli._tables import stress_seed_table
     from batchsim.measure.cells import Cell, MeasureInterrupted, measure
@@ -76,6 +77,7 @@ def stress(
     check_size(loaded, max_tasks)
     if out is not None:
         check_out_dir(out)
+        check_run_dir(out, force)
     interrupt_once()
     try:
         with Executor(executor.value, scheduler=scheduler, workers=workers) as pool:
@@ -84,8 +86,9 @@ def stress(
             if out is not None:
                 wanted = {(f, s) for f in texts for s in (chosen[0].name, worst_stress(table, f)) if s is not None}
                 cells = {key: Cell(resolved_json(table.scenarios[key]), records=True) for key in wanted}
-                found = measure(pool, cells, [1])
-                results = {key: m.results[0] for key, m in found.items()}
+                # Every seed, so that the report's plots show the seeds the table averages, not one of them.
+                found = measure(pool, cells, list(range(1, seeds + 1)))
+                results = {key: m.results for key, m in found.items()}
     except MeasureInterrupted as exc:
         where = " (give --out to keep them)"
         if out is not None and exc.finished:
@@ -103,9 +106,13 @@ def stress(
         from batchsim.stress.report import write_stress_report
 
         try:
-            for (formula, name), result in results.items():
-                info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
-                write_run(result, out / "runs" / slug(formula) / name, info)
+            for (formula, name), seed_runs in results.items():
+                for seed, result in enumerate(seed_runs, start=1):
+                    info = run_info(table.scenarios[(formula, name)], result.summary, {"stress": name}, scenario)
+                    # Seed 1 keeps OUT/runs/FORMULA/STRESS; the others sit beside it as STRESS-seed-N.
+                    write_run(
+                        result, out / "runs" / slug(formula) / (name if seed == 1 else f"{name}-seed-{seed}"), info
+                    )
             write_stress_report(table, results, out / "report.html", loaded.name, printed)
         except OSError as exc:
             fail(f"{out}: cannot write the report: {exc}")

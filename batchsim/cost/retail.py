@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from batchsim import jsonio
-from batchsim.files import write_atomically
+from batchsim.files import write_out
 
 __all__ = ["RETAIL_PRICES_URL", "RetailPricesError", "build_filter", "fetch_items", "import_prices", "rows_from_items"]
 
@@ -134,9 +134,11 @@ def rows_from_items(items: Iterator[dict[str, Any]] | list[dict[str, Any]], sour
 
 
 def import_prices(region: str, out: Path, sizes: list[str] | None = None, *, endpoint: str = RETAIL_PRICES_URL) -> int:
-    """Fetch and write a catalog file; nothing is written unless every page was read. Returns the row count."""
+    """Fetch and write a catalog file (`-`: stdout); nothing is written unless every page was read.
+
+    Returns the row count."""
     source = f"Azure Retail Prices API ({endpoint}), imported {date.today().isoformat()}"
     rows = rows_from_items(list(fetch_items(region, sizes, endpoint=endpoint)), source)
     document = {"format": "batchsim-price-catalog/1", "currency": "USD", "rows": rows}
-    write_atomically(out, jsonio.dumps(document))
+    write_out(out, jsonio.dumps(document) + "\n")  # `-`: stdout
     return len(rows)

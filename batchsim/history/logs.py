@@ -337,8 +337,13 @@ def import_logs(
         raise HistoryError(f"{out} exists and is not a history directory (no pool.json); give --force to replace it")
     report = ImportReport()
     events = read_events(paths, report)
-    if not events and report.not_json:
-        raise HistoryError(f"no line of the logs is JSON (first: {report.first_bad_line})")
+    if not events and report.not_json and not report.metrics:
+        # Say both counts: "no line is JSON" is false when some lines parsed but none is a service log event.
+        parsed = f"; the other {report.records} line(s) are JSON but no service log event" if report.records else ""
+        raise HistoryError(
+            f"no Batch service log event: {report.not_json} line(s) are not JSON"
+            f" (first: {report.first_bad_line}){parsed}"
+        )
     for event in events:
         if event.name not in USED_EVENTS:
             (report.ignored if event.name in IGNORED_EVENTS else report.unknown)[event.name] += 1

@@ -1,6 +1,7 @@
 """The stress report: the table of formulas × stresses, and for each formula the nodes and queue of
-its baseline and of its worst stress (first seed) overlaid on one axis, drawn by the report's own
-plot functions (`batchsim.report.plots`, `batchsim.report.html.figure_png`)."""
+its baseline and of its worst stress, every seed overlaid on one axis (a colour per stress, labelled
+"baseline (3 seeds)"), drawn by the report's own plot functions (`batchsim.report.plots`,
+`batchsim.report.html.figure_png`)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,12 @@ def _windows(parameters: Mapping[str, Any]) -> list[tuple[float, float]]:
     return found
 
 
-def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any], printed: SeedTable | None = None) -> str:
+def stress_section(
+    table: StressTable, results: Mapping[tuple[str, str], list[Any]], printed: SeedTable | None = None
+) -> str:
     """An HTML fragment: the rows (as the command printed them, when given), then per formula its
-    baseline and its worst stress, plotted with the stress's window shaded."""
+    baseline and its worst stress, each seed's run (`results`: the runs of seeds 1..K) overlaid with
+    the stress's window shaded."""
     from batchsim.report import plots
     from batchsim.report.html import seed_table_html
 
@@ -72,11 +76,15 @@ def stress_section(table: StressTable, results: Mapping[tuple[str, str], Any], p
         worst = worst_stress(table, formula)
         parts.append(f"<h3>{html.escape(formula)}: baseline and its worst stress, {html.escape(str(worst))}</h3>")
         shown = [s for s in (baseline, worst) if s is not None and (formula, s) in results]
-        runs = [results[(formula, s)] for s in shown]
+        # One label per run: the plots give a stress's seeds one colour and one legend entry, "burst (3 seeds)".
+        runs = [run for s in shown for run in results[(formula, s)]]
+        labels = [s for s in shown for _ in results[(formula, s)]]
+        seeds = max((len(results[(formula, s)]) for s in shown), default=0)
         windows = _windows(next((r["parameters"] for r in table.rows if r["stress"] == worst), {}))
         for title, draw in (("Nodes", plots.nodes_over_time), ("Queue", plots.queue_length)):
             shaded = functools.partial(draw, windows=windows)
-            parts.append(_img(shaded, runs, shown, f"{title} of {formula}: {' and '.join(shown)} (first seed)"))
+            alt = f"{title} of {formula}: {' and '.join(shown)}, {seeds} seed(s) each overlaid"
+            parts.append(_img(shaded, runs, labels, alt))
     return "\n".join(parts)
 
 
@@ -89,7 +97,7 @@ td { text-align: right; } td:nth-child(-n+3) { text-align: left; } img { max-wid
 
 def write_stress_report(
     table: StressTable,
-    results: Mapping[tuple[str, str], Any],
+    results: Mapping[tuple[str, str], list[Any]],
     out: Path,
     title: str,
     printed: SeedTable | None = None,

@@ -126,6 +126,15 @@ def test_cli_without_account_prints_rows_without_quota(arm: FakeArm) -> None:
     assert "quota" not in document and all(row["quota"] is None for row in document["rows"])
 
 
+def test_out_dash_is_stdout_and_writes_no_file(arm: FakeArm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = run_skus(arm, "--out", "-")
+    assert code == 0, output
+    document = json.loads(output[output.index("{") : output.rindex("}") + 1])
+    assert len(document["rows"]) == 3
+    assert not (tmp_path / "-").exists()  # `-` is stdout, not a file named "-"
+
+
 def test_skus_file_feeds_pool_pull(arm: FakeArm, cli: Cli, batch: Running, tmp_path: Path) -> None:
     skus = tmp_path / "skus.json"
     assert run_skus(arm, "--out", str(skus), "--resource-group", "rg")[0] == 0

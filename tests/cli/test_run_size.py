@@ -71,6 +71,27 @@ def test_simulate_into_a_run_directory_needs_force_and_leaves_nothing_stale(tmp_
     assert (out / "summary.json").is_file()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "default", "pending-tasks", "spot-first", "--seeds", "2"],
+        ["stress", "default", "--stress", "burst", "--seeds", "2"],
+    ],
+)
+def test_compare_and_stress_into_their_old_output_need_force_as_simulate(tmp_path: Path, command: list[str]) -> None:
+    out = tmp_path / "out"
+    args = [*command, "--set", "duration=1h", "--out", str(out)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    stale = out / "runs" / "old-formula" / "seed-9"
+    stale.mkdir(parents=True)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already holds a run" in again.output and "--force" in again.output
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not stale.exists() and (out / "report.html").is_file()  # the old runs go with the old report
+
+
 def test_the_progress_bar_shows_simulated_time_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 

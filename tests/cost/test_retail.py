@@ -124,6 +124,18 @@ def test_import_follows_pages_and_recognises_spot_windows_and_low_priority(
     assert first == "serviceName eq 'Virtual Machines' and armRegionName eq 'eastus' and priceType eq 'Consumption'"
 
 
+def test_out_dash_writes_the_catalog_alone_on_stdout(
+    server: tuple[str, Server], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, _ = server
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["prices", "import", "--region", "eastus", "--out", "-", "--endpoint", endpoint])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # the catalog alone: the status line is on stderr
+    assert {(r["vm_size"], r["os"]) for r in document["rows"]} >= {("Standard_D2s_v3", "linux")}
+    assert "written to stdout" in result.stderr and not (tmp_path / "-").exists()
+
+
 def test_sizes_filter(server: tuple[str, Server], tmp_path: Path) -> None:
     endpoint, state = server
     args = [

@@ -404,7 +404,18 @@ def test_bad_logs(tmp_path: Path) -> None:
     junk = tmp_path / "junk.json"
     junk.write_text("not json\nnor this\n")
     result = runner.invoke(app, ["history", "import", str(junk), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "no line of the logs is JSON" in result.output
+    assert result.exit_code == 1 and "no Batch service log event: 2 line(s) are not JSON (first: " in result.output
+    assert f"{junk}:1: not JSON" in result.output and "are JSON but" not in result.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+    # A PT1H.json whose first line parses but is no event, and whose later lines do not parse.
+    blob = tmp_path / "PT1H.json"
+    blob.write_text('{"time": "2026-01-01T00:00:00Z", "category": "ServiceLog"}\n{bad\n{bad\n')
+    result = runner.invoke(app, ["history", "import", str(blob), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert "no line of the logs is JSON" not in result.output
+    assert "no Batch service log event: 2 line(s) are not JSON" in result.output
+    assert f"{blob}:2: not JSON" in result.output
+    assert "the other 1 line(s) are JSON but no service log event" in result.output
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
     result = runner.invoke(app, ["history", "import", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "no such file" in result.output

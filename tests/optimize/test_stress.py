@@ -177,6 +177,10 @@ def test_stress_command_rows_json_text_and_report(tmp_path: Path) -> None:
     assert by[("spot-first.formula", "burst")]["wait_s_p95_change"] > 0  # three times the work for an hour
     report = (tmp_path / "report.html").read_text()
     assert report.count("<img") == 2 * 2  # per formula: nodes and queue, baseline and worst stress overlaid
+    # Every seed the table averages is drawn and labelled, not the first seed only.
+    assert "(first seed)" not in report and "2 seed(s) each overlaid" in report
+    assert (tmp_path / "runs" / "spot-first.formula" / "baseline-seed-2" / "summary.json").is_file()
+    assert not (tmp_path / "runs" / "spot-first.formula" / "baseline-seed-3").exists()
     assert "worst stress" in report
     run = tmp_path / "runs" / "spot-first.formula" / "baseline"
     assert (run / "summary.json").is_file() and json.loads((run / "run.json").read_text())["overrides"] == {
