@@ -28,12 +28,13 @@ SETS = ("--set", "pool.region=westeurope", "--set", "workload.0.resources.vcpus=
 
 
 def tree_cpu_s(process: psutil.Process, seen: dict[int, float]) -> float:
-    """CPU of `process` and its descendants, remembering each one's last reading (children that end
-    between polls keep what they were last seen using)."""
+    """CPU of `process` and its descendants, each counted once from its own user + system time (not
+    the `children_*` fields, which would count the waited-for children twice), remembering each
+    one's last reading: a child that ends between polls keeps what it was last seen using."""
     for member in [process, *process.children(recursive=True)]:
         try:
             times = member.cpu_times()
-            seen[member.pid] = times.user + times.system + times.children_user + times.children_system
+            seen[member.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             continue
     return sum(seen.values())
