@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
@@ -78,6 +79,9 @@ def optimize(
     workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default: CPU count)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="The report (text) or a JSON document."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     out: Path = typer.Option(
         ..., "--out", help="Writes report.md, trials.csv, pareto.csv, result.json and best.formula (if better)."
     ),
@@ -124,6 +128,7 @@ def optimize(
         )
     try:
         loaded = load_scenario(scenario, overrides)
+        check_size(loaded, max_tasks)
         fixed = loaded.pool.autoscale is None
         loaded = autoscaled(loaded)
         names = [n for t in templates for n in (list_templates() if t == "all" else [t])]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import EXIT_USAGE, fail
 from batchsim.measure.kinds import ExecutorKind
@@ -87,6 +88,9 @@ def plan(
     workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default: CPU count)."),
     overrides: list[str] = typer.Option([], "--set", help="Scenario overrides, as for simulate."),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="The report (text) or plan.json (json)."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     out: Path = typer.Option(
         ..., "--out", help="Writes plan.json, report.md, trials.csv, scenario.yaml and pool.json (when better)."
     ),
@@ -123,6 +127,7 @@ def plan(
     scenario = scenario_file(scenario)
     try:
         loaded = load_scenario(scenario, overrides)
+        check_size(loaded, max_tasks)
         fixed = loaded.pool.autoscale is None
         loaded = autoscaled(loaded)
         names = [n for t in templates for n in (list_templates() if t == "all" else [t])]

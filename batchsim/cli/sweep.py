@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from batchsim.cli._estimate import DEFAULT_MAX_TASKS, check_size
 from batchsim.cli._runs import EXIT_INTERRUPTED
 from batchsim.cli.app import OutputFormat, app
 from batchsim.cli.errors import fail, require_extra
@@ -32,6 +33,9 @@ def sweep(
         True, "--records/--no-records", help="Keep each run's record tables, so `batchsim report` can read it."
     ),
     output: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text table or a JSON list of variants."),
+    max_tasks: int = typer.Option(
+        DEFAULT_MAX_TASKS, "--max-tasks", min=1, help="Refuse runs expected to submit more tasks each (memory)."
+    ),
     out: Path = typer.Option(..., "--out", help="Results directory (runs/ written as they finish; resumable)."),
 ) -> None:
     """Run a grid of scenario variants × seeds; an interrupted sweep resumes where it stopped.
@@ -60,11 +64,11 @@ def sweep(
         both = sorted(set(parse_overrides(overrides)) & set(parsed))
         if both:
             raise ValueError(f"--set {both[0]}: that key is also a --grid key")
-        load_scenario(scenario, overrides)
+        check_size(load_scenario(scenario, overrides), max_tasks)
         for key, values in parsed.items():
             for value in values:
                 try:  # a bad key or value fails here, before any run
-                    load_scenario(scenario, [*overrides, f"{key}={value}"])
+                    check_size(load_scenario(scenario, [*overrides, f"{key}={value}"]), max_tasks)
                 except ScenarioError as exc:  # the value came from --grid, not from a --set
                     raise ScenarioError(str(exc).replace(f"--set key '{key}'", f"--grid {key}={value!r}")) from None
     except (ValueError, ScenarioError) as exc:

@@ -105,3 +105,20 @@ def test_the_progress_bar_shows_simulated_time_and_time_left(monkeypatch: pytest
         update(3 * 3600.0)
     text = captured.getvalue()
     assert "3h of 1d simulated" in text and "ETA" in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["optimize", "default", "--template", "pending-tasks", "--budget", "2"],
+        ["plan", "default", "--size", "Standard_D2s_v3", "--budget", "2"],
+        ["sweep", "default", "--grid", "pool.initial_dedicated=1,2"],
+        ["sweep", "default", "--grid", "workload.0.mean_per_hour=10,1e12"],
+    ],
+)
+def test_every_command_that_runs_a_scenario_checks_its_size_first(tmp_path: Path, command: list[str]) -> None:
+    over = [] if "1e12" in command[-1] else ["--set", "workload.0.mean_per_hour=1e12"]
+    result = runner.invoke(app, [*command, *over, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "past --max-tasks 2000000" in result.output
+    assert not (tmp_path / "out").exists()  # refused before anything ran or was written
