@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -12,6 +15,7 @@ __all__ = [
     "interrupt_once",
     "read_formulas",
     "scenario_file",
+    "search_progress",
     "slug",
 ]
 
@@ -110,3 +114,18 @@ def _labels(files: list[Path]) -> list[str]:
 def slug(label: str) -> str:
     """A directory name for a formula's label (labels are unique, and so are their slugs)."""
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in label).strip("-.") or "formula"
+
+
+def search_progress(
+    stack: contextlib.ExitStack[bool | None], name: str, budget: int
+) -> Callable[[int, int], None] | None:
+    """A progress bar on stderr for a search of `budget` trials, closed with `stack`; None when stderr
+    is no terminal (a bar would only clutter a log). The callback takes (trials done, trials in all)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))
+    task = bar.add_task(name, total=budget)
+    return lambda done, total: bar.update(task, completed=done, total=total)

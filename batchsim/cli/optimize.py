@@ -94,11 +94,10 @@ def optimize(
     or meets a target the scenario's formula misses (when neither meets it, the report says so).
     """
     import contextlib
-    import sys
 
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, scenario_file
+    from batchsim.cli._runs import interrupt_once, scenario_file, search_progress
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.measure.executors import Executor, ExecutorError
@@ -164,14 +163,7 @@ def optimize(
     try:
         with contextlib.ExitStack() as stack:
             pool = stack.enter_context(Executor(executor.value, scheduler=scheduler, workers=workers))
-            progress = None
-            if sys.stderr.isatty():
-                from rich.console import Console
-                from rich.progress import Progress
-
-                bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))
-                task = bar.add_task("optimize", total=budget)
-                progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+            progress = search_progress(stack, "optimize", budget)
             result = run_optimize(
                 loaded,
                 chosen,

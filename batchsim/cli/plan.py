@@ -104,10 +104,9 @@ def plan(
     the target, or meets a target the own pool misses; otherwise the report says nothing better was found.
     """
     import contextlib
-    import sys
 
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import scenario_file
+    from batchsim.cli._runs import scenario_file, search_progress
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.measure.executors import Executor, ExecutorError
@@ -149,14 +148,7 @@ def plan(
     try:
         with contextlib.ExitStack() as stack:
             pool = stack.enter_context(Executor(executor.value, scheduler=scheduler, workers=workers))
-            progress = None
-            if sys.stderr.isatty():
-                from rich.console import Console
-                from rich.progress import Progress
-
-                bar = stack.enter_context(Progress(transient=True, console=Console(stderr=True)))
-                task = bar.add_task("plan", total=budget)
-                progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+            progress = search_progress(stack, "plan", budget)
             result = run_plan(
                 loaded,
                 found,
