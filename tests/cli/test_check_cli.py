@@ -248,26 +248,35 @@ def test_anything_but_plain_check_arguments_goes_to_typer(args: list[str]) -> No
 
 
 def test_ctrl_c_in_check_s_fast_path_ends_without_a_traceback(tmp_path: Path) -> None:
+    import os
     import signal
     import subprocess
     import sys
     import time
 
-    # Enough files that the check is still running when the signal arrives.
-    for n in range(3000):
-        (tmp_path / f"f{n}.formula").write_text("$TargetDedicatedNodes = max(1, $PendingTasks.GetSample(1));\n")
+    # A FIFO as the formula: reading it blocks until a writer comes, so the signal surely arrives
+    # while `check` runs, however fast the machine.
+    fifo = tmp_path / "slow.formula"
+    os.mkfifo(fifo)
     process = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys; from batchsim.cli import main; sys.argv = ['batchsim', 'check', sys.argv[1]]; main()",
-            str(tmp_path),
+            str(fifo),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
+    wchan = Path(f"/proc/{process.pid}/wchan")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until it waits on the FIFO (where /proc says so), else 3 s
+        waiting = wchan.exists() and any(word in wchan.read_text() for word in ("fifo", "pipe", "partner"))
+        if waiting or (not wchan.exists() and time.monotonic() > deadline - 27):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
