@@ -11,6 +11,7 @@ from pathlib import Path
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "check_targets",
     "formula_text",
     "interrupt_once",
     "read_formulas",
@@ -20,6 +21,20 @@ __all__ = [
 ]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
+
+def check_targets(p95_wait_target_s: float, deadline_miss_target: float) -> None:
+    """A target of 0 is refused: a violation is measured as a fraction of the target, and no run
+    can be ranked against "no wait at all" or "no deadline ever missed" that way."""
+    from batchsim.cli.errors import EXIT_USAGE, fail
+
+    if p95_wait_target_s <= 0:
+        fail(f"--p95-wait-target {p95_wait_target_s:g}: a wait target is more than 0 seconds", EXIT_USAGE)
+    if deadline_miss_target <= 0:
+        fail(
+            f"--deadline-miss-target {deadline_miss_target:g}: the allowed share of missed deadlines is more than 0",
+            EXIT_USAGE,
+        )
 
 
 def scenario_file(path: Path) -> Path:

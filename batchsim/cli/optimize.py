@@ -97,7 +97,7 @@ def optimize(
 
     from batchsim import jsonio
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import interrupt_once, scenario_file, search_progress
+    from batchsim.cli._runs import check_targets, interrupt_once, scenario_file, search_progress
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.measure.executors import Executor, ExecutorError
@@ -116,6 +116,7 @@ def optimize(
         fail("--fidelity halving needs a single objective, not --objective pareto", EXIT_USAGE)
     if not robust and tail_stresses:
         fail("--tail-stress needs --robust", EXIT_USAGE)
+    check_targets(p95_target, miss_target)
     if fidelity is FidelityChoice.halving and budget < 4 * reduction:
         # Only trials in the best 1/reduction of a rung reach more seeds: too few trials and almost
         # none do, so the search compares formulas on one seed and usually finds no improvement.

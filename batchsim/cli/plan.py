@@ -106,7 +106,7 @@ def plan(
     import contextlib
 
     from batchsim.cli._output import check_out_dir
-    from batchsim.cli._runs import scenario_file, search_progress
+    from batchsim.cli._runs import check_targets, scenario_file, search_progress
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.measure.executors import Executor, ExecutorError
@@ -120,8 +120,7 @@ def plan(
 
     if objective is ObjectiveKind.pareto:
         fail("--objective pareto: a plan picks one pool; use p95-wait or deadline", EXIT_USAGE)
-    if p95_target <= 0:
-        fail(f"--p95-wait-target {p95_target:g}: a wait target is more than 0 seconds", EXIT_USAGE)
+    check_targets(p95_target, miss_target)
     wanted_slots, fills, chosen_image = _slots(slots), _fills(fill), _image(image)
     scenario = scenario_file(scenario)
     try:

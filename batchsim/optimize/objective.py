@@ -43,6 +43,11 @@ class Objective:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ObjectiveKind(self.kind))
+        # A violation is a fraction of the target: a target of 0 cannot rank runs.
+        if not self.p95_wait_target_s > 0:
+            raise ValueError(f"p95_wait_target_s {self.p95_wait_target_s:g}: a wait target is more than 0 seconds")
+        if not self.deadline_miss_target > 0:
+            raise ValueError(f"deadline_miss_target {self.deadline_miss_target:g}: the allowed share is more than 0")
 
     def violation(self, measured: Measured, factor: float = 1.0) -> float:
         """How far `measured` is from `factor` × the target (≤ 0: met), as a fraction of that limit."""
