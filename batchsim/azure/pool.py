@@ -51,6 +51,8 @@ class PoolView:
     interval_s: float | None
     last_run: RunView | None
     etag: str | None = None  # sent back as If-Match, so that a change made since is not overwritten
+    # enableInterNodeCommunication: multi-instance tasks run only on such a pool (set at creation only)
+    inter_node_communication: bool = False
 
 
 def _text(value: Any) -> str:
@@ -100,4 +102,5 @@ def pool_view(pool: Any) -> PoolView:
         interval_s=interval.total_seconds() if interval is not None else None,
         last_run=run_view(getattr(pool, "auto_scale_run", None)),
         etag=getattr(pool, "etag", None),
+        inter_node_communication=bool(getattr(pool, "enable_inter_node_communication", False)),
     )

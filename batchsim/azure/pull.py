@@ -82,6 +82,8 @@ def scenario_document(
             "initial_spot": spot,
         }
     )
+    if view.inter_node_communication:
+        pool["inter_node_communication"] = True
     if view.resize_timeout_s is not None and view.resize_timeout_s >= 300:
         pool["resize_timeout"] = format_duration(view.resize_timeout_s)
     quota = {k: v for k, v in ((sku or {}).get("quota") or {}).items() if k in ("dedicated_cores", "spot_cores")}

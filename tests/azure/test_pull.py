@@ -62,6 +62,19 @@ def test_pull_a_fixed_pool_keeps_its_targets(cli: Cli, batch: Running, tmp_path:
     assert not (tmp_path / "formulas").exists()
 
 
+def test_pull_keeps_inter_node_communication(cli: Cli, batch: Running, tmp_path: Path) -> None:
+    # enableInterNodeCommunication is set at creation only, and multi-instance tasks need it
+    # (learn.microsoft.com/azure/batch/batch-mpi): a pulled scenario that dropped it would refuse them.
+    batch.service.pools["render"].update(enableInterNodeCommunication=True, taskSlotsPerNode=1)
+    out = tmp_path / "mpi.yaml"
+    code, output = cli("pool", "pull", "render", "--out", str(out))
+    assert code == 0, output
+    assert load_scenario(out).pool.inter_node_communication
+    batch.service.pools["render"].update(enableInterNodeCommunication=False)
+    assert cli("pool", "pull", "render", "--out", str(tmp_path / "plain.yaml"))[0] == 0
+    assert not load_scenario(tmp_path / "plain.yaml").pool.inter_node_communication
+
+
 def test_pull_with_a_skus_file_sets_vcpus_quota_and_prices(cli: Cli, batch: Running, tmp_path: Path) -> None:
     skus = tmp_path / "skus.json"
     row = {
