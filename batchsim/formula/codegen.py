@@ -35,9 +35,11 @@ and non-literal constants are names in the function's namespace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from batchsim.formula import sampling
 from batchsim.formula.lowering import Block, Item, Lowered
 from batchsim.formula.runtime import EvaluationFailure, Frame, Stop
 
@@ -75,7 +77,7 @@ def evaluator_source(lowered: Lowered, finish: list[str]) -> str:
     """
     slots = [f"v{i}" for i in range(lowered.slots)]
     returned = f"({', '.join(slots)},)" if slots else "()"
-    body = _body(lowered, slots)
+    body = _windows_inlined(_body(lowered, slots))
     lines = ["def _evaluate(ctx):"]
     # A false positive (the word in a string literal) costs one allocation.
     if any("frame" in line for line in body):
@@ -102,6 +104,50 @@ def _body(lowered: Lowered, slots: list[str]) -> list[str]:
         lines.append(f"{_BODY}s = {index}")
         _write(items, lines, guards)
     lines.append(f"{_BODY}s = {len(lowered.statements)}")
+    return lines
+
+
+# A sample window whose edges and required percentage are pure (the run's time, numbers, slots:
+# each slot is assigned once, so the same text is the same value all run long) and whose metric
+# is a plain name, as the lowering writes them (sampling.method).
+_PURE = r"(?:ctx\.now_tick(?: - (?:\d+|v\d+))?|\d+|v\d+)"
+_METRIC = r"'\$\w+'"
+_NUMBER = r"(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|v\d+|_k\d+)"
+_PERCENT = re.compile(rf"_sm_percent\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE})\)")
+_VALUES = re.compile(rf"_sm_window\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE}), ({_NUMBER}), (_s\d+)\)")
+
+# `avg` of such a window: its values' sum is already known (sampling.checked_avg).
+_AVG = re.compile(r"_fn_avg\(_sm_checked\((\(_w\d+ or \(_w\d+ := _sm_read\(ctx, [^()]*\)\)\), [^()]*)\), (_s\d+)\)")
+
+
+def _avg(match: re.Match[str]) -> str:
+    return f"_sm_checked_avg({match[1]}, {match[2]})"
+
+
+def _windows_inlined(body: list[str]) -> list[str]:
+    """`body` with each pure sample window read once into a local (`_w0`, ...) by an assignment
+    expression at its first use, instead of through the run's `windows` dict and two calls.
+
+    Lazy as before (a window in an untaken branch is never read) and the same values: the dict
+    held the same window under the same edges. Windows of any other shape keep the dict; the
+    general path (`source`) keeps it for all, and tests/formula/test_fast_path.py compares both.
+    """
+    names: dict[tuple[str, str, str], str] = {}
+
+    def local(metric: str, a: str, b: str) -> str:
+        name = names.setdefault((metric, a, b), f"_w{len(names)}")
+        return f"({name} or ({name} := _sm_read(ctx, {metric}, {a}, {b})))"
+
+    def percent(match: re.Match[str]) -> str:
+        return f"{local(*match.groups())}[1]"
+
+    def values(match: re.Match[str]) -> str:
+        metric, a, b, required, span = match.groups()
+        return f"_sm_checked({local(metric, a, b)}, {metric}, {required}, {span})"
+
+    lines = [_AVG.sub(_avg, _VALUES.sub(values, _PERCENT.sub(percent, line))) for line in body]
+    if names:
+        lines.insert(0, f"    {' = '.join(names.values())} = None")
     return lines
 
 
@@ -147,5 +193,8 @@ def _compiled(text: str, name: str, names: dict[str, Any]) -> Any:
     namespace["_Stop"] = Stop
     namespace["_Failure"] = EvaluationFailure
     namespace["_Frame"] = Frame
+    namespace["_sm_read"] = sampling.window
+    namespace["_sm_checked"] = sampling.checked
+    namespace["_sm_checked_avg"] = sampling.checked_avg
     exec(compile(text, "<formula>", "exec"), namespace)
     return namespace[name]

@@ -87,18 +87,20 @@ _INFINITY = math.inf
 
 @dataclass(slots=True)
 class Program:
-    """A compiled formula. `evaluate` runs it once, as the service's evaluate call would."""
+    """A compiled formula.
+
+    evaluate(ctx): run the formula once at `ctx.now_tick`, as the service's evaluate call would,
+        and return its `AutoScaleRun`; errors become `AutoScaleRun.error` (§8.2–8.4). The compiled
+        function itself (set by `compile_formula`), not a method calling it: a method's extra call
+        was a twentieth of an evaluation.
+    """
 
     text: str
     formula: ast.Formula
     diagnostics: list[Diagnostic]
     _general: Callable[[], codegen.Run] = field(repr=False)  # the run-only function, compiled on first use
     _end: _End = field(repr=False)
-    _evaluate: codegen.Evaluator = field(init=False, repr=False)  # set by `compile_formula`
-
-    def evaluate(self, ctx: EvalContext) -> AutoScaleRun:
-        """Run the formula at `ctx.now_tick`; errors become `AutoScaleRun.error` (§8.2–8.4)."""
-        return self._evaluate(ctx)  # type: ignore[no-any-return]
+    evaluate: Callable[[EvalContext], AutoScaleRun] = field(init=False, repr=False, compare=False)
 
     def evaluate_in_steps(self, ctx: EvalContext) -> AutoScaleRun:
         """`evaluate` the general way: run, then read the layout of however far the run got.
@@ -176,9 +178,9 @@ class _End:
             f"_target_s = {spot}",
             "if not (-_inf < _target_d < _inf and -_inf < _target_s < _inf):",
             f"    return _finish(ctx, {len(self.assigned)}, None, {slots})",
-            "_outcome = _new(_AutoScaleRun)",
+            "_outcome = _Unsealed()",
             *(
-                f"_set_{name}(_outcome, {value})"
+                f"_outcome.{name} = {value}"
                 for name, value in zip(
                     _RUN_FIELDS,
                     (
@@ -193,6 +195,7 @@ class _End:
                     strict=True,
                 )
             ),
+            "_outcome.__class__ = _AutoScaleRun",
             "return _outcome",
         ]
         names: dict[str, object] = {
@@ -202,8 +205,7 @@ class _End:
             "_format_value": format_value,
             "_to_python": to_python,
             "_AutoScaleRun": AutoScaleRun,
-            "_new": object.__new__,
-            **{f"_set_{name}": setter for name, setter in _RUN_SETTERS.items()},
+            "_Unsealed": _UnsealedRun,
         }
         return lines, names
 
@@ -214,13 +216,23 @@ class _End:
         return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
-# A completed run's `AutoScaleRun` is filled through its slots' descriptors: the frozen dataclass's
-# `__init__` sets each field with `object.__setattr__`, which costs a third of an evaluation. The
-# same object results (tests/formula/test_fast_path.py compares both ways); a class that someday
-# validates in `__post_init__` must be built by its constructor.
+# A completed run's `AutoScaleRun` is built unsealed and then sealed: its fields are set on an
+# instance of `_UnsealedRun` (the same slots, no frozen `__setattr__`), whose class is then set
+# to `AutoScaleRun` (Python allows it between classes of the same slot layout, and raises
+# TypeError otherwise). The frozen dataclass's `__init__` sets each field with
+# `object.__setattr__`, which costs a third of an evaluation; the same object results
+# (tests/formula/test_fast_path.py compares both ways). A class that someday validates in
+# `__post_init__` must be built by its constructor.
 _RUN_FIELDS: tuple[str, ...] = AutoScaleRun.__slots__  # the fields, in the constructor's order
 assert not hasattr(AutoScaleRun, "__post_init__")
-_RUN_SETTERS = {name: AutoScaleRun.__dict__[name].__set__ for name in _RUN_FIELDS}
+
+
+class _UnsealedRun:
+    """An `AutoScaleRun` being filled in (see above); never seen outside the compiled function."""
+
+    __slots__ = _RUN_FIELDS
+
+
 _PREFIX_DEDICATED = f"{_DEDICATED}="
 _PREFIX_SPOT = f";{_SPOT}="
 # What a results string's fixed text is made of (names, `=`, `;`): safe inside an f-string.
@@ -258,5 +270,5 @@ def compile_formula(
     lowered = lower(formula, strict=strict, sampled_as_latest=sampled_as_latest)
     general = functools.cache(functools.partial(codegen.build, lowered))
     program = Program(text, formula, lowered.diagnostics, general, _End(formula.span, lowered.assigned))
-    program._evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
+    program.evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
     return program
