@@ -2,6 +2,9 @@
 compiled function; `Program.evaluate_in_steps` is the general path it replaced (run, then read
 the layout of however far the run got). Both must give the same run, byte for byte, on any
 formula and context: the general path is the oracle, kept because failures and stops use it.
+It also reads sample windows the way the code before issue 26 did (a dict of the run's windows,
+a call per method); the fast path reads them into locals (`codegen._windows_inlined`).
+tests/formula/test_recorded_runs.py compares both with runs recorded on the code before.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ _LEAVES = st.sampled_from(
         "$PendingTasks.GetSample(3)",
         "$ActiveTasks.GetSample(1)",
         "$PendingTasks.Count()",
+        # read through the compiled locals (`_w0`) and `avg` from the window's sum on the fast
+        # path, through the run's window dict on the general path (codegen._windows_inlined)
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 3))",
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 4, TimeInterval_Minute, 40))",
+        "$PendingTasks.GetSamplePercent(TimeInterval_Minute * 4, TimeInterval_Minute)",
+        "$PendingTasks.GetSamplePercent(TimeInterval_Minute, TimeInterval_Minute * 4)",
     ]
 )
 
