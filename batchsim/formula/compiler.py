@@ -163,15 +163,19 @@ class _End:
         dedicated = "ctx.target_dedicated_nodes" if layout.dedicated is None else f"v{layout.dedicated[0]}"
         spot = "ctx.target_low_priority_nodes" if layout.spot is None else f"v{layout.spot[0]}"
         pieces = [_PREFIX_DEDICATED, _double("_target_d"), _PREFIX_SPOT, _double("_target_s"), layout.prefix]
+        constants = {what.slot: what.constant for what in self.assigned if what is not None and what.constant}
         for prefix, slot, kind in layout.entries:
-            pieces += [prefix, _double(f"v{slot}") if kind is None else f"{{_format_value({kind!r}, v{slot})}}"]
+            if kind is None and slot in constants:  # a completed run assigned it that number: its text is fixed
+                pieces += [prefix, format_double(constants[slot][0])]  # type: ignore[arg-type]
+            else:
+                pieces += [prefix, _double(f"v{slot}") if kind is None else f"{{_format_value({kind!r}, v{slot})}}"]
         users = ", ".join(
             f"{name!r}: v{slot}" if kind == DOUBLE else f"{name!r}: _to_python({kind!r}, v{slot})"
             for name, kind, slot in layout.users
         )
         slots = f"({''.join(f'v{i}, ' for i in range(slot_count))})"
         text = "".join(pieces)
-        fixed = [_PREFIX_DEDICATED, _PREFIX_SPOT, layout.prefix, *(prefix for prefix, _, _ in layout.entries)]
+        fixed = [piece for piece in pieces if not piece.startswith("{")]
         assert all(_PLAIN.fullmatch(piece) for piece in fixed), fixed
         lines = [
             f"_target_d = {dedicated}",
@@ -235,13 +239,14 @@ class _UnsealedRun:
 
 _PREFIX_DEDICATED = f"{_DEDICATED}="
 _PREFIX_SPOT = f";{_SPOT}="
-# What a results string's fixed text is made of (names, `=`, `;`): safe inside an f-string.
-_PLAIN = re.compile(r"[$\w;=]*")
+# What a results string's fixed text is made of (names, `=`, `;`, numbers): safe inside an f-string.
+_PLAIN = re.compile(r"[$\w;=.+-]*")
 
 
 def _double(local: str) -> str:
-    """An f-string field formatting `local` as `format_double` does, without the call."""
-    return f"{{_small.get({local}) or f'{{{local}:g}}'}}"
+    """An f-string field formatting `local` as `format_double` does, without the call (`%` with
+    `%g` is the same C formatting as `format(x, "g")`, with less to parse per call)."""
+    return f"{{_small.get({local}) or '%g' % {local}}}"
 
 
 def _as_error(failure: EvaluationFailure) -> AutoScaleError:
