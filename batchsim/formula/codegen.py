@@ -18,10 +18,12 @@ evaluation instead of one per node). The function has the shape
             return s, failure, (v0, v1)
         return s, None, (v0, v1)
 
-`Program.evaluate` calls a second form of the same code, `_evaluate(ctx)`, whose successful end
+`Program.evaluate` is a second form of the same code, `_evaluate(ctx)`, whose successful end
 builds the run's `AutoScaleRun` in place (the layout of a completed run is known at compile time,
 see `compiler.py`) and whose stop or failure hands the slots to the general `_finish`; `_run`
-is compiled only for `Program.evaluate_in_steps`, the general path.
+is compiled only for `Program.evaluate_in_steps`, the general path. `_evaluate` also reads each
+pure sample window into a local at its first use (`_windows_inlined`); `_run` keeps the run's
+dict of windows, so the two paths check each other.
 
 Blocks (lazy operands that need statements, see `lowering.py`) are written flat: each gets a
 guard variable combining its condition with its parent's (`_g2 = _g1 and (not _t5)`), and its
