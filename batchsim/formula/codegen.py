@@ -115,20 +115,49 @@ def _body(lowered: Lowered, slots: list[str]) -> list[str]:
 _PURE = r"(?:ctx\.now_tick(?: - (?:\d+|v\d+))?|\d+|v\d+)"
 _METRIC = r"'\$\w+'"
 _NUMBER = r"(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|v\d+|_k\d+)"
-_PERCENT = re.compile(rf"_sm_percent\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE})\)")
-_VALUES = re.compile(rf"_sm_window\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE}), ({_NUMBER}), (_s\d+)\)")
+# A string literal as `repr` writes it: matched first, and left as it is, so that a formula's
+# string that happens to read like code is never rewritten (see `_rewrite`).
+_LITERAL = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+
+
+def _outside_literals(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"({_LITERAL})|{pattern}")
+
+
+_PERCENT = _outside_literals(rf"_sm_percent\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE})\)")
+_VALUES = _outside_literals(rf"_sm_window\(windows, ctx, ({_METRIC}), ({_PURE}), ({_PURE}), ({_NUMBER}), (_s\d+)\)")
+
+# `min`/`max` of two operands read twice without harm (slots and temporaries are assigned once,
+# numbers are constants), written as the comparison the builtin makes (`min(a, b)` is `b` when
+# `b < a`, else `a`; `max` with `>`), without the call.
+_OPERAND = r"(?:v\d+|_t\d+|\d+(?:\.\d*)?(?:e[+-]?\d+)?)"
+_PAIR = _outside_literals(rf"float\((min|max)\(({_OPERAND}), ({_OPERAND})\)\)")
+
+
+def _pair(match: re.Match[str]) -> str:
+    _, name, a, b = match.groups()
+    return f"float({b} if {b} {'<' if name == 'min' else '>'} {a} else {a})"
+
 
 # `avg` of such a window: its values' sum is already known (sampling.checked_avg).
-_AVG = re.compile(r"_fn_avg\(_sm_checked\((\(_w\d+ or \(_w\d+ := _sm_read\(ctx, [^()]*\)\)\), [^()]*)\), (_s\d+)\)")
+_AVG = _outside_literals(
+    r"_fn_avg\(_sm_checked\((\(_w\d+ or \(_w\d+ := _sm_read\(ctx, [^()]*\)\)\), [^()]*)\), (_s\d+)\)"
+)
 
 
 def _avg(match: re.Match[str]) -> str:
-    return f"_sm_checked_avg({match[1]}, {match[2]})"
+    return f"_sm_checked_avg({match[2]}, {match[3]})"
+
+
+def _rewrite(pattern: re.Pattern[str], write: Callable[[re.Match[str]], str], line: str) -> str:
+    """`line` with each match of `pattern` (made by `_outside_literals`) written by `write`."""
+    return pattern.sub(lambda match: match[0] if match[1] is not None else write(match), line)
 
 
 def _windows_inlined(body: list[str]) -> list[str]:
     """`body` with each pure sample window read once into a local (`_w0`, ...) by an assignment
-    expression at its first use, instead of through the run's `windows` dict and two calls.
+    expression at its first use, instead of through the run's `windows` dict and two calls; `avg`
+    of such a window from its sum; `min`/`max` of two plain operands without the call.
 
     Lazy as before (a window in an untaken branch is never read) and the same values: the dict
     held the same window under the same edges. Windows of any other shape keep the dict; the
@@ -141,13 +170,17 @@ def _windows_inlined(body: list[str]) -> list[str]:
         return f"({name} or ({name} := _sm_read(ctx, {metric}, {a}, {b})))"
 
     def percent(match: re.Match[str]) -> str:
-        return f"{local(*match.groups())}[1]"
+        return f"{local(*match.groups()[1:])}[1]"
 
     def values(match: re.Match[str]) -> str:
-        metric, a, b, required, span = match.groups()
+        _, metric, a, b, required, span = match.groups()
         return f"_sm_checked({local(metric, a, b)}, {metric}, {required}, {span})"
 
-    lines = [_AVG.sub(_avg, _VALUES.sub(values, _PERCENT.sub(percent, line))) for line in body]
+    lines = []
+    for line in body:
+        for pattern, write in ((_PERCENT, percent), (_VALUES, values), (_AVG, _avg), (_PAIR, _pair)):
+            line = _rewrite(pattern, write, line)
+        lines.append(line)
     if names:
         lines.insert(0, f"    {' = '.join(names.values())} = None")
     return lines

@@ -53,6 +53,8 @@ _LEAVES = st.sampled_from(
         "avg($PendingTasks.GetSample(TimeInterval_Minute * 4, TimeInterval_Minute, 40))",
         "$PendingTasks.GetSamplePercent(TimeInterval_Minute * 4, TimeInterval_Minute)",
         "$PendingTasks.GetSamplePercent(TimeInterval_Minute, TimeInterval_Minute * 4)",
+        # a string that reads like the code the fast path rewrites is left as it is
+        "\"float(min(v0, v1)) _sm_percent(windows, ctx, '$PendingTasks', 1, 2)\"",
     ]
 )
 
