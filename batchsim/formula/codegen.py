@@ -114,6 +114,7 @@ def _body(lowered: Lowered, slots: list[str]) -> list[str]:
 # is a plain name, as the lowering writes them (sampling.method).
 _PURE = r"(?:ctx\.now_tick(?: - (?:\d+|v\d+))?|\d+|v\d+)"
 _METRIC = r"'\$\w+'"
+_AGO = re.compile(r"ctx\.now_tick - (\d+)")  # an edge a fixed, non-negative time before now
 _NUMBER = r"(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|v\d+|_k\d+)"
 # A string literal as `repr` writes it: matched first, and left as it is, so that a formula's
 # string that happens to read like code is never rewritten (see `_rewrite`).
@@ -141,7 +142,7 @@ def _pair(match: re.Match[str]) -> str:
 
 # `avg` of such a window: its values' sum is already known (sampling.checked_avg).
 _AVG = _outside_literals(
-    r"_fn_avg\(_sm_checked\((\(_w\d+ or \(_w\d+ := _sm_read\(ctx, [^()]*\)\)\), [^()]*)\), (_s\d+)\)"
+    r"_fn_avg\(_sm_checked\((\(_w\d+ or \(_w\d+ := _sm_(?:read|recent)\(ctx, [^()]*\)\)\), [^()]*)\), (_s\d+)\)"
 )
 
 
@@ -167,6 +168,9 @@ def _windows_inlined(body: list[str]) -> list[str]:
 
     def local(metric: str, a: str, b: str) -> str:
         name = names.setdefault((metric, a, b), f"_w{len(names)}")
+        ago = _AGO.fullmatch(a)
+        if b == "ctx.now_tick" and ago is not None:  # the window ending now (sampling.recent)
+            return f"({name} or ({name} := _sm_recent(ctx, {metric}, {ago[1]})))"
         return f"({name} or ({name} := _sm_read(ctx, {metric}, {a}, {b})))"
 
     def percent(match: re.Match[str]) -> str:
@@ -229,6 +233,7 @@ def _compiled(text: str, name: str, names: dict[str, Any]) -> Any:
     namespace["_Failure"] = EvaluationFailure
     namespace["_Frame"] = Frame
     namespace["_sm_read"] = sampling.window
+    namespace["_sm_recent"] = sampling.recent
     namespace["_sm_checked"] = sampling.checked
     namespace["_sm_checked_avg"] = sampling.checked_avg
     exec(compile(text, "<formula>", "exec"), namespace)

@@ -31,6 +31,7 @@ __all__ = [
     "known",
     "latest",
     "method",
+    "recent",
     "window",
 ]
 
@@ -111,6 +112,41 @@ def window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], fl
             values = [v for v in values if v == v]
             total = sum(values)
     possible = (later - earlier) / period
+    if possible <= 0:
+        return values, 100.0, total
+    percent = 100.0 * len(values) / possible
+    return values, 100.0 if percent > 100.0 else percent, total
+
+
+def recent(ctx: EvalContext, name: str, span_ticks: int) -> tuple[list[float], float, float]:
+    """`window(ctx, name, ctx.now_tick - span_ticks, ctx.now_tick)` for `span_ticks` >= 0, the
+    window ending now that nearly every formula reads, with the same arithmetic on fewer (large)
+    integers: every edge is an offset from `now - first` (tests/formula/test_fast_path.py)."""
+    series = ctx.samples.get(name)
+    if series is None:
+        return [], 100.0 if span_ticks <= 0 else 0.0, 0.0
+    period = series.interval_ticks
+    offset = ctx.now_tick - series.first_tick  # later − first; earlier − first is offset − span
+    low = (offset - span_ticks) // period + 1
+    if low < 0:
+        low = 0
+    newest = (offset - series.lag_ticks) // period
+    count = len(series.values)
+    if newest >= count:
+        newest = count - 1
+    high = offset // period
+    if high > newest:
+        high = newest
+    values: list[float] = []
+    total = 0.0
+    if high >= low:
+        chunk = series.values[low : high + 1]
+        values = chunk if type(chunk) is list else list(chunk)
+        total = sum(values)
+        if total != total:  # a NaN among them (or +inf and -inf): drop the missing samples
+            values = [v for v in values if v == v]
+            total = sum(values)
+    possible = span_ticks / period
     if possible <= 0:
         return values, 100.0, total
     percent = 100.0 * len(values) / possible

@@ -165,3 +165,25 @@ def test_the_sample_window_is_the_samples_taken_in_it(
     assert (values, got_percent) == (taken, percent)
     expected_total = sum(taken)
     assert total == expected_total or (math.isnan(total) and math.isnan(expected_total))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_SAMPLE, max_size=40),
+    st.integers(0, 45 * 30 * TICKS_PER_SECOND),
+    st.sampled_from([0, 10, 31]),
+    st.integers(-40, 40),
+    st.integers(-25, 25),
+)
+def test_the_window_ending_now_is_the_general_window(
+    values: list[float], span_ticks: int, lag_s: int, now_offset_s: int, first_periods: int
+) -> None:
+    """`recent` (the fast path's window ending now) against `window` with the edges written out."""
+    from batchsim.formula.sampling import recent, window
+
+    period = 30 * TICKS_PER_SECOND
+    series = SampleSeries(NOW_TICK + first_periods * period, list(values), period, lag_s * TICKS_PER_SECOND)
+    ctx = EvalContext(now_tick=NOW_TICK + now_offset_s * TICKS_PER_SECOND, samples={"$PendingTasks": series})
+    for name in ("$PendingTasks", "$ActiveTasks"):  # a metric with samples, and one without
+        expected = window(ctx, name, ctx.now_tick - span_ticks, ctx.now_tick)
+        assert repr(recent(ctx, name, span_ticks)) == repr(expected)
