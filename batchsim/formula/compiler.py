@@ -87,18 +87,20 @@ _INFINITY = math.inf
 
 @dataclass(slots=True)
 class Program:
-    """A compiled formula. `evaluate` runs it once, as the service's evaluate call would."""
+    """A compiled formula.
+
+    evaluate(ctx): run the formula once at `ctx.now_tick`, as the service's evaluate call would,
+        and return its `AutoScaleRun`; errors become `AutoScaleRun.error` (§8.2–8.4). The compiled
+        function itself (set by `compile_formula`), not a method calling it: a method's extra call
+        was a twentieth of an evaluation.
+    """
 
     text: str
     formula: ast.Formula
     diagnostics: list[Diagnostic]
     _general: Callable[[], codegen.Run] = field(repr=False)  # the run-only function, compiled on first use
     _end: _End = field(repr=False)
-    _evaluate: codegen.Evaluator = field(init=False, repr=False)  # set by `compile_formula`
-
-    def evaluate(self, ctx: EvalContext) -> AutoScaleRun:
-        """Run the formula at `ctx.now_tick`; errors become `AutoScaleRun.error` (§8.2–8.4)."""
-        return self._evaluate(ctx)  # type: ignore[no-any-return]
+    evaluate: Callable[[EvalContext], AutoScaleRun] = field(init=False, repr=False, compare=False)
 
     def evaluate_in_steps(self, ctx: EvalContext) -> AutoScaleRun:
         """`evaluate` the general way: run, then read the layout of however far the run got.
@@ -161,24 +163,28 @@ class _End:
         dedicated = "ctx.target_dedicated_nodes" if layout.dedicated is None else f"v{layout.dedicated[0]}"
         spot = "ctx.target_low_priority_nodes" if layout.spot is None else f"v{layout.spot[0]}"
         pieces = [_PREFIX_DEDICATED, _double("_target_d"), _PREFIX_SPOT, _double("_target_s"), layout.prefix]
+        constants = {what.slot: what.constant for what in self.assigned if what is not None and what.constant}
         for prefix, slot, kind in layout.entries:
-            pieces += [prefix, _double(f"v{slot}") if kind is None else f"{{_format_value({kind!r}, v{slot})}}"]
+            if kind is None and slot in constants:  # a completed run assigned it that number: its text is fixed
+                pieces += [prefix, format_double(constants[slot][0])]  # type: ignore[arg-type]
+            else:
+                pieces += [prefix, _double(f"v{slot}") if kind is None else f"{{_format_value({kind!r}, v{slot})}}"]
         users = ", ".join(
             f"{name!r}: v{slot}" if kind == DOUBLE else f"{name!r}: _to_python({kind!r}, v{slot})"
             for name, kind, slot in layout.users
         )
         slots = f"({''.join(f'v{i}, ' for i in range(slot_count))})"
         text = "".join(pieces)
-        fixed = [_PREFIX_DEDICATED, _PREFIX_SPOT, layout.prefix, *(prefix for prefix, _, _ in layout.entries)]
+        fixed = [piece for piece in pieces if not piece.startswith("{")]
         assert all(_PLAIN.fullmatch(piece) for piece in fixed), fixed
         lines = [
             f"_target_d = {dedicated}",
             f"_target_s = {spot}",
             "if not (-_inf < _target_d < _inf and -_inf < _target_s < _inf):",
             f"    return _finish(ctx, {len(self.assigned)}, None, {slots})",
-            "_outcome = _new(_AutoScaleRun)",
+            "_outcome = _Unsealed()",
             *(
-                f"_set_{name}(_outcome, {value})"
+                f"_outcome.{name} = {value}"
                 for name, value in zip(
                     _RUN_FIELDS,
                     (
@@ -193,6 +199,7 @@ class _End:
                     strict=True,
                 )
             ),
+            "_outcome.__class__ = _AutoScaleRun",
             "return _outcome",
         ]
         names: dict[str, object] = {
@@ -202,8 +209,7 @@ class _End:
             "_format_value": format_value,
             "_to_python": to_python,
             "_AutoScaleRun": AutoScaleRun,
-            "_new": object.__new__,
-            **{f"_set_{name}": setter for name, setter in _RUN_SETTERS.items()},
+            "_Unsealed": _UnsealedRun,
         }
         return lines, names
 
@@ -214,22 +220,33 @@ class _End:
         return _as_error(EvaluationFailure(f"Invalid target value: {format_double(value)}", span))
 
 
-# A completed run's `AutoScaleRun` is filled through its slots' descriptors: the frozen dataclass's
-# `__init__` sets each field with `object.__setattr__`, which costs a third of an evaluation. The
-# same object results (tests/formula/test_fast_path.py compares both ways); a class that someday
-# validates in `__post_init__` must be built by its constructor.
+# A completed run's `AutoScaleRun` is built unsealed and then sealed: its fields are set on an
+# instance of `_UnsealedRun` (the same slots, no frozen `__setattr__`), whose class is then set
+# to `AutoScaleRun` (Python allows it between classes of the same slot layout, and raises
+# TypeError otherwise). The frozen dataclass's `__init__` sets each field with
+# `object.__setattr__`, which costs a third of an evaluation; the same object results
+# (tests/formula/test_fast_path.py compares both ways). A class that someday validates in
+# `__post_init__` must be built by its constructor.
 _RUN_FIELDS: tuple[str, ...] = AutoScaleRun.__slots__  # the fields, in the constructor's order
 assert not hasattr(AutoScaleRun, "__post_init__")
-_RUN_SETTERS = {name: AutoScaleRun.__dict__[name].__set__ for name in _RUN_FIELDS}
+
+
+class _UnsealedRun:
+    """An `AutoScaleRun` being filled in (see above); never seen outside the compiled function."""
+
+    __slots__ = _RUN_FIELDS
+
+
 _PREFIX_DEDICATED = f"{_DEDICATED}="
 _PREFIX_SPOT = f";{_SPOT}="
-# What a results string's fixed text is made of (names, `=`, `;`): safe inside an f-string.
-_PLAIN = re.compile(r"[$\w;=]*")
+# What a results string's fixed text is made of (names, `=`, `;`, numbers): safe inside an f-string.
+_PLAIN = re.compile(r"[$\w;=.+-]*")
 
 
 def _double(local: str) -> str:
-    """An f-string field formatting `local` as `format_double` does, without the call."""
-    return f"{{_small.get({local}) or f'{{{local}:g}}'}}"
+    """An f-string field formatting `local` as `format_double` does, without the call (`%` with
+    `%g` is the same C formatting as `format(x, "g")`, with less to parse per call)."""
+    return f"{{_small.get({local}) or '%g' % {local}}}"
 
 
 def _as_error(failure: EvaluationFailure) -> AutoScaleError:
@@ -258,5 +275,5 @@ def compile_formula(
     lowered = lower(formula, strict=strict, sampled_as_latest=sampled_as_latest)
     general = functools.cache(functools.partial(codegen.build, lowered))
     program = Program(text, formula, lowered.diagnostics, general, _End(formula.span, lowered.assigned))
-    program._evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
+    program.evaluate = codegen.build_evaluator(lowered, *program._finisher(lowered.slots))
     return program

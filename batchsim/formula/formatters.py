@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from batchsim import jsonio
 from batchsim.formula.diagnostics import Diagnostic, Severity
 
 __all__ = ["FORMATTERS", "FileReport", "format_github", "format_json", "format_junit", "format_sarif", "format_text"]
@@ -95,6 +94,8 @@ def _record(path: str, d: Diagnostic, resource: str | None) -> dict[str, object]
 def format_json(reports: Sequence[FileReport]) -> str:
     """A JSON list of objects with the fixed keys of DESIGN §2, and `resource` (DESIGN §10; null for
     a *.formula file)."""
+    from batchsim import jsonio  # here: the text report, a pre-commit hook's, loads no json
+
     return jsonio.dumps([_record(r.path, d, r.resource) for r in reports for d in r.diagnostics], indent=2) + "\n"
 
 
@@ -187,6 +188,8 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
             }
         ],
     }
+    from batchsim import jsonio
+
     return jsonio.dumps(log, indent=2) + "\n"
 
 

@@ -111,6 +111,7 @@ class Assigned:
     slot: int | None
     keyword: str | None
     span: Span
+    constant: tuple[object] | tuple[()] = ()  # (value,) when the value is a compile-time constant
 
 
 @dataclass(slots=True)
@@ -315,7 +316,8 @@ class _Lowering:
         else:
             local = self._slot()
             self.env[name] = (value.kind, local)
-        assigned = Assigned(name, value.kind, self.slots - 1, None, node.target_span)
+        constant = (value.value,) if value.const else ()
+        assigned = Assigned(name, value.kind, self.slots - 1, None, node.target_span, constant)
         return [*value.items, f"{local} = {value.code}"], assigned
 
     def defined_by_error(self, name: str, value: Value) -> Value:

@@ -22,7 +22,18 @@ if TYPE_CHECKING:
     from batchsim.formula.context import EvalContext, SampleSeries
     from batchsim.formula.diagnostics import Span
 
-__all__ = ["DEFAULT_REQUIRED_PERCENT", "INSUFFICIENT_CODE", "INSUFFICIENT_MESSAGE", "known", "latest", "method"]
+__all__ = [
+    "DEFAULT_REQUIRED_PERCENT",
+    "INSUFFICIENT_CODE",
+    "INSUFFICIENT_MESSAGE",
+    "checked",
+    "checked_avg",
+    "known",
+    "latest",
+    "method",
+    "recent",
+    "window",
+]
 
 INSUFFICIENT_CODE = "InsufficientSampleData"
 INSUFFICIENT_MESSAGE = "Autoscale evaluation failed due to insufficient sample data"
@@ -63,17 +74,21 @@ def latest(ctx: EvalContext, name: str) -> float:
     return samples[-1] if samples else 0.0
 
 
-def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], float]:
-    """Values in (earlier, later] and the available percentage of the window's possible samples.
+def window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], float, float]:
+    """Values in (earlier, later], the available percentage of the window's possible samples, and
+    the sum of the values (`sum(values)`, which `avg` of the window reuses).
 
     Samples sit on a regular grid, so the window is an index range: no scan of the history. (The
     hot path of every guarded formula: written out, without helper calls.)
     """
-    earlier, later = (a, b) if a <= b else (b, a)
+    if a <= b:
+        earlier, later = a, b
+    else:
+        earlier, later = b, a
     series = ctx.samples.get(name)
     if series is None:
         possible = (later - earlier) / DEFAULT_PERIOD_TICKS
-        return [], 100.0 if possible <= 0 else 0.0
+        return [], 100.0 if possible <= 0 else 0.0, 0.0
     period = series.interval_ticks
     first = series.first_tick
     low = (earlier - first) // period + 1
@@ -88,20 +103,58 @@ def _window(ctx: EvalContext, name: str, a: int, b: int) -> tuple[list[float], f
     if high > newest:
         high = newest
     values: list[float] = []
+    total = 0.0
     if high >= low:
         chunk = series.values[low : high + 1]
         values = chunk if type(chunk) is list else list(chunk)
         total = sum(values)
         if total != total:  # a NaN among them (or +inf and -inf): drop the missing samples
             values = [v for v in values if v == v]
+            total = sum(values)
     possible = (later - earlier) / period
     if possible <= 0:
-        return values, 100.0
+        return values, 100.0, total
     percent = 100.0 * len(values) / possible
-    return values, 100.0 if percent > 100.0 else percent
+    return values, 100.0 if percent > 100.0 else percent, total
 
 
-_Windows = dict[tuple[str, int, int], tuple[list[float], float]]  # (metric, earlier, later) → window
+def recent(ctx: EvalContext, name: str, span_ticks: int) -> tuple[list[float], float, float]:
+    """`window(ctx, name, ctx.now_tick - span_ticks, ctx.now_tick)` for `span_ticks` >= 0, the
+    window ending now that nearly every formula reads, with the same arithmetic on fewer (large)
+    integers: every edge is an offset from `now - first` (tests/formula/test_fast_path.py)."""
+    series = ctx.samples.get(name)
+    if series is None:
+        return [], 100.0 if span_ticks <= 0 else 0.0, 0.0
+    period = series.interval_ticks
+    offset = ctx.now_tick - series.first_tick  # later − first; earlier − first is offset − span
+    low = (offset - span_ticks) // period + 1
+    if low < 0:
+        low = 0
+    newest = (offset - series.lag_ticks) // period
+    count = len(series.values)
+    if newest >= count:
+        newest = count - 1
+    high = offset // period
+    if high > newest:
+        high = newest
+    values: list[float] = []
+    total = 0.0
+    if high >= low:
+        chunk = series.values[low : high + 1]
+        values = chunk if type(chunk) is list else list(chunk)
+        total = sum(values)
+        if total != total:  # a NaN among them (or +inf and -inf): drop the missing samples
+            values = [v for v in values if v == v]
+            total = sum(values)
+    possible = span_ticks / period
+    if possible <= 0:
+        return values, 100.0, total
+    percent = 100.0 * len(values) / possible
+    return values, 100.0 if percent > 100.0 else percent, total
+
+
+_Window = tuple[list[float], float, float]  # what `window` returns
+_Windows = dict[tuple[str, int, int], _Window]  # (metric, earlier, later) → window
 
 
 def known(name: str) -> bool:
@@ -144,11 +197,11 @@ def method(name: str, metric: str, kinds: Sequence[str]) -> Operation | Problem:
         return mismatch(2, "timeinterval or timestamp")
     if len(kinds) > bounds and kinds[bounds] != DOUBLE:
         return mismatch(bounds + 1, "double")
-    window = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds[:bounds]))
+    edges = ", ".join(_bound(kind, k) for k, kind in enumerate(kinds[:bounds]))
     if bounds == 1:
-        window += ", ctx.now_tick"
+        edges += ", ctx.now_tick"
     required = f"{{{bounds}}}" if len(kinds) > bounds else repr(DEFAULT_REQUIRED_PERCENT)
-    template = f"_sm_window(windows, ctx, {quoted}, {window}, {required}, {{span}})"
+    template = f"_sm_window(windows, ctx, {quoted}, {edges}, {required}, {{span}})"
     return Operation(DOUBLE_VEC, template, {"_sm_window": _window_values})
 
 
@@ -171,7 +224,7 @@ def _percent(windows: _Windows, ctx: EvalContext, metric: str, a: int, b: int) -
     key = (metric, a, b) if a <= b else (metric, b, a)
     seen = windows.get(key)
     if seen is None:
-        seen = windows[key] = _window(ctx, metric, a, b)
+        seen = windows[key] = window(ctx, metric, a, b)
     return seen[1]
 
 
@@ -181,15 +234,35 @@ def _window_values(
     key = (metric, a, b) if a <= b else (metric, b, a)
     seen = windows.get(key)
     if seen is None:
-        seen = windows[key] = _window(ctx, metric, a, b)
-    values, percent = seen
+        seen = windows[key] = window(ctx, metric, a, b)
+    return checked(seen, metric, required, span)
+
+
+def checked(window: _Window, metric: str, required: float, span: Span) -> list[float]:
+    """A window's values, or the insufficient-data failure when its percentage is below `required`."""
+    percent = window[1]
     if percent < required:
-        detail = (
-            f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
-            f"received {format_double(percent)}%"
-        )
-        raise EvaluationFailure(detail, span, INSUFFICIENT_CODE)
-    return values
+        _insufficient(metric, required, percent, span)
+    return window[0]
+
+
+def checked_avg(window: _Window, metric: str, required: float, span: Span, avg_span: Span) -> float:
+    """`avg(checked(...))` in one call, from the window's sum: the same failures in the same order
+    (insufficient data at the method, then an empty set at `avg`), the same quotient."""
+    values, percent, total = window
+    if percent < required:
+        _insufficient(metric, required, percent, span)
+    if not values:
+        raise EvaluationFailure("Empty data set in avg", avg_span)
+    return total / len(values)
+
+
+def _insufficient(metric: str, required: float, percent: float, span: Span) -> None:
+    detail = (
+        f"Insufficient data from data set: {metric} wanted {format_double(required)}%, "
+        f"received {format_double(percent)}%"
+    )
+    raise EvaluationFailure(detail, span, INSUFFICIENT_CODE)
 
 
 def _period(ctx: EvalContext, metric: str) -> int:

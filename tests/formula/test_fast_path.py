@@ -2,6 +2,9 @@
 compiled function; `Program.evaluate_in_steps` is the general path it replaced (run, then read
 the layout of however far the run got). Both must give the same run, byte for byte, on any
 formula and context: the general path is the oracle, kept because failures and stops use it.
+It also reads sample windows the way the code before issue 26 did (a dict of the run's windows,
+a call per method); the fast path reads them into locals (`codegen._windows_inlined`).
+tests/formula/test_recorded_runs.py compares both with runs recorded on the code before.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ _LEAVES = st.sampled_from(
         "$PendingTasks.GetSample(3)",
         "$ActiveTasks.GetSample(1)",
         "$PendingTasks.Count()",
+        # read through the compiled locals (`_w0`) and `avg` from the window's sum on the fast
+        # path, through the run's window dict on the general path (codegen._windows_inlined)
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 3))",
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 4, TimeInterval_Minute, 40))",
+        "$PendingTasks.GetSamplePercent(TimeInterval_Minute * 4, TimeInterval_Minute)",
+        "$PendingTasks.GetSamplePercent(TimeInterval_Minute, TimeInterval_Minute * 4)",
+        # a string that reads like the code the fast path rewrites is left as it is
+        "\"float(min(v0, v1)) _sm_percent(windows, ctx, '$PendingTasks', 1, 2)\"",
     ]
 )
 
@@ -134,7 +145,7 @@ def test_the_sample_window_is_the_samples_taken_in_it(
     """The index arithmetic of `GetSample`/`GetSamplePercent` against the definition (§6.4): the
     visible (taken at least the lag before now), present samples whose time is in (earlier, later],
     found by looking at every sample's time."""
-    from batchsim.formula.sampling import _window
+    from batchsim.formula.sampling import window
 
     period = 30 * TICKS_PER_SECOND
     series = SampleSeries(NOW_TICK - 20 * period, list(values), period, lag_s * TICKS_PER_SECOND)
@@ -150,4 +161,29 @@ def test_the_sample_window_is_the_samples_taken_in_it(
     ]
     possible = (later - earlier) / period
     percent = 100.0 if possible <= 0 else min(100.0, 100.0 * len(taken) / possible)
-    assert _window(ctx, "$PendingTasks", a, b) == (taken, percent)
+    values, got_percent, total = window(ctx, "$PendingTasks", a, b)
+    assert (values, got_percent) == (taken, percent)
+    expected_total = sum(taken)
+    assert total == expected_total or (math.isnan(total) and math.isnan(expected_total))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_SAMPLE, max_size=40),
+    st.integers(0, 45 * 30 * TICKS_PER_SECOND),
+    st.sampled_from([0, 10, 31]),
+    st.integers(-40, 40),
+    st.integers(-25, 25),
+)
+def test_the_window_ending_now_is_the_general_window(
+    values: list[float], span_ticks: int, lag_s: int, now_offset_s: int, first_periods: int
+) -> None:
+    """`recent` (the fast path's window ending now) against `window` with the edges written out."""
+    from batchsim.formula.sampling import recent, window
+
+    period = 30 * TICKS_PER_SECOND
+    series = SampleSeries(NOW_TICK + first_periods * period, list(values), period, lag_s * TICKS_PER_SECOND)
+    ctx = EvalContext(now_tick=NOW_TICK + now_offset_s * TICKS_PER_SECOND, samples={"$PendingTasks": series})
+    for name in ("$PendingTasks", "$ActiveTasks"):  # a metric with samples, and one without
+        expected = window(ctx, name, ctx.now_tick - span_ticks, ctx.now_tick)
+        assert repr(recent(ctx, name, span_ticks)) == repr(expected)
