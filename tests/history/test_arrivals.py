@@ -118,3 +118,24 @@ def test_no_latency_without_idle_counts(tmp_path: Path) -> None:
     (root / "node_counts.csv").write_text("time,dedicated,spot\n" + f"{_iso(0)},4,0\n")
     row = calibrate(read_history(root)).block()["pool.scheduler_latency"]
     assert row["estimate"] is None and "idle" in row["source"]
+
+
+def test_the_engines_scheduler_latency_is_recovered_from_a_generated_history(tmp_path: Path) -> None:
+    """End to end: a pool with `scheduler_latency: 5s` (the truth) leaves a history whose tasks start
+    5 s after they are placed, as the service's startTime is when a task starts running; calibrate
+    reads the latency back. The generated history used to give each task's slot time as its start,
+    and calibrate read 0 [0, 0]."""
+    from batchsim.history.synthetic import write_synthetic_history
+    from batchsim.scenario import load_scenario
+
+    (tmp_path / "truth.yaml").write_text(
+        "name: latency\nduration: 12h\nseed: 2\nstart: 2026-03-02T00:00:00Z\n"
+        "pool: {vm_size: Standard_D2s_v3, region: eastus, task_slots_per_node: 2, initial_dedicated: 12,"
+        " scheduler_latency: 5s}\n"
+        "workload:\n  - {kind: poisson, rate_per_hour: 120, task_duration: {dist: lognormal, median: 4m, sigma: 0.5}}\n"
+    )
+    root = write_synthetic_history(load_scenario(tmp_path / "truth.yaml"), tmp_path / "h", pool_id="render")
+    cal = calibrate(read_history(root))
+    row = cal.block()["pool.scheduler_latency"]
+    assert row["low"] <= 5.0 <= row["high"] and row["n"] >= 10, row
+    assert cal.document["pool"]["scheduler_latency"] == 5.0
