@@ -314,11 +314,16 @@ class Poisson(_Entry):
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         if self.collections is None:
             return self.tasks_at(_poisson_times(self.rate_per_hour, self.start, end, rng), rng, index)
-        if end <= self.start or self.rate_per_hour <= 0:
-            return self.tasks_at(np.empty(0), rng, index)
-        per_s = self.rate_per_hour / 3600
-        clock = self.collections.times((end - self.start) * per_s, rng)
-        return self.tasks_at(self.start + clock / per_s, rng, index)
+        return self.tasks_at(self.collection_times(self.start, end, rng), rng, index)
+
+    def collection_times(self, low: float, high: float, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """Task submissions in collections on [low, high) at `scale` × the entry's rate."""
+        assert self.collections is not None
+        per_s = scale * self.rate_per_hour / 3600
+        if high <= low or per_s <= 0:
+            return np.empty(0)
+        clock: np.ndarray = self.collections.times((high - low) * per_s, rng)
+        return low + clock / per_s
 
 
 class Diurnal(_Entry):
@@ -360,7 +365,7 @@ class Diurnal(_Entry):
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
         if self.collections is not None:
-            return self.tasks_at(self._collection_times(end, rng), rng, index)
+            return self.tasks_at(self.collection_times(self.start, end, rng), rng, index)
         # Thinning (Lewis–Shedler) against the peak rate.
         if self.hourly_rates_per_hour is not None:
             peak = max(self.hourly_rates_per_hour)
@@ -373,17 +378,18 @@ class Diurnal(_Entry):
         keep = rng.uniform(0, peak, len(candidates)) < self.rate_at(candidates) if peak > 0 else np.zeros(0, bool)
         return self.tasks_at(candidates[keep], rng, index)
 
-    def _collection_times(self, end: float, rng: np.random.Generator) -> np.ndarray:
-        """Collections in the entry's clock Λ(t) = ∫ rate (tasks), mapped back to seconds: the
-        renewal process time-changed by the daily cycle (Çinlar 1975, §4.7)."""
+    def collection_times(self, low: float, high: float, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """Task submissions in collections on [low, high) at `scale` × the entry's rate: the renewal
+        process on the entry's clock Λ(t) = ∫ rate (tasks), mapped back to seconds (the renewal
+        process time-changed by the daily cycle, Çinlar 1975, §4.7)."""
         assert self.collections is not None
-        if end <= self.start:
+        if high <= low:
             return np.empty(0)
         # The rate is constant within each hour (hourly rates) or nearly so within a minute (sinusoid):
         # a minute grid, the rate at each minute's middle, gives Λ piecewise linear.
-        edges = np.append(np.arange(self.start, end, 60.0), end)
+        edges = np.append(np.arange(low, high, 60.0), high)
         middles = (edges[:-1] + edges[1:]) / 2
-        clock_edges = np.concatenate([[0.0], np.cumsum(self.rate_at(middles) * np.diff(edges) / 3600)])
+        clock_edges = np.concatenate([[0.0], np.cumsum(scale * self.rate_at(middles) * np.diff(edges) / 3600)])
         if clock_edges[-1] <= 0:
             return np.empty(0)
         clock = self.collections.times(float(clock_edges[-1]), rng)

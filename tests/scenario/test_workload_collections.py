@@ -75,3 +75,27 @@ def test_diurnal_collections_follow_the_daily_cycle() -> None:
 def test_bad_collections_are_refused(collections: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ENTRY.validate_python({"kind": "poisson", "rate_per_hour": 10, "collections": collections})
+
+
+@pytest.mark.parametrize("kind", ["poisson", "diurnal"])
+def test_rate_windows_add_and_remove_whole_collections(kind: str) -> None:
+    """A `burst` stress or an arrival-uncertainty member (rate_factors) on an entry with collections:
+    the added tasks come as collections too, and a factor below 1 drops whole collections, so the
+    sizes stay the entry's (a size the entry does not have would mean a collection was split)."""
+    rate = {"rate_per_hour": 300} if kind == "poisson" else {"mean_per_hour": 300, "amplitude": 0.5}
+    base = {"kind": kind, **rate, "collections": {"sizes": {20: 1.0, 40: 1.0}, "interval_cv2": 2}}
+    window_s = 200 * 3600.0
+    up = base | {"rate_factors": [{"start": 0, "duration": window_s, "factor": 3}]}
+    down = base | {"rate_factors": [{"start": 0, "duration": window_s, "factor": 0.5}]}
+    counts = {}
+    for name, spec in (("base", base), ("up", up), ("down", down)):
+        submits = _submits(spec, 2 * window_s, seed=4)
+        inside = submits[submits < window_s]
+        _, sizes = np.unique(inside, return_counts=True)
+        assert np.isin(sizes, [20, 40]).mean() > 0.98, (name, sorted(set(sizes)))
+        counts[name] = len(inside)
+    expected = 300 * 200  # tasks in the window at factor 1; the count's variance-to-mean is 100 / 30 + 2 × 30 ≈ 63
+    tolerance = 4 * np.sqrt(100 * expected)
+    assert abs(counts["base"] - expected) < tolerance
+    assert abs(counts["up"] - 3 * expected) < 3 * tolerance
+    assert abs(counts["down"] - expected / 2) < tolerance
