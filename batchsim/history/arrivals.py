@@ -28,7 +28,7 @@ from batchsim.history.directory import History
 from batchsim.history.estimators import Z95, Estimate, poisson_rate
 from batchsim.workload.generators import MAX_COLLECTION_SIZE
 
-__all__ = ["BATCH_SHARE", "Collections", "collections", "scheduler_latency", "shared_share", "widened"]
+__all__ = ["BATCH_SHARE", "Collections", "chance_share", "collections", "scheduler_latency", "shared_share", "widened"]
 
 BATCH_SHARE = 0.5  # arrivals are collections when at least half the tasks share a creation instant
 _BOOTSTRAP_DRAWS = 2000
@@ -123,6 +123,19 @@ def shared_share(submit_s: np.ndarray) -> float:
     return float(sizes[sizes > 1].sum()) / len(submit_s)
 
 
+def chance_share(submit_s: np.ndarray, window_h: float) -> float:
+    """The share of tasks a Poisson process at the tasks' rate would have sharing an instant at the
+    times' resolution (the smallest gap between distinct instants, at least 1 ms): 1 − e^(−λδ) for a
+    task whose bin of width δ holds another. Whole-second times at 2 tasks a second share 86 %
+    by chance, which is not collections."""
+    instants = np.unique(np.round(submit_s, 3))
+    if len(instants) < 2 or window_h <= 0:
+        return 0.0
+    resolution_s = max(float(np.diff(instants).min()), 0.001)
+    per_s = len(submit_s) / (window_h * 3600)
+    return 1.0 - math.exp(-per_s * resolution_s)
+
+
 def collections(
     submit_s: np.ndarray, window_h: float, clock: Callable[[np.ndarray], np.ndarray] | None = None
 ) -> Collections | None:
@@ -134,7 +147,7 @@ def collections(
     if len(submit_s) < 2:
         return None
     instants, sizes = np.unique(np.round(submit_s, 3), return_counts=True)
-    if shared_share(submit_s) < BATCH_SHARE or len(instants) < 3:
+    if shared_share(submit_s) < BATCH_SHARE or len(instants) < 3 or chance_share(submit_s, window_h) >= BATCH_SHARE:
         return None
     source = "tasks.csv (collections: tasks sharing a creation instant)"
     rate = poisson_rate(len(instants), window_h, source)

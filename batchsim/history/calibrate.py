@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from batchsim.history.arrivals import BATCH_SHARE, collections, scheduler_latency, shared_share, widened
+from batchsim.history.arrivals import BATCH_SHARE, chance_share, collections, scheduler_latency, shared_share, widened
 from batchsim.history.directory import History, iso
 from batchsim.history.estimators import (
     MIN_COMPLETED_RESIZES,
@@ -505,14 +505,18 @@ def _collections(
     if found is not None and clock is not None and hourly is not None and _varies(*hourly, found.count_dispersion):
         found = collections(submit_s, window_h, clock)
     if found is None:
+        chance = chance_share(submit_s, window_h)
+        why = f"; one-at-a-time arrivals share {chance:.0%} at the times' resolution" if chance >= BATCH_SHARE else ""
         cal.notes.append(
             f"{prefix}: tasks arrive one at a time, not in collections ({shared_share(submit_s):.0%} share a"
-            f" creation instant; collections need {BATCH_SHARE:.0%} and three instants)"
+            f" creation instant; collections need {BATCH_SHARE:.0%} and three instants{why})"
         )
         return None
     cal.estimates[f"{prefix}.collections.rate_per_hour"] = found.rate
     cal.estimates[f"{prefix}.collections.size"] = found.size
     cal.estimates[f"{prefix}.collections.interval_dispersion"] = found.dispersion
+    if clock is not None:  # a fitted entry: the key the block sets, as the calibration block's keys are
+        cal.estimates[f"{prefix}.collections.interval_cv2"] = found.dispersion
     rates = [key for key in cal.estimates if key == f"{prefix}.rate_per_hour" or key.startswith(f"{prefix}.hourly_")]
     for key in rates:
         cal.estimates[key] = widened(cal.estimates[key], found.count_dispersion)

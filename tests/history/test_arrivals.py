@@ -112,6 +112,26 @@ def test_a_poisson_history_is_not_fitted_as_collections(tmp_path: Path) -> None:
     assert any("tasks arrive one at a time, not in collections (0% share" in n for n in cal.notes), cal.notes
 
 
+def test_whole_second_times_at_a_high_rate_are_not_collections(tmp_path: Path) -> None:
+    """Logs that keep whole seconds: 2 Poisson tasks a second share a second 86 % of the time
+    (1 − e^(−2)), above the 50 % that marks collections; that is the times' resolution, not calls
+    of Add Task Collection. Collections at the same resolution are still found."""
+    rng = np.random.default_rng(6)
+    window_s = 6 * 3600.0
+    created = np.floor(np.sort(rng.uniform(0, window_s, 7200 * 6)))
+    history = read_history(_history(tmp_path / "h", created, created + 8, window_s))
+    cal = calibrate(history, workload="fitted")
+    assert "collections" not in cal.document["workload"][0]
+    assert any("one-at-a-time arrivals share 86% at the times' resolution" in n for n in cal.notes), cal.notes
+    instants = np.floor(np.sort(rng.uniform(0, window_s, 200)))
+    batched = np.repeat(np.unique(instants), 20)
+    history = read_history(_history(tmp_path / "b", batched, batched + 8, window_s))
+    fitted = calibrate(history, workload="fitted")
+    assert fitted.document["workload"][0]["collections"]["sizes"] == {20: len(np.unique(instants))}
+    block = fitted.block()
+    assert block["workload.0.collections.interval_cv2"] == block["workload.0.collections.interval_dispersion"]
+
+
 def test_no_latency_without_idle_counts(tmp_path: Path) -> None:
     created = np.arange(0, 36000, 300.0)
     root = _history(tmp_path / "h", created, created + 5, 36000)
