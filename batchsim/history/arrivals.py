@@ -28,7 +28,17 @@ from batchsim.history.directory import History
 from batchsim.history.estimators import Z95, Estimate, poisson_rate
 from batchsim.workload.generators import MAX_COLLECTION_SIZE
 
-__all__ = ["BATCH_SHARE", "Collections", "chance_share", "collections", "scheduler_latency", "shared_share", "widened"]
+__all__ = [
+    "BATCH_SHARE",
+    "Collections",
+    "chance_share",
+    "collections",
+    "rate_clock",
+    "rates_vary",
+    "scheduler_latency",
+    "shared_share",
+    "widened",
+]
 
 BATCH_SHARE = 0.5  # arrivals are collections when at least half the tasks share a creation instant
 _BOOTSTRAP_DRAWS = 2000
@@ -169,3 +179,27 @@ def collections(
     size_counts = {int(v): int(c) for v, c in zip(values, counts, strict=True)}
     count_dispersion = float(sizes.var(ddof=1)) / mean + (cv2 if math.isfinite(cv2) else 1.0) * mean
     return Collections(rate, size, dispersion, size_counts, count_dispersion)
+
+
+def rates_vary(counts: np.ndarray, exposure_h: np.ndarray, count_dispersion: float) -> bool:
+    """Whether hourly counts reject one flat rate (Pearson's X² scaled by the counts' dispersion, 1 %)."""
+    expected = counts.sum() * exposure_h / exposure_h.sum()
+    seen = expected > 0
+    statistic = float((((counts - expected) ** 2)[seen] / expected[seen]).sum()) / max(count_dispersion, 1.0)
+    return bool(stats.chi2.sf(statistic, max(int(seen.sum()) - 1, 1)) < 0.01)
+
+
+def rate_clock(rates_per_hour: list[float], weekday_factors: list[float] | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Seconds from the window's start → tasks the fitted rates expect by then (the entry's clock)."""
+
+    def clock(t: np.ndarray) -> np.ndarray:
+        edges = np.arange(0.0, float(np.max(t)) + 3600.0, 3600.0)
+        hours = np.arange(len(edges) - 1)
+        per_hour = np.asarray(rates_per_hour)[hours % 24]
+        if weekday_factors is not None:
+            per_hour = per_hour * np.asarray(weekday_factors)[(hours // 24) % 7]
+        cumulative = np.concatenate([[0.0], np.cumsum(per_hour)])
+        expected: np.ndarray = np.interp(t, edges, cumulative)
+        return expected
+
+    return clock

@@ -24,9 +24,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from batchsim.history.arrivals import BATCH_SHARE, chance_share, collections, scheduler_latency, shared_share, widened
+from batchsim.history.arrivals import (
+    BATCH_SHARE,
+    chance_share,
+    collections,
+    rate_clock,
+    rates_vary,
+    scheduler_latency,
+    shared_share,
+    widened,
+)
 from batchsim.history.directory import History, iso
 from batchsim.history.estimators import (
     MIN_COMPLETED_RESIZES,
@@ -502,7 +510,7 @@ def _collections(
     The intervals' dispersion is measured on that clock only when the counts reject a flat rate:
     on a flat one, 24 fitted rates from two days soak up the clumps and read CV² 4 as 3.3."""
     found = collections(submit_s, window_h)
-    if found is not None and clock is not None and hourly is not None and _varies(*hourly, found.count_dispersion):
+    if found is not None and clock is not None and hourly is not None and rates_vary(*hourly, found.count_dispersion):
         found = collections(submit_s, window_h, clock)
     if found is None:
         chance = chance_share(submit_s, window_h)
@@ -530,30 +538,6 @@ def _collections(
         "sizes": found.sizes,
         "interval_cv2": round(cv2, 4) if cv2 is not None and math.isfinite(cv2) and cv2 > 0 else 1.0,
     }
-
-
-def _varies(counts: np.ndarray, exposure_h: np.ndarray, count_dispersion: float) -> bool:
-    """Whether hourly counts reject one flat rate (Pearson's X² scaled by the counts' dispersion, 1 %)."""
-    expected = counts.sum() * exposure_h / exposure_h.sum()
-    seen = expected > 0
-    statistic = float((((counts - expected) ** 2)[seen] / expected[seen]).sum()) / max(count_dispersion, 1.0)
-    return bool(stats.chi2.sf(statistic, max(int(seen.sum()) - 1, 1)) < 0.01)
-
-
-def _clock(rates_per_hour: list[float], weekday_factors: list[float] | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Seconds from the window's start → tasks the fitted rates expect by then (the entry's clock)."""
-
-    def clock(t: np.ndarray) -> np.ndarray:
-        edges = np.arange(0.0, float(np.max(t)) + 3600.0, 3600.0)
-        hours = np.arange(len(edges) - 1)
-        per_hour = np.asarray(rates_per_hour)[hours % 24]
-        if weekday_factors is not None:
-            per_hour = per_hour * np.asarray(weekday_factors)[(hours // 24) % 7]
-        cumulative = np.concatenate([[0.0], np.cumsum(per_hour)])
-        expected: np.ndarray = np.interp(t, edges, cumulative)
-        return expected
-
-    return clock
 
 
 def _exposure_h(window_s: float, block_s: float, cycle: int) -> np.ndarray:
@@ -595,7 +579,7 @@ def _fitted(history: History, t: _Tasks, cal: Calibration) -> list[dict[str, Any
                 cal.estimates[f"{prefix}.weekday_factors.{d}"] = estimate
                 factors.append(round(float(estimate.estimate or 0.0), 4))
             entry["weekday_factors"] = factors
-        clock = _clock(rates, entry.get("weekday_factors"))
+        clock = rate_clock(rates, entry.get("weekday_factors"))
         batch = _collections(submit, window_s / 3600, prefix, cal, clock, (counts, exposure_h))
         if batch is not None:
             entry["collections"] = batch
