@@ -57,7 +57,7 @@ __all__ = [
 
 TASK_SELECT = ["id", "creationTime", "state", "executionInfo", "nodeInfo", "requiredSlots"]
 JOB_SELECT = ["id", "priority", "poolInfo", "executionInfo", "creationTime", "state"]
-NODE_SELECT = ["id", "state", "isDedicated", "allocationTime", "startTaskInfo"]
+NODE_SELECT = ["id", "state", "stateTransitionTime", "isDedicated", "allocationTime", "startTaskInfo"]
 STATE_FILE = "pull-state.json"
 _FORMAT = "batchsim-pull-state/1"
 
@@ -253,13 +253,15 @@ def pull_history(
     *,
     counter: Any = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    node_counts: Callable[[], tuple[pd.DataFrame | None, list[str]]] | None = None,
+    node_counts: Callable[[list[str]], tuple[pd.DataFrame | None, list[str]]] | None = None,
 ) -> PullResult:
     """Pull the pool's history into `options.out` (see the module docstring for the requests and resumption).
 
     counter: the policy the client counts requests with (for the result). progress: called with
     {"jobs", "jobs_done", "tasks", "tasks_total", "requests"} after each page. node_counts: reads
-    node_counts.csv's rows (Azure Monitor), with notes; called once the tasks are in.
+    node_counts.csv's rows (Azure Monitor), with notes, given the account's pool ids; called once
+    the tasks are in. On an account of several pools the pool's node list gives its counts now
+    (batchsim.azure.pool_nodes), in history.json `pool_nodes_now`.
     """
     began = time.monotonic()
     out = options.out
@@ -354,14 +356,18 @@ def _tasks_frame(state: _State, jobs: list[dict[str, Any]]) -> pd.DataFrame:
     return tasks.drop_duplicates(subset=["job_id", "task_id"], keep="last").reset_index(drop=True)
 
 
-def _nodes_frame(client: Any, options: PullOptions) -> pd.DataFrame:
-    nodes = _call(
+def _list_nodes(client: Any, options: PullOptions) -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = _call(
         "list the pool's nodes",
         options,
         lambda: [
             n.as_dict() for n in client.list_nodes(options.pool_id, select=NODE_SELECT, max_results=options.page_size)
         ],
     )
+    return nodes
+
+
+def _nodes_frame(nodes: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for node in nodes:
         start_task = node.get("startTaskInfo") or {}
@@ -405,9 +411,10 @@ def _finish(
     began: float,
     resumed: bool,
     counter: Any,
-    node_counts: Callable[[], tuple[pd.DataFrame | None, list[str]]] | None,
+    node_counts: Callable[[list[str]], tuple[pd.DataFrame | None, list[str]]] | None,
 ) -> PullResult:
     from batchsim.azure.pool import region_of
+    from batchsim.azure.pool_nodes import account_caveat, counts_now
 
     document = state.document
     jobs = document["jobs"]
@@ -418,8 +425,14 @@ def _finish(
             f"no task of pool '{options.pool_id}' was created between {iso(options.since)} and "
             f"{iso(options.until)} ({len(jobs)} job(s) of the pool looked at); nothing was written"
         )
-    nodes = _nodes_frame(client, options)
+    listed_nodes = _list_nodes(client, options)
+    pulled_at = datetime.now(timezone.utc)
+    nodes = _nodes_frame(listed_nodes)
+    pools = _call("list the account's pools", options, lambda: [p.id for p in client.list_pools(select=["id"])])
     notes: list[str] = []
+    now_counts = counts_now(listed_nodes, pulled_at, options.until) if len(pools) > 1 else None
+    if now_counts is not None:
+        notes.append(account_caveat(pools, options.pool_id, now_counts, monitor=node_counts is not None))
     region = region_of(pool.get("url"), options.endpoint)
     if region and not pool.get("location"):
         pool["location"] = region
@@ -432,7 +445,7 @@ def _finish(
         write_frame(partial, "autoscale.csv", autoscale, AUTOSCALE_COLUMNS)
     count_rows = 0
     if node_counts is not None:
-        counts, more = node_counts()
+        counts, more = node_counts(pools)
         notes.extend(more)
         if counts is not None:
             write_frame(partial, "node_counts.csv", counts, list(counts.columns))
@@ -449,6 +462,16 @@ def _finish(
     ]
     if count_rows:
         sources.append({"file": "Azure Monitor metrics", "kind": "node counts", "rows": count_rows, "span": span})
+    if now_counts is not None:
+        at = {"start": now_counts["time"], "end": now_counts["time"]}
+        sources.append(
+            {
+                "file": f"{options.endpoint} (azure-batch, the pool's node list)",
+                "kind": "node counts now (history.json pool_nodes_now)",
+                "rows": len(listed_nodes),
+                "span": at,
+            }
+        )
     write_json(
         partial,
         "history.json",
@@ -463,6 +486,7 @@ def _finish(
             "jobs": [job["id"] for job in jobs],
             "requests": requests,
             "notes": notes,
+            **({} if now_counts is None else {"pool_nodes_now": now_counts}),
         },
     )
     (partial / STATE_FILE).unlink()

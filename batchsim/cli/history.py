@@ -218,9 +218,7 @@ def pull_command(
     interrupted = False
     try:
         with batch_client(settings, per_retry_policies=[counter]) as client, _progress() as show:
-            reader = (
-                None if metrics is None else _node_counts_reader(client, metrics, options, cloud_of(settings.endpoint))
-            )
+            reader = None if metrics is None else _node_counts_reader(metrics, options, cloud_of(settings.endpoint))
             result = pull_history(client, options, counter=counter, progress=show, node_counts=reader)
     except KeyboardInterrupt:
         interrupted = True
@@ -287,24 +285,14 @@ def _metrics_settings(
     return MetricsSettings(account, metrics_endpoint.rstrip("/"), cloud.metrics_audience, retries, timeout)
 
 
-def _node_counts_reader(client: Any, metrics: Any, options: Any, cloud: Any) -> Any:
+def _node_counts_reader(metrics: Any, options: Any, cloud: Any) -> Any:
     """Reads node_counts.csv's rows from Azure Monitor, once the tasks are in (see batchsim.azure.metrics)."""
     from batchsim.azure.client import default_credential
-    from batchsim.azure.errors import explain
     from batchsim.azure.metrics import read_node_counts
 
-    def read() -> tuple[Any, list[str]]:
-        from azure.core.exceptions import AzureError
-
-        try:
-            pools = [p.id for p in client.list_pools(select=["id"])]
-        except AzureError as exc:
-            raise explain(exc, endpoint=options.endpoint, action="list the account's pools") from None
+    def read(pools: list[str]) -> tuple[Any, list[str]]:
         if len(pools) > 1:
-            return None, [
-                f"the account has {len(pools)} pools and Azure Monitor's node counts have no pool dimension "
-                "(they count the whole account): node_counts.csv was not written"
-            ]
+            return None, []  # account-wide counts: the pull's note says so (batchsim.azure.pool_nodes)
         counts = read_node_counts(default_credential(cloud), metrics, options.since, options.until)
         return counts, [f"node counts from Azure Monitor ({len(counts)} minutes, the account's only pool)"]
 

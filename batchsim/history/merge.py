@@ -10,7 +10,8 @@ Monitor has node counts. Merged, a row is keyed so that what two sources both sa
 - resizes by (start, end), evaluations by time, node counts by time (measured counts, with a
   preempted column, are kept over counts reconstructed from resize events), nodes by node_id;
 - pool.json: each key from the first source that has it (a pull's REST document first);
-- history.json: the union of the windows and every source's `sources` entries.
+- history.json: the union of the windows and every source's `sources` entries and notes; the latest
+  `pool_nodes_now` of a pull.
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ def _meta(histories: list[History], sources: list[dict[str, Any]]) -> dict[str, 
         rows = {str(row.get(time_key)): row for h in histories for row in h.meta.get(key) or []}
         if rows:
             meta[key] = [rows[t] for t in sorted(rows)]
+    # A pull's counts of the pool's own nodes at its time (batchsim.azure.pool_nodes): the latest is kept.
+    counted = [h.meta["pool_nodes_now"] for h in histories if isinstance(h.meta.get("pool_nodes_now"), dict)]
+    if counted:
+        meta["pool_nodes_now"] = max(counted, key=lambda counts: str(counts.get("time")))
     notes = [n for h in histories for n in h.meta.get("notes") or []]
     if notes:
         meta["notes"] = list(dict.fromkeys(notes))

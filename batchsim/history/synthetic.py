@@ -95,7 +95,12 @@ def _requeue_column(tasks: pd.DataFrame) -> str:
     return "requeue_count" if "requeue_count" in tasks else "requeues"
 
 
-def _task_frame(result: Result, start: pd.Timestamp, priorities: dict[str, int]) -> pd.DataFrame:
+def _task_frame(result: Result, start: pd.Timestamp, priorities: dict[str, int], latency_s: float) -> pd.DataFrame:
+    """tasks.csv as the service reports the tasks. `started` is the service's `executionInfo.startTime`,
+    when the task started running: an attempt's record starts when it took its slot, and runs the
+    scheduler's latency later (batchsim.sim.scheduler), so a one-attempt task's start is the tasks
+    table's run start (latency, preparation, image pull and staging included) and a later attempt's
+    is its placement plus the latency."""
     tasks = result.tasks
     attempts = result.attempts
     attempts = attempts[~attempts["outcome"].isin(("jobrelease", "preparation_failed"))]
@@ -103,13 +108,17 @@ def _task_frame(result: Result, start: pd.Timestamp, priorities: dict[str, int])
     failed_attempts = (
         attempts[attempts["outcome"] == "failed"].groupby(["job_id", "task_id"], sort=False).size().rename("failed")
     )
+    attempt_count = attempts.groupby(["job_id", "task_id"], sort=False).size().rename("attempt_count")
     frame = tasks.set_index(["job_id", "task_id"])
     frame = frame.join(last[["node_id", "start_s", "end_s"]].add_prefix("last_")).join(failed_attempts)
+    frame = frame.join(attempt_count)
     frame["failed"] = frame["failed"].fillna(0).astype(int)
     state = frame["state"].to_numpy()
     finished = np.isin(state, ("completed", "failed"))
     running = state == "running"
-    started_s = np.where(finished, frame["last_start_s"], np.nan)
+    once = frame["attempt_count"].fillna(0).to_numpy() <= 1
+    ran_from = np.where(once, frame["start_s"].to_numpy(float), frame["last_start_s"] + latency_s)
+    started_s = np.where(finished, ran_from, np.nan)
     # A running task's current attempt is not in the attempt log yet: its first start, or the end
     # of its last logged (requeued) attempt, bounds it from below.
     running_start = np.where(np.isnan(frame["last_end_s"]), frame["start_s"], frame["last_end_s"])
@@ -266,7 +275,7 @@ def history_from_result(
     }
     return SyntheticHistory(
         pool=pool_document(scenario, pool_id, scenario.formula_text()),
-        tasks=_task_frame(result, start, priorities),
+        tasks=_task_frame(result, start, priorities, float(scenario.pool.scheduler_latency)),
         autoscale=autoscale,
         resizes=_resizes(result, start, duration_s),
         node_counts=_node_counts(result, start, duration_s),

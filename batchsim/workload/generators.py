@@ -27,7 +27,9 @@ from batchsim.workload.spec import (
 )
 
 __all__ = [
+    "MAX_COLLECTION_SIZE",
     "Bursts",
+    "Collections",
     "DependsOn",
     "Diurnal",
     "ExitConditions",
@@ -242,14 +244,86 @@ def _poisson_times(rate_per_hour: float, start: float, end: float, rng: np.rando
     return np.sort(rng.uniform(start, end, count))
 
 
+# The service's Add Task Collection takes at most 100 tasks a call
+# (learn.microsoft.com/rest/api/batchservice/task/add-collection): one collection's tasks share a
+# creation instant, and no more than 100 do.
+MAX_COLLECTION_SIZE = 100
+
+
+class Collections(_Strict):
+    """Tasks added in collections (Add Task Collection): the entry's rate stays tasks per hour.
+
+    sizes: collection size (1..100) → weight; a collection's size is drawn by weight, so the
+    collections come at the entry's rate ÷ the mean size. interval_cv2: the squared coefficient of
+    variation of the intervals between collections (gamma-distributed, shape 1 / interval_cv2;
+    1 is a Poisson process, above 1 over-dispersed: quiet spells and clumps). On a diurnal entry the
+    intervals are in the entry's own clock (its cumulative rate), so the daily cycle holds.
+    """
+
+    sizes: dict[int, float] = Field(min_length=1)
+    interval_cv2: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Collections:
+        for size, weight in self.sizes.items():
+            if not 1 <= size <= MAX_COLLECTION_SIZE:
+                raise ValueError(
+                    f"sizes: a collection holds 1..{MAX_COLLECTION_SIZE} tasks (the service's Add Task"
+                    f" Collection limit), got {size}"
+                )
+            if weight < 0:
+                raise ValueError(f"sizes: weight of size {size} cannot be negative")
+        if sum(self.sizes.values()) <= 0:
+            raise ValueError("sizes: at least one weight must be positive")
+        return self
+
+    def mean_size(self) -> float:
+        weights = np.asarray(list(self.sizes.values()), float)
+        return float(np.asarray(list(self.sizes), float) @ weights / weights.sum())
+
+    def times(self, clock_end: float, rng: np.random.Generator) -> np.ndarray:
+        """Every task's submission in the entry's clock on [0, clock_end), where tasks come at rate 1."""
+        mean_gap = self.mean_size()  # in the clock, tasks at rate 1: collections every mean size
+        shape = 1.0 / self.interval_cv2
+        scale = mean_gap / shape
+        if clock_end <= 0:
+            return np.empty(0)
+        # The first instant from the stationary process (forward recurrence time: a length-biased
+        # interval, Gamma(shape + 1), cut uniformly), so the window's start is no collection instant.
+        first = rng.gamma(shape + 1, scale) * rng.uniform()
+        expected = (clock_end - first) / mean_gap
+        gaps = rng.gamma(shape, scale, max(int(expected + 6 * math.sqrt(expected * self.interval_cv2 + 1) + 10), 1))
+        instants = first + np.concatenate([[0.0], np.cumsum(gaps)])
+        while instants[-1] < clock_end:  # too few drawn (a tail event): draw on, from the same stream
+            more = rng.gamma(shape, scale, len(gaps))
+            instants = np.concatenate([instants, instants[-1] + np.cumsum(more)])
+        instants = instants[instants < clock_end]
+        sizes = np.asarray(list(self.sizes), int)
+        weights = np.asarray(list(self.sizes.values()), float)
+        drawn = rng.choice(sizes, size=len(instants), p=weights / weights.sum())
+        return np.repeat(instants, drawn)
+
+
 class Poisson(_Entry):
-    """Tasks arriving at a constant rate."""
+    """Tasks arriving at a constant rate; with `collections`, in collections at that task rate."""
 
     kind: Literal["poisson"]
     rate_per_hour: float = Field(ge=0)
+    collections: Collections | None = None
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
-        return self.tasks_at(_poisson_times(self.rate_per_hour, self.start, end, rng), rng, index)
+        if self.collections is None:
+            return self.tasks_at(_poisson_times(self.rate_per_hour, self.start, end, rng), rng, index)
+        return self.tasks_at(self.collection_times(self.start, end, rng), rng, index)
+
+    def collection_times(self, low: float, high: float, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """Task submissions in collections on [low, high) at `scale` × the entry's rate."""
+        assert self.collections is not None
+        per_s = scale * self.rate_per_hour / 3600
+        if high <= low or per_s <= 0:
+            return np.empty(0)
+        clock: np.ndarray = self.collections.times((high - low) * per_s, rng)
+        return low + clock / per_s
 
 
 class Diurnal(_Entry):
@@ -266,6 +340,7 @@ class Diurnal(_Entry):
     amplitude: float = Field(default=0.8, ge=0, le=1)
     peak_hour: float = Field(default=14.0, ge=0, lt=24)
     weekday_factors: list[float] | None = Field(default=None, min_length=7, max_length=7)
+    collections: Collections | None = None
 
     @model_validator(mode="after")
     def _one_shape(self) -> Diurnal:
@@ -289,6 +364,8 @@ class Diurnal(_Entry):
         return rates
 
     def generate(self, end: float, rng: np.random.Generator, index: int) -> list[TaskSpec]:
+        if self.collections is not None:
+            return self.tasks_at(self.collection_times(self.start, end, rng), rng, index)
         # Thinning (Lewis–Shedler) against the peak rate.
         if self.hourly_rates_per_hour is not None:
             peak = max(self.hourly_rates_per_hour)
@@ -300,6 +377,26 @@ class Diurnal(_Entry):
         candidates = _poisson_times(peak, self.start, end, rng)
         keep = rng.uniform(0, peak, len(candidates)) < self.rate_at(candidates) if peak > 0 else np.zeros(0, bool)
         return self.tasks_at(candidates[keep], rng, index)
+
+    def collection_times(self, low: float, high: float, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """Task submissions in collections on [low, high) at `scale` × the entry's rate: the renewal
+        process on the entry's clock Λ(t) = ∫ rate (tasks), mapped back to seconds (the renewal
+        process time-changed by the daily cycle, Çinlar 1975, §4.7)."""
+        assert self.collections is not None
+        if high <= low:
+            return np.empty(0)
+        # The rate is constant within each hour (hourly rates) or nearly so within a minute (sinusoid):
+        # a minute grid, the rate at each minute's middle, gives Λ piecewise linear.
+        edges = np.append(np.arange(low, high, 60.0), high)
+        middles = (edges[:-1] + edges[1:]) / 2
+        clock_edges = np.concatenate([[0.0], np.cumsum(scale * self.rate_at(middles) * np.diff(edges) / 3600)])
+        if clock_edges[-1] <= 0:
+            return np.empty(0)
+        clock = self.collections.times(float(clock_edges[-1]), rng)
+        # Λ is non-decreasing; where it is flat (rate 0) np.interp takes the first of equal values,
+        # and no collection falls in a flat stretch (its clock does not advance there).
+        times: np.ndarray = np.interp(clock, clock_edges, edges)
+        return times
 
 
 class Burst(_Strict):

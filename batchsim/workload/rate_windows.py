@@ -12,6 +12,9 @@ run and its baseline share every task they have in common (common random numbers
   each of its tasks inside the window gets a Poisson(factor − 1) number of copies, with the same
   duration and slots, submitted within 30 s of the original.
 - factor < 1 removes tasks: each one inside the window is kept with probability `factor`.
+- An entry with `collections` gains and loses whole collections: the added tasks are collections of
+  its sizes and interval dispersion at (factor − 1) × its rate, and a factor below 1 keeps each
+  collection (its tasks sharing a submission instant) whole with probability `factor`.
 """
 
 from __future__ import annotations
@@ -53,13 +56,19 @@ def apply_rate_factors(
         low, high = max(window.start, getattr(entry, "start", 0.0)), min(window.start + window.duration, end_s)
         if high <= low or window.factor == 1:
             continue
+        batched = getattr(entry, "collections", None) is not None
+        if window.factor < 1 and batched:
+            tasks = _thin_collections(tasks, window, rng)
+            continue
         if window.factor < 1:
             keep = rng.random(len(tasks)) < window.factor
             tasks = [t for t, k in zip(tasks, keep, strict=True) if k or not _inside(window, t.submit_s)]
             continue
         extra = window.factor - 1
         prefix = f"w{index}-r{number}-"
-        if hasattr(entry, "rate_at") or hasattr(entry, "rate_per_hour"):
+        if batched:
+            added = entry.tasks_at(entry.collection_times(low, high, rng, extra), rng, index)
+        elif hasattr(entry, "rate_at") or hasattr(entry, "rate_per_hour"):
             added = entry.tasks_at(_extra_times(entry, extra, low, high, rng), rng, index)
         elif hasattr(entry, "bursts"):
             times = [np.full(round(extra * b.count), b.at) for b in entry.bursts if low <= b.at < high]
@@ -70,6 +79,14 @@ def apply_rate_factors(
             task.task_id = f"{prefix}{k}"
         tasks = tasks + added
     return tasks
+
+
+def _thin_collections(tasks: list[TaskSpec], window: RateFactor, rng: np.random.Generator) -> list[TaskSpec]:
+    """Each collection (tasks of one submission instant) inside the window kept whole with probability
+    `factor`: fewer calls, each as large as before."""
+    instants = sorted({t.submit_s for t in tasks if _inside(window, t.submit_s)})
+    keep = dict(zip(instants, rng.random(len(instants)) < window.factor, strict=True))
+    return [t for t in tasks if keep.get(t.submit_s, True)]
 
 
 def _extra_times(entry: Any, extra: float, low: float, high: float, rng: np.random.Generator) -> np.ndarray:

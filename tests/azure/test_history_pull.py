@@ -154,8 +154,8 @@ def test_pull_writes_a_history_calibrate_can_use(pulled: tuple[Running, Cli], tm
     assert history.autoscale is not None and len(history.autoscale) == 1
     assert history.nodes is not None and list(history.nodes["dedicated"]) == [True, True, False]
     assert (history.window_start, history.window_end) == (pd.Timestamp(SINCE), pd.Timestamp(UNTIL))
-    # Requests: pool, jobs, 2 task counts, render-1 in 3 pages of 50, render-2 in 1, nodes.
-    assert summary["requests"] == 1 + 1 + 2 + 3 + 1 + 1 == len(running.service.requests)
+    # Requests: pool, jobs, 2 task counts, render-1 in 3 pages of 50, render-2 in 1, nodes, pools.
+    assert summary["requests"] == 1 + 1 + 2 + 3 + 1 + 1 + 1 == len(running.service.requests)
     listing = [r for r in running.service.requests if r.path == "/jobs/render-1/tasks"]
     assert listing[0].query["$filter"] == [
         "creationTime ge DateTime'2026-03-01T00:00:00Z' and creationTime le DateTime'2026-03-02T00:00:00Z'"
@@ -370,3 +370,41 @@ def test_node_counts_from_azure_monitor(arm: FakeArm, tmp_path: Path) -> None:
     assert "https://metrics.monitor.azure.com" in resources and "https://batch.core.windows.net/" in resources
     assert not (tmp_path / "h2" / "node_counts.csv").exists()
     assert any("has 2 pools" in note for note in json.loads((tmp_path / "h2" / "history.json").read_text())["notes"])
+
+
+def test_an_account_of_two_pools_gives_the_pools_own_counts_now(tmp_path: Path) -> None:
+    """Issue 22 §1: Azure Monitor's node counts have no pool dimension (learn.microsoft.com/azure/
+    azure-monitor/reference/supported-metrics/microsoft-batch-batchaccounts-metrics), so with two
+    pools the pull says so and counts the pool's own nodes from its node list (Compute Node - List,
+    learn.microsoft.com/rest/api/batchservice/compute-node/list: state, stateTransitionTime,
+    isDedicated), which it names in `sources`. The other pool's nodes are not counted."""
+    service = history_service()  # pools 'render' and 'other'
+    now = datetime.now(timezone.utc)
+    for k, task in enumerate(service.tasks["render-1"][:20]):
+        task["creationTime"] = _stamp(now - timedelta(minutes=60 - k))
+    render = service.nodes["render"]
+    render[2] |= {"state": "preempted", "stateTransitionTime": "2026-03-01T20:00:00.0000000Z"}
+    render.append(render[1] | {"id": "tvm-3", "state": "running"})
+    service.nodes["other"] = [render[0] | {"id": f"other-{k}", "isDedicated": True} for k in range(5)]
+    for running in serve(service):
+        code, output = Cli(running)("history", "pull", "render", "--since", "2h", "--out", str(tmp_path / "h"))
+    assert code == 0, output
+    assert "the account has 2 pools (also other)" in output and "no pool dimension" in output
+    meta = json.loads((tmp_path / "h" / "history.json").read_text())
+    note = next(n for n in meta["notes"] if "2 pools" in n)
+    assert "window's end: 3 dedicated, 1 Spot, 1 preempted" in note, note
+    now_counts = meta["pool_nodes_now"]
+    assert (now_counts["dedicated"], now_counts["spot"], now_counts["preempted"]) == (3, 1, 1)
+    assert (now_counts["idle"], now_counts["running"]) == (2, 1) and now_counts["window_end"] is True
+    assert now_counts["preempted_since"] == ["2026-03-01T20:00:00.0000000Z"]
+    assert any("node list" in source["file"] and source["rows"] == 4 for source in meta["sources"])
+    assert not (tmp_path / "h" / "node_counts.csv").exists()  # no account-wide counts as the pool's
+
+
+def test_an_account_of_one_pool_has_no_caveat(pulled: tuple[Running, Cli], tmp_path: Path) -> None:
+    running, cli = pulled
+    del running.service.pools["other"]
+    code, output = cli("history", "pull", "render", *WINDOW, "--out", str(tmp_path / "h"))
+    assert code == 0, output
+    meta = json.loads((tmp_path / "h" / "history.json").read_text())
+    assert "pool_nodes_now" not in meta and not any("pools" in n for n in meta["notes"])

@@ -203,6 +203,8 @@ def _pulled(root: Path) -> Path:
                         "rows": 3,
                     }
                 ],
+                "notes": ["the account has 2 pools (also other) ..."],
+                "pool_nodes_now": {"time": "2026-03-02T11:00:00Z", "dedicated": 2, "spot": 1, "preempted": 1},
             }
         )
     )
@@ -228,6 +230,9 @@ def test_import_into_a_pulled_history_merges_and_lists_sources(tmp_path: Path) -
     kinds = [s["kind"] for s in history.meta["sources"]]
     assert kinds == ["pool, tasks and nodes", "service logs"]
     assert history.meta["window"] == {"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T11:00:00Z"}
+    # A pull's own node counts and its account caveat outlive the merge (issue 22 §1, several pools).
+    assert history.meta["pool_nodes_now"]["preempted"] == 1
+    assert any("2 pools" in note for note in history.meta["notes"])
     # Importing the same logs again changes nothing: every row is keyed.
     before = {n: (pulled / n).read_text() for n in ("tasks.csv", "resizes.csv", "autoscale.csv")}
     assert _import(write_storage(tmp_path / "logs2"), pulled).exit_code == 0
