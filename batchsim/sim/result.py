@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,17 @@ import pandas as pd
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
-from batchsim.sim.records import Attempt, Evaluation, JobAction, NodeInterval, Records, ResizeError, TaskRow
+from batchsim.sim.records import (
+    Attempt,
+    Attempts,
+    Evaluation,
+    JobAction,
+    NodeInterval,
+    NodeIntervals,
+    Records,
+    ResizeError,
+    TaskRow,
+)
 
 __all__ = ["SUMMARY_KEYS", "Result"]
 
@@ -94,7 +105,7 @@ class Result:
             sorted(merged.items(), key=lambda item: (_KEY_RANK.get(item[0], len(_KEY_RANK)), order[item[0]]))
         )
 
-    def _rows(self, name: str) -> tuple[list[Any], list[str]]:
+    def _rows(self, name: str) -> tuple[Sequence[Any] | NodeIntervals | Attempts, list[str]]:
         records = self.records
         if name == "tasks":
             return records.task_rows(), list(TaskRow._fields)
@@ -119,7 +130,12 @@ class Result:
     def _frame(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
             rows, columns = self._rows(name)
-            self._frames[name] = _finish_frame(name, pd.DataFrame(rows, columns=columns))
+            if isinstance(rows, NodeIntervals | Attempts) and len(rows):  # kept by column (records.py)
+                columns_of = rows.columns()
+                frame = pd.DataFrame({n: np.asarray(c) if isinstance(c, array) else c for n, c in columns_of.items()})
+            else:
+                frame = pd.DataFrame(list(rows), columns=columns)
+            self._frames[name] = _finish_frame(name, frame)
         return self._frames[name]
 
     @property

@@ -36,6 +36,7 @@ class Scheduler:
 
     __slots__ = (
         "_append_attempt",
+        "_attempt_columns",
         "_end_job",
         "_leave",
         "_preparation",
@@ -65,6 +66,17 @@ class Scheduler:
         self.config = state.config
         self.records = state.records
         self._append_attempt = state.records.attempts.append
+        columns = state.records.attempts
+        self._attempt_columns = (  # the appends of each column, bound once: a row per attempt
+            columns.task_id.append,
+            columns.job_id.append,
+            columns.node_id.append,
+            columns.kind.append,
+            columns.start_s.append,
+            columns.end_s.append,
+            columns.slots.append,
+            columns.outcome.append,
+        )
         self.spread = state.config.node_fill_type == "spread"
         self.by_creation = state.config.job_default_order == "creationtime"
         self.latency_s = float(state.config.scheduler_latency)
@@ -371,18 +383,16 @@ class Scheduler:
             self._release_gang(task, outcome, task.gang)
         if task.first_start_s is None and task.run_start_s <= self.calendar.now:
             task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
-        self._append_attempt(
-            Attempt(
-                task.spec.task_id,
-                task.job.spec.job_id,
-                node.node_id,
-                node.kind,
-                task.placed_s,
-                self.calendar.now,
-                task.spec.required_slots,
-                outcome,
-            )
-        )
+        add_task, add_job, add_node, add_kind, add_start, add_end, add_slots, add_outcome = self._attempt_columns
+        spec = task.spec
+        add_task(spec.task_id)
+        add_job(task.job.spec.job_id)
+        add_node(node.node_id)
+        add_kind(node.kind)
+        add_start(task.placed_s)
+        add_end(self.calendar.now)
+        add_slots(spec.required_slots)
+        add_outcome(outcome)
         node.running.discard(task)
         node.retain_until_s = self.calendar.now + self.retention_s  # retaineddata keeps every task's data
         slots = task.spec.required_slots
