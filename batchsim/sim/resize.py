@@ -86,15 +86,16 @@ class Resize:
             if len(counted) < target:
                 self._allocate(kind, target - len(counted))
             elif len(counted) > target:
+                # `_removal_order` ends in the node's index, so it orders the nodes totally: the
+                # set's memory order cannot show through, and the nodes need no sort first.
                 for node in heapq.nsmallest(len(counted) - target, counted, key=_removal_order):
                     self.nodes.remove(node, option)
         self.scheduler.dispatch()
 
     def _counted(self, kind: str) -> list[Node]:
-        """Nodes that count toward the target: not gone, not leaving (preempted ones included)."""
-        nodes = [n for n in self.state.live[kind] if n.state not in ("leavingpool", "retaining") and not n.draining]
-        nodes.sort(key=by_index)  # sets iterate in memory order: sort so runs are reproducible
-        return nodes
+        """Nodes that count toward the target, in no particular order: not gone, not leaving
+        (preempted ones included)."""
+        return [n for n in self.state.live[kind] if not n.draining and n.state not in _NOT_COUNTED]
 
     def _allocate(self, kind: str, count: int) -> None:
         state = self.state
@@ -182,6 +183,9 @@ class Resize:
             self.records.resize_errors.append(ResizeError(self.calendar.now, node.kind, "AllocationTimedout"))
             self.nodes.gone(node)
             self.reconcile_later()
+
+
+_NOT_COUNTED = frozenset({"leavingpool", "retaining"})
 
 
 def _removal_order(node: Node) -> tuple[int, int, int]:
