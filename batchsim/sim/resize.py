@@ -36,6 +36,7 @@ _REMOVAL_RANK = {
     "rebooting": 3,
     "idle": 4,
 }
+_NOT_COUNTED = frozenset({"leavingpool", "retaining"})  # leaving nodes count toward no target
 
 
 # An inter-node communication pool's most nodes (batch-behavior §4.4: 100, 80 in user-subscription mode).
@@ -86,9 +87,12 @@ class Resize:
             if len(counted) < target:
                 self._allocate(kind, target - len(counted))
             elif len(counted) > target:
-                # `_removal_order` ends in the node's index, so it orders the nodes totally: the
-                # set's memory order cannot show through, and the nodes need no sort first.
-                for node in heapq.nsmallest(len(counted) - target, counted, key=_removal_order):
+                # The removal order ends in the node's index, so it orders the nodes totally: the
+                # set's memory order cannot show through, the nodes need no sort first, and the
+                # node itself (last in each entry) is never compared.
+                rank = _REMOVAL_RANK.get
+                entries = [(rank(n.state, 5), n.used_slots, -n.index, n) for n in counted]
+                for _rank, _used, _index, node in heapq.nsmallest(len(counted) - target, entries):
                     self.nodes.remove(node, option)
         self.scheduler.dispatch()
 
@@ -183,10 +187,3 @@ class Resize:
             self.records.resize_errors.append(ResizeError(self.calendar.now, node.kind, "AllocationTimedout"))
             self.nodes.gone(node)
             self.reconcile_later()
-
-
-_NOT_COUNTED = frozenset({"leavingpool", "retaining"})
-
-
-def _removal_order(node: Node) -> tuple[int, int, int]:
-    return _REMOVAL_RANK.get(node.state, 5), node.used_slots, -node.index
