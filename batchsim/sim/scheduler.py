@@ -111,10 +111,9 @@ class Scheduler:
         job = task.job
         if job.disabled:  # it stays active, and is counted so, but is not scheduled
             return
-        key = task.queue_key
-        if key is None:
-            key = task.queue_key = self._queue_key(task)
-        heappush(self.queue, (-job.spec.priority, key[0], key[1], task))
+        if task.queue_tag < 0:
+            task.queue_tag, task.queue_order = self._queue_key(task)
+        heappush(self.queue, (-job.spec.priority, task.queue_tag, task.queue_order, task))
 
     def _queue_key(self, task: Task) -> tuple[int, int]:
         """Where a newly eligible task goes among the tasks of equal priority.
