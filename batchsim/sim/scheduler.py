@@ -238,8 +238,8 @@ class Scheduler:
         stops only at a one-slot task that no node has a free slot for."""
         queue = self.queue
         open_heap = self.open_heap
-        if not queue or not open_heap:
-            return
+        if not queue or not open_heap or self.state.ready_slots == self.state.ready_used:
+            return  # nothing queued, or every ready node full: no task can start (a third of the calls)
         blocked: list[tuple[int, int, int, Task]] = []
         barred: dict[str, int] | None = None  # job id → fewest slots its tasks found only barred nodes for
         by_creation = self.by_creation
