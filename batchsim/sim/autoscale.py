@@ -102,10 +102,14 @@ class Autoscale:
         drop = self.config.metrics.sample_drop_probability
         autoscale = self.config.autoscale
         loss = autoscale.sample_loss_fraction if autoscale is not None else 0.0
-        for values_of, value in zip(series, values, strict=True):
-            missing = drop > 0 and self.rng_samples.random() < drop
-            lost = loss > 0 and self.rng_sample_loss.random() < loss  # drawn apart, so drops keep their draws
-            values_of.append(math.nan if missing or lost else float(value))
+        if drop > 0 or loss > 0:
+            for values_of, value in zip(series, values, strict=True):
+                missing = drop > 0 and self.rng_samples.random() < drop
+                lost = loss > 0 and self.rng_sample_loss.random() < loss  # drawn apart, so drops keep their draws
+                values_of.append(math.nan if missing or lost else float(value))
+        else:  # nothing is lost: no draw to make
+            for values_of, value in zip(series, values, strict=True):
+                values_of.append(float(value))
         self._zeros.append(0.0)
         self.records.sample_times.append(self.calendar.now)
         self.at(self.config.metrics.sample_interval, self._sample)

@@ -148,7 +148,8 @@ class Task:
         "node",
         "placed_s",
         "plain",
-        "queue_key",
+        "queue_order",
+        "queue_tag",
         "remaining_deps",
         "requeue_count",
         "retry_count",
@@ -170,7 +171,10 @@ class Task:
         self.attempts = 0  # attempts started (retries, requeues and recoveries included)
         self.retry_count = 0  # failed attempts retried (maxTaskRetryCount's budget, §4.2)
         self.requeue_count = 0  # attempts killed and requeued by a shrink or an eviction
-        self.queue_key: tuple[int, int] | None = None  # its place among equal-priority tasks, kept when requeued
+        # Its place among equal-priority tasks (`Scheduler._queue_key`), kept when requeued; -1 until
+        # first queued. Two ints, not a tuple: 48 bytes less a task.
+        self.queue_tag = -1
+        self.queue_order = -1
         self.node: Node | None = None
         self.placed_s = 0.0
         self.run_start_s = 0.0

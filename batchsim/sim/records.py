@@ -3,11 +3,19 @@
 STYLE: records at the engine, DataFrames at the boundary. The rooms append these rows to the lists
 of one `Records` object while the run goes; `Result` turns each list into a DataFrame once, the
 first time the table is read. A row type's fields are its table's columns, in order.
+
+The two tables with a row per event or so (`nodes`: every idle ↔ running flip; `attempts`) are
+kept column by column instead (`NodeIntervals`, `Attempts`): times in `array('d')`, strings as
+references to the strings the run already holds. A tuple per row cost 100-170 bytes with its
+floats; a row of columns costs 40-60 (issue 26: the 1M-task week's peak memory). Iterating
+them gives the row types still.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from array import array
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from batchsim.formula.context import SampleSeries
@@ -17,9 +25,11 @@ __all__ = [
     "BILLED_STATES",
     "LIVE_STATES",
     "Attempt",
+    "Attempts",
     "Evaluation",
     "JobAction",
     "NodeInterval",
+    "NodeIntervals",
     "Records",
     "ResizeError",
     "TaskRow",
@@ -67,6 +77,96 @@ class Attempt(NamedTuple):
     # completed | failed | preprocessing_error | upload_error | requeued | node_fault | killed | preparation_failed
     # | jobrelease
     outcome: str
+
+
+class NodeIntervals:
+    """The `nodes` table, column by column (see the module's doc); `billed` follows from the state."""
+
+    __slots__ = ("end_s", "kind", "node_id", "start_s", "state")
+
+    def __init__(self) -> None:
+        self.node_id: list[str] = []
+        self.kind: list[str] = []
+        self.state: list[str] = []
+        self.start_s = array("d")
+        self.end_s = array("d")
+
+    def __len__(self) -> int:
+        return len(self.node_id)
+
+    def __iter__(self) -> Iterator[NodeInterval]:
+        for node_id, kind, state, start_s, end_s in zip(
+            self.node_id, self.kind, self.state, self.start_s, self.end_s, strict=True
+        ):
+            yield NodeInterval(node_id, kind, state, start_s, end_s, state in BILLED_STATES)
+
+    def columns(self) -> dict[str, Any]:
+        """The table's columns by name, in `NodeInterval`'s order."""
+        return {
+            "node_id": self.node_id,
+            "kind": self.kind,
+            "state": self.state,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "billed": [state in BILLED_STATES for state in self.state],
+        }
+
+
+class Attempts:
+    """The `attempts` table, column by column (see the module's doc)."""
+
+    __slots__ = ("end_s", "job_id", "kind", "node_id", "outcome", "slots", "start_s", "task_id")
+
+    def __init__(self) -> None:
+        self.task_id: list[str] = []
+        self.job_id: list[str] = []
+        self.node_id: list[str] = []
+        self.kind: list[str] = []
+        self.start_s = array("d")
+        self.end_s = array("d")
+        self.slots = array("q")
+        self.outcome: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.task_id)
+
+    def __iter__(self) -> Iterator[Attempt]:
+        for row in zip(
+            self.task_id,
+            self.job_id,
+            self.node_id,
+            self.kind,
+            self.start_s,
+            self.end_s,
+            self.slots,
+            self.outcome,
+            strict=True,
+        ):
+            yield Attempt(*row)
+
+    def append(self, row: Attempt) -> None:
+        """Add one row (the rare ones: job release runs; the scheduler appends column by column)."""
+        self.task_id.append(row.task_id)
+        self.job_id.append(row.job_id)
+        self.node_id.append(row.node_id)
+        self.kind.append(row.kind)
+        self.start_s.append(row.start_s)
+        self.end_s.append(row.end_s)
+        self.slots.append(row.slots)
+        self.outcome.append(row.outcome)
+
+    def columns(self) -> dict[str, Any]:
+        """The table's columns by name, in `Attempt`'s order."""
+        return {
+            "task_id": self.task_id,
+            "job_id": self.job_id,
+            "node_id": self.node_id,
+            "kind": self.kind,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "slots": self.slots,
+            "outcome": self.outcome,
+        }
 
 
 class Evaluation(NamedTuple):
@@ -145,8 +245,8 @@ class Records:
     def __init__(self, duration_s: float, seed: int) -> None:
         self.duration_s = duration_s
         self.seed = seed
-        self.node_intervals: list[NodeInterval] = []
-        self.attempts: list[Attempt] = []
+        self.node_intervals = NodeIntervals()
+        self.attempts = Attempts()
         self.evaluations: list[Evaluation] = []
         self.resize_errors: list[ResizeError] = []
         self.job_actions: list[JobAction] = []

@@ -36,6 +36,7 @@ _REMOVAL_RANK = {
     "rebooting": 3,
     "idle": 4,
 }
+_NOT_COUNTED = frozenset({"leavingpool", "retaining"})  # leaving nodes count toward no target
 
 
 # An inter-node communication pool's most nodes (batch-behavior §4.4: 100, 80 in user-subscription mode).
@@ -86,15 +87,19 @@ class Resize:
             if len(counted) < target:
                 self._allocate(kind, target - len(counted))
             elif len(counted) > target:
-                for node in heapq.nsmallest(len(counted) - target, counted, key=_removal_order):
+                # The removal order ends in the node's index, so it orders the nodes totally: the
+                # set's memory order cannot show through, the nodes need no sort first, and the
+                # node itself (last in each entry) is never compared.
+                rank = _REMOVAL_RANK.get
+                entries = [(rank(n.state, 5), n.used_slots, -n.index, n) for n in counted]
+                for _rank, _used, _index, node in heapq.nsmallest(len(counted) - target, entries):
                     self.nodes.remove(node, option)
         self.scheduler.dispatch()
 
     def _counted(self, kind: str) -> list[Node]:
-        """Nodes that count toward the target: not gone, not leaving (preempted ones included)."""
-        nodes = [n for n in self.state.live[kind] if n.state not in ("leavingpool", "retaining") and not n.draining]
-        nodes.sort(key=by_index)  # sets iterate in memory order: sort so runs are reproducible
-        return nodes
+        """Nodes that count toward the target, in no particular order: not gone, not leaving
+        (preempted ones included)."""
+        return [n for n in self.state.live[kind] if not n.draining and n.state not in _NOT_COUNTED]
 
     def _allocate(self, kind: str, count: int) -> None:
         state = self.state
@@ -182,7 +187,3 @@ class Resize:
             self.records.resize_errors.append(ResizeError(self.calendar.now, node.kind, "AllocationTimedout"))
             self.nodes.gone(node)
             self.reconcile_later()
-
-
-def _removal_order(node: Node) -> tuple[int, int, int]:
-    return _REMOVAL_RANK.get(node.state, 5), node.used_slots, -node.index

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,17 @@ import pandas as pd
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
-from batchsim.sim.records import Attempt, Evaluation, JobAction, NodeInterval, Records, ResizeError, TaskRow
+from batchsim.sim.records import (
+    Attempt,
+    Attempts,
+    Evaluation,
+    JobAction,
+    NodeInterval,
+    NodeIntervals,
+    Records,
+    ResizeError,
+    TaskRow,
+)
 
 __all__ = ["SUMMARY_KEYS", "Result"]
 
@@ -94,7 +105,7 @@ class Result:
             sorted(merged.items(), key=lambda item: (_KEY_RANK.get(item[0], len(_KEY_RANK)), order[item[0]]))
         )
 
-    def _rows(self, name: str) -> tuple[list[Any], list[str]]:
+    def _rows(self, name: str) -> tuple[Sequence[Any] | NodeIntervals | Attempts, list[str]]:
         records = self.records
         if name == "tasks":
             return records.task_rows(), list(TaskRow._fields)
@@ -119,7 +130,12 @@ class Result:
     def _frame(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
             rows, columns = self._rows(name)
-            self._frames[name] = _finish_frame(name, pd.DataFrame(rows, columns=columns))
+            if isinstance(rows, NodeIntervals | Attempts) and len(rows):  # kept by column (records.py)
+                columns_of = rows.columns()
+                frame = pd.DataFrame({n: np.asarray(c) if isinstance(c, array) else c for n, c in columns_of.items()})
+            else:
+                frame = pd.DataFrame(list(rows), columns=columns)
+            self._frames[name] = _finish_frame(name, frame)
         return self._frames[name]
 
     @property
@@ -205,9 +221,10 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _waits(records: Records) -> tuple[np.ndarray, bool]:
-    """Every eligible task's wait (DESIGN §4: from eligibility to its first start), and whether
-    some are censored.
+def _task_figures(records: Records) -> tuple[np.ndarray, bool, Counter[str], int, int, int]:
+    """In one pass over the tasks: every eligible task's wait (DESIGN §4: from eligibility to its
+    first start) and whether some are censored; the tasks by state; how many never started; how
+    many have a deadline and how many of those completed by it.
 
     A task that never started counts with the wait it had: until it failed unstarted (its job
     ended), or until the end of the run if it is still queued. The latter is only a lower bound,
@@ -217,30 +234,35 @@ def _waits(records: Records) -> tuple[np.ndarray, bool]:
     horizon_s = records.duration_s
     waits = []
     censored = False
+    states: Counter[str] = Counter()
+    never_started = with_deadline = met = 0
     for t in records.tasks:
+        state = t.state
+        states[state] += 1
+        deadline_s = t.spec.deadline_s
+        if deadline_s is not None:
+            with_deadline += 1
+            if state == "completed" and t.end_s is not None and t.end_s <= deadline_s:
+                met += 1
+        first_start_s = t.first_start_s
+        if first_start_s is None:
+            never_started += 1
         if t.eligible_s is None:
             continue  # never eligible (dependencies unmet, or its job ended first): no wait
-        if t.first_start_s is not None:
-            waits.append(t.first_start_s - t.eligible_s)
+        if first_start_s is not None:
+            waits.append(first_start_s - t.eligible_s)
         elif t.end_s is not None:
             waits.append(t.end_s - t.eligible_s)
         else:
             waits.append(horizon_s - t.eligible_s)
             censored = True
-    return np.array(waits), censored
+    return np.array(waits), censored, states, never_started, with_deadline, met
 
 
 def _engine_summary(records: Records, wall_s: float) -> dict[str, Any]:
     """The summary keys that come from the engine's own records (the cost keys come from the bill)."""
     tasks = records.tasks
-    waits, censored = _waits(records)
-    states = Counter(t.state for t in tasks)
-    deadlines = [(t.state, t.end_s, t.spec.deadline_s) for t in tasks if t.spec.deadline_s is not None]
-    met = sum(
-        1
-        for state, end_s, deadline_s in deadlines
-        if state == "completed" and end_s is not None and end_s <= deadline_s
-    )
+    waits, censored, states, never_started, with_deadline, met = _task_figures(records)
     return {
         "tasks_submitted": len(tasks),
         "tasks_completed": states["completed"],
@@ -260,8 +282,8 @@ def _engine_summary(records: Records, wall_s: float) -> dict[str, Any]:
         # Extensions.
         "tasks_active_at_end": states["active"] + states["waiting"],
         "tasks_running_at_end": states["running"],
-        "tasks_never_started": sum(1 for t in tasks if t.first_start_s is None),
+        "tasks_never_started": never_started,
         "wait_censored": censored,
         "autoscale_errors": sum(1 for e in records.evaluations if e.error_code is not None),
-        "deadline_met_fraction": met / len(deadlines) if deadlines else math.nan,
+        "deadline_met_fraction": met / with_deadline if with_deadline else math.nan,
     }

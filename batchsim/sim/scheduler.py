@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class Scheduler:
 
     __slots__ = (
         "_append_attempt",
+        "_attempt_columns",
         "_end_job",
         "_leave",
         "_preparation",
@@ -65,6 +67,17 @@ class Scheduler:
         self.config = state.config
         self.records = state.records
         self._append_attempt = state.records.attempts.append
+        columns = state.records.attempts
+        self._attempt_columns = (  # the appends of each column, bound once: a row per attempt
+            columns.task_id.append,
+            columns.job_id.append,
+            columns.node_id.append,
+            columns.kind.append,
+            columns.start_s.append,
+            columns.end_s.append,
+            columns.slots.append,
+            columns.outcome.append,
+        )
         self.spread = state.config.node_fill_type == "spread"
         self.by_creation = state.config.job_default_order == "creationtime"
         self.latency_s = float(state.config.scheduler_latency)
@@ -95,12 +108,12 @@ class Scheduler:
             task.eligible_s = self.calendar.now
         task.state = "active"
         self.state.active_count += task.instances
-        if task.job.disabled:  # it stays active, and is counted so, but is not scheduled
+        job = task.job
+        if job.disabled:  # it stays active, and is counted so, but is not scheduled
             return
-        key = task.queue_key
-        if key is None:
-            key = task.queue_key = self._queue_key(task)
-        heapq.heappush(self.queue, (-task.job.spec.priority, key[0], key[1], task))
+        if task.queue_tag < 0:
+            task.queue_tag, task.queue_order = self._queue_key(task)
+        heappush(self.queue, (-job.spec.priority, task.queue_tag, task.queue_order, task))
 
     def _queue_key(self, task: Task) -> tuple[int, int]:
         """Where a newly eligible task goes among the tasks of equal priority.
@@ -122,7 +135,7 @@ class Scheduler:
         """Offer a node's free slots to the queue (a ready node with room that is not draining)."""
         free = node.slots - node.used_slots
         if free > 0 and not node.draining and node.state in READY_STATES:
-            heapq.heappush(self.open_heap, (-free if self.spread else free, node.index, node))
+            heappush(self.open_heap, (-free if self.spread else free, node.index, node))
 
     def _pick_node(self, slots: int, task: Task) -> Node | None:
         """The node for a task: spread → most free slots, pack → fullest that fits; lowest index on
@@ -131,23 +144,26 @@ class Scheduler:
         tasks may still fit."""
         heap = self.open_heap
         spread = self.spread
-        skipped: list[tuple[int, int, Node]] = []
+        skipped: list[tuple[int, int, Node]] | None = None  # made on the first node passed over
         chosen = None
         barred = False
         while heap:
             key, _, node = heap[0]
             free = node.slots - node.used_slots
             if free <= 0 or key != (-free if spread else free) or node.draining or node.state not in READY_STATES:
-                heapq.heappop(heap)  # stale entry
+                heappop(heap)  # stale entry
                 continue
             if free >= slots:
                 if not node.barred_jobs or task.job.spec.job_id not in node.barred_jobs:
                     chosen = node
                     break
                 barred = True
-            skipped.append(heapq.heappop(heap))
-        for entry in skipped:
-            heapq.heappush(heap, entry)
+            if skipped is None:
+                skipped = []
+            skipped.append(heappop(heap))
+        if skipped is not None:
+            for entry in skipped:
+                heappush(heap, entry)
         self.only_barred = barred and chosen is None
         return chosen
 
@@ -221,12 +237,15 @@ class Scheduler:
         block others, nor does one whose job is barred from every node with room (§4.4); the queue
         stops only at a one-slot task that no node has a free slot for."""
         queue = self.queue
-        if not queue or not self.open_heap:
-            return
+        open_heap = self.open_heap
+        if not queue or not open_heap or self.state.ready_slots == self.state.ready_used:
+            return  # nothing queued, or every ready node full: no task can start (a third of the calls)
         blocked: list[tuple[int, int, int, Task]] = []
         barred: dict[str, int] | None = None  # job id → fewest slots its tasks found only barred nodes for
-        while queue and self.open_heap:
-            entry = heapq.heappop(queue)
+        by_creation = self.by_creation
+        rounds = self._round
+        while queue and open_heap:
+            entry = heappop(queue)
             task = entry[3]
             if task.state != "active":
                 continue
@@ -250,37 +269,41 @@ class Scheduler:
                 elif slots == 1 and task.instances == 1:
                     break
                 continue
-            if not self.by_creation and entry[1] > self._round.get(-entry[0], 0):
-                self._round[-entry[0]] = entry[1]  # the round robin has reached this tag
+            if not by_creation and entry[1] > rounds.get(-entry[0], 0):
+                rounds[-entry[0]] = entry[1]  # the round robin has reached this tag
             if gang is not None:
                 self._hold_gang(task, gang[1:])
             self._start_attempt(task, node)
         for entry in blocked:
-            heapq.heappush(queue, entry)
+            heappush(queue, entry)
 
     # -- attempts ---------------------------------------------------------------------------------
     def _start_attempt(self, task: Task, node: Node) -> None:
         spec = task.spec
         state = self.state
         now = self.calendar.now
-        state.active_count -= task.instances
-        state.running_count += task.instances
+        instances = task.instances
+        state.active_count -= instances
+        state.running_count += instances
         task.state = "running"
         task.node = node
         task.attempts += 1
-        task.token += 1
+        token = task.token = task.token + 1
         task.placed_s = now
-        node.used_slots += spec.required_slots
-        state.ready_used += spec.required_slots  # the node is idle or running: ready
+        slots = spec.required_slots
+        used = node.used_slots = node.used_slots + slots
+        state.ready_used += slots  # the node is idle or running: ready
         node.running.add(task)
         if node.state == "idle":
             state.flip_busy(node, "running")
-        self.push_open(node)
+        free = node.slots - used
+        if free > 0 and not node.draining:  # push_open: the node is ready (running) here
+            heappush(self.open_heap, (-free if self.spread else free, node.index, node))
         start_s = now + self.latency_s
         job = task.job
         if task.plain and job.spec.preparation is None:  # no preparation, image, staging, failure or limit
             task.run_start_s = start_s
-            self.at(start_s + spec.duration_s - now, self._attempt_ended, task, task.token, "completed")
+            self.at(start_s + spec.duration_s - now, self._attempt_ended, task, token, "completed")
             return
         if job.spec.preparation is not None:
             start_s = max(start_s, self._preparation(node, job))
@@ -369,29 +392,32 @@ class Scheduler:
             return None
         if task.gang is not None:
             self._release_gang(task, outcome, task.gang)
-        if task.first_start_s is None and task.run_start_s <= self.calendar.now:
+        now = self.calendar.now
+        if task.first_start_s is None and task.run_start_s <= now:
             task.first_start_s = task.run_start_s  # the attempt ran: the task's start (§4.2)
-        self._append_attempt(
-            Attempt(
-                task.spec.task_id,
-                task.job.spec.job_id,
-                node.node_id,
-                node.kind,
-                task.placed_s,
-                self.calendar.now,
-                task.spec.required_slots,
-                outcome,
-            )
-        )
-        node.running.discard(task)
-        node.retain_until_s = self.calendar.now + self.retention_s  # retaineddata keeps every task's data
-        slots = task.spec.required_slots
-        node.used_slots -= slots
-        if node.state in READY_STATES:
+        add_task, add_job, add_node, add_kind, add_start, add_end, add_slots, add_outcome = self._attempt_columns
+        spec = task.spec
+        slots = spec.required_slots
+        add_task(spec.task_id)
+        add_job(task.job.spec.job_id)
+        add_node(node.node_id)
+        add_kind(node.kind)
+        add_start(task.placed_s)
+        add_end(now)
+        add_slots(slots)
+        add_outcome(outcome)
+        running = node.running
+        running.discard(task)
+        node.retain_until_s = now + self.retention_s  # retaineddata keeps every task's data
+        used = node.used_slots = node.used_slots - slots
+        node_state = node.state
+        if node_state in READY_STATES:
             self.state.ready_used -= slots
-            if not node.running and node.state == "running" and not node.draining:
+            if not running and node_state == "running" and not node.draining:
                 self.state.flip_busy(node, "idle")
-        self.push_open(node)
+            free = node.slots - used
+            if free > 0 and not node.draining:  # push_open, for the ready node
+                heappush(self.open_heap, (-free if self.spread else free, node.index, node))
         return node
 
     def kill(self, task: Task, outcome: str) -> None:

@@ -13,7 +13,7 @@ from collections import Counter
 from batchsim.sim.calendar import Calendar
 from batchsim.sim.config import PoolConfig, vcpus_of
 from batchsim.sim.entities import Node
-from batchsim.sim.records import BILLED_STATES, NodeInterval, Records
+from batchsim.sim.records import Records
 
 __all__ = ["READY_STATES", "PoolState"]
 
@@ -33,7 +33,7 @@ class PoolState:
     """
 
     __slots__ = (
-        "_append_interval",
+        "_interval_columns",
         "active_count",
         "calendar",
         "config",
@@ -54,7 +54,14 @@ class PoolState:
         self.config = config
         self.calendar = calendar
         self.records = records
-        self._append_interval = records.node_intervals.append
+        columns = records.node_intervals
+        self._interval_columns = (  # the appends of each column, bound once: a row per event or so
+            columns.node_id.append,
+            columns.kind.append,
+            columns.state.append,
+            columns.start_s.append,
+            columns.end_s.append,
+        )
         self.vcpus = vcpus_of(config)
         self.nodes: list[Node] = []
         self.live: dict[str, set[Node]] = {"dedicated": set(), "spot": set()}
@@ -101,15 +108,24 @@ class PoolState:
         billed and counted together, so only the record moves (a third of a short run's events)."""
         now = self.calendar.now
         if now > node.since_s:
-            self._append_interval(NodeInterval(node.node_id, node.kind, node.state, node.since_s, now, True))
+            add_node, add_kind, add_state, add_start, add_end = self._interval_columns
+            add_node(node.node_id)
+            add_kind(node.kind)
+            add_state(node.state)
+            add_start(node.since_s)
+            add_end(now)
         node.state = state
         node.since_s = now
 
     def close_interval(self, node: Node, end_s: float) -> None:
         """Record the node's current state up to `end_s` (nothing for a gone node or an empty interval)."""
         if end_s > node.since_s and node.state != "gone":
-            billed = node.state in BILLED_STATES
-            self._append_interval(NodeInterval(node.node_id, node.kind, node.state, node.since_s, end_s, billed))
+            add_node, add_kind, add_state, add_start, add_end = self._interval_columns
+            add_node(node.node_id)
+            add_kind(node.kind)
+            add_state(node.state)
+            add_start(node.since_s)
+            add_end(end_s)
             node.since_s = end_s
 
     def current(self, kind: str) -> int:
