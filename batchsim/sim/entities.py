@@ -6,6 +6,8 @@ callbacks on the calendar. What a run leaves behind is in `records.py`.
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
+
 from batchsim.workload.spec import JobSpec, TaskSpec
 
 __all__ = ["Job", "Node", "Task", "by_index"]
@@ -98,6 +100,10 @@ class Node:
         self.fault_token += 1
 
 
+# Picklable when compiled too (the compiled build, README): a sweep or a stress sends whole results back
+# from its worker processes, with the run's tasks and their jobs (a run leaves no task on a node).
+# mypyc's native classes pickle only with both attributes set.
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Job:
     """A job: its spec, its tasks, how many of them finished, and when it ended."""
 
@@ -129,6 +135,7 @@ class Job:
         self.manager: Task | None = None  # its job manager task, if it has one
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Task:
     """A task. `token` invalidates the scheduled end of an attempt that was killed. `run_start_s`:
     when the current attempt runs, after the job preparation, image pull and staging it waits for;

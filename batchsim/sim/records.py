@@ -17,6 +17,8 @@ from array import array
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from batchsim.formula.context import SampleSeries
     from batchsim.sim.entities import Task
@@ -219,6 +221,9 @@ class TaskRow(NamedTuple):
     deadline_s: float | None
 
 
+# Picklable when compiled too (the compiled build, README): a sweep or a stress sends whole results back
+# from its worker processes. mypyc's native classes pickle only with both attributes set.
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Records:
     """Everything one run recorded, handed to `Result` whole.
 

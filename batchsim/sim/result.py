@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mypy_extensions import mypyc_attr
 
 from batchsim import jsonio
 from batchsim.files import write_atomically
@@ -73,6 +74,9 @@ _KEY_RANK = {key: rank for rank, key in enumerate((*SUMMARY_KEYS, *_EXTENSION_KE
 _METRIC_COLUMNS = ["time_s", "name", "value"]
 
 
+# Picklable when compiled too (the compiled build, README): a sweep or a stress sends whole results back
+# from its worker processes. mypyc's native classes pickle only with both attributes set.
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Result:
     """A simulation's records.
 

@@ -1,0 +1,34 @@
+"""bench_compiled.py's quick form runs and prints its figures (issue 26: CI runs a quick form of each
+benchmark). Here both sides are this interpreter's package, so it says pure Python on both; CI's
+compiled-build section (.ci/run) runs it against the installed compiled wheel. No timing threshold."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_form_prints_both_sides_and_the_ratios() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_compiled.py"),
+            "--compiled",
+            sys.executable,
+            "--quick",
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    assert "pure: batchsim.sim.engine from" in out
+    for figure in ("simpy ratio", "50-node day s", "1000-node week s"):
+        line = next(line for line in out.splitlines() if line.startswith(figure))
+        pure, compiled, ratio = (float(v) for v in line.split()[-3:])
+        assert pure > 0 and compiled > 0 and abs(ratio - compiled / pure) <= 0.05 * ratio  # printed rounded
