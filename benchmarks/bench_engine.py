@@ -328,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one round: a few seconds")
     parser.add_argument("--only-ratio", action="store_true", help="only the two engine / simpy ratios")
     parser.add_argument("--baseline", type=Path, help="also run every part on the code at this directory")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="the package measured as 'this' (default this tree; e.g. a compiled wheel's site-packages directory)",
+    )
     parser.add_argument("--rounds", type=int, help="rounds per part, best kept (default 3, quick 1)")
     parser.add_argument("--parts", default="spot,mixed,day,week", help="comma-separated: spot,mixed,day,week")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # a child process: one part, JSON out
@@ -338,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.baseline is not None and not (args.baseline / "batchsim" / "sim" / "engine.py").is_file():
         parser.error(f"--baseline {args.baseline}: no batchsim/sim/engine.py there")
+    if not (args.code / "batchsim" / "sim").is_dir():
+        parser.error(f"--code {args.code}: no batchsim/sim there")
     quick = args.quick
     rounds = args.rounds or (1 if quick else 3)
     sizes = {
@@ -347,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
         "week": 20_000 if quick else 1_000_000,
     }
     parts = ["spot", "mixed"] if args.only_ratio else args.parts.split(",")
-    codes = {"this": ROOT, **({"base": args.baseline.resolve()} if args.baseline is not None else {})}
+    codes = {"this": args.code.resolve(), **({"base": args.baseline.resolve()} if args.baseline is not None else {})}
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; best of {rounds}")
     for part in parts:
         runs = [part, f"{part}-simpy"] if part in ("spot", "mixed") else [part]
