@@ -20,7 +20,7 @@ from batchsim.cost.prices import PriceLike, Prices
 from batchsim.formula.context import datetime_to_ticks
 from batchsim.scenario import PRICES_HINT, Scenario, ScenarioError
 from batchsim.sim.config import PoolConfig
-from batchsim.sim.engine import run
+from batchsim.sim.engine import ProgramLike, run
 from batchsim.sim.result import Result
 from batchsim.workload.generators import Trace, build_workload
 from batchsim.workload.spec import Workload
@@ -64,20 +64,23 @@ def simulate(
     progress: Callable[[float], None] | None = None,
     *,
     workload: Workload | None = None,
+    program: ProgramLike | None = None,
 ) -> Result:
     """Run a scenario once. Raises `ScenarioError` (bad formula, unreadable trace) with a clear message.
 
     progress: called with the simulated time now and then (an exception raised in it stops the run).
     workload: the scenario's `build_workload` for this seed, when the caller has it already (an
         optimizer reusing one per seed across candidates); the engine does not change it.
+    program: the scenario's formula compiled (`formula.compiler.compile` of its text, with its
+        `strict`), when the caller has it already (a worker reusing one per candidate across seeds);
+        a program holds no state between runs.
     """
     from batchsim.formula.compiler import FormulaError, compile
 
     seed = scenario.seed if seed is None else seed
     if workload is None:
         workload = scenario_workload(scenario, seed)
-    program = None
-    text = scenario.formula_text()
+    text = scenario.formula_text() if program is None else None
     if text is not None:
         assert scenario.pool.autoscale is not None
         try:
@@ -117,8 +120,7 @@ def _iso_utc(moment: datetime) -> str:
 
 def add_costs(result: Result, prices: PriceLike, vcpus_per_node: int) -> None:
     """Price a run's billed node-seconds (batch-behavior §6.1) into its summary's cost keys."""
-    intervals = ((r.kind, r.state, r.start_s, r.end_s, r.billed) for r in result.records.node_intervals)
-    bill = bill_seconds(billed_seconds(intervals), prices)
+    bill = bill_seconds(billed_seconds(result.records.node_intervals), prices)
     completed = int(result.summary["tasks_completed"])
     result.add_to_summary(
         {

@@ -71,7 +71,12 @@ def optimize(
         min=0,
         help="Seeds the sampler: the same seed, the same search; another seed, another search of the same budget.",
     ),
-    batch: int | None = typer.Option(None, "--batch", min=1, help="Trials asked at once (default: 2 × workers)."),
+    batch: int | None = typer.Option(
+        None,
+        "--batch",
+        min=1,
+        help="Trials asked at once (default: 2 × workers; 8 × for --sampler random without --fidelity).",
+    ),
     executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="Where runs execute."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)."

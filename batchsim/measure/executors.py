@@ -111,6 +111,19 @@ def _workload(text: str, seed: int) -> Any:
     return workload
 
 
+@functools.lru_cache(maxsize=64)
+def _program(text: str, strict: bool) -> Any:
+    """A formula compiled once per worker: a search runs each candidate's formula on every seed and
+    member (a program holds no state between runs). None for a formula that does not compile:
+    `simulate` compiles it again and says where it is wrong."""
+    from batchsim.formula.compiler import FormulaError, compile
+
+    try:
+        return compile(text, strict=strict)
+    except FormulaError:
+        return None
+
+
 def run_one(spec: RunSpec) -> RunOutcome:
     """Simulate one run (executes in a worker process, or in the caller's for one worker)."""
     from batchsim.collector import collector_paused
@@ -121,10 +134,13 @@ def run_one(spec: RunSpec) -> RunOutcome:
     if spec.formula is not None:
         scenario = with_formula(scenario, spec.formula)
     progress = _check_stop if _STOP is not None else None
+    text, autoscale = scenario.formula_text(), scenario.pool.autoscale
+    program = _program(text, autoscale.strict) if text is not None and autoscale is not None else None
     # Paused until the run is dropped: reference counting frees it then, and the collector, back
     # on, does not walk a run that is about to go (a tenth of a run on the 50-node day).
     with collector_paused():
-        result = simulate(scenario, spec.seed, progress, workload=_workload(spec.scenario, spec.seed))
+        workload = _workload(spec.scenario, spec.seed)
+        result = simulate(scenario, spec.seed, progress, workload=workload, program=program)
         outcome = RunOutcome(result.summary, result if spec.records else None)
         del result
     return outcome
@@ -244,6 +260,7 @@ class Executor:
         if self.kind is ExecutorKind.local and self._pool is None:
             _workload.cache_clear()  # runs went through this process: give the memory back
             _scenario.cache_clear()
+            _program.cache_clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
