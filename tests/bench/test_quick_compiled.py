@@ -27,8 +27,6 @@ def test_quick_form_prints_both_sides_and_the_ratios() -> None:
         check=True,
         timeout=600,
     ).stdout
-    assert "pure: batchsim.sim.engine from" in out
-    for figure in ("simpy ratio", "50-node day s", "1000-node week s"):
-        line = next(line for line in out.splitlines() if line.startswith(figure))
-        pure, compiled, ratio = (float(v) for v in line.split()[-3:])
-        assert pure > 0 and compiled > 0 and abs(ratio - compiled / pure) <= 0.05 * ratio  # printed rounded
+    assert "this: batchsim.sim.engine from" in out
+    assert out.count("base / this:") == 4  # spot, mixed, day, week
+    assert out.count("engine / simpy") == 4  # this and base, on both reference models
