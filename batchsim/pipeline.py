@@ -120,7 +120,10 @@ def _iso_utc(moment: datetime) -> str:
 
 def add_costs(result: Result, prices: PriceLike, vcpus_per_node: int) -> None:
     """Price a run's billed node-seconds (batch-behavior §6.1) into its summary's cost keys."""
-    bill = bill_seconds(billed_seconds(result.records.node_intervals), prices)
+    # Straight from the engine's columns: iterating the table would build a row tuple per interval.
+    columns = result.records.node_intervals.columns()
+    rows = zip(*(columns[name] for name in ("node_id", "kind", "state", "start_s", "end_s", "billed")), strict=True)
+    bill = bill_seconds(billed_seconds(rows), prices)
     completed = int(result.summary["tasks_completed"])
     result.add_to_summary(
         {
