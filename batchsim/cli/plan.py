@@ -110,12 +110,11 @@ def plan(
     from batchsim.formula import check
     from batchsim.formula.diagnostics import Severity
     from batchsim.measure.executors import Executor, ExecutorError
-    from batchsim.measure.runs import autoscaled
     from batchsim.optimize.objective import Objective
-    from batchsim.optimize.templates import TemplateError, find_template, list_templates
+    from batchsim.optimize.templates import TemplateError
+    from batchsim.plan.api import plan_inputs
     from batchsim.plan.outputs import render_report, write_outputs
     from batchsim.plan.search import plan as run_plan
-    from batchsim.plan.shapes import plan_sizes
     from batchsim.scenario import ScenarioError, load_scenario
 
     if objective is ObjectiveKind.pareto:
@@ -126,21 +125,15 @@ def plan(
     try:
         loaded = load_scenario(scenario, overrides)
         check_size(loaded, max_tasks)
-        fixed = loaded.pool.autoscale is None
-        loaded = autoscaled(loaded)
-        names = [n for t in templates for n in (list_templates() if t == "all" else [t])]
-        chosen = [find_template(name) for name in dict.fromkeys(names)]
-        found, excluded = plan_sizes(loaded, sizes, wanted_slots)
+        inputs = plan_inputs(loaded, templates, sizes, wanted_slots)
     except (ScenarioError, TemplateError) as exc:
         fail(str(exc))
-    if not found:
-        fail("no VM size left to plan: " + "; ".join(f"{e.vm_size}: {e.reason}" for e in excluded))
-    for family in chosen:
+    if not inputs.sizes:
+        fail("no VM size left to plan: " + "; ".join(f"{e.vm_size}: {e.reason}" for e in inputs.excluded))
+    for family in inputs.families:
         errors = [d for d in check(family.render()) if d.severity is Severity.ERROR]
         if errors:
             fail(f"template {family.name}: its default formula does not check: {errors[0].message}")
-    own_formula = loaded.formula_text()
-    assert own_formula is not None  # autoscaled: a fixed pool has its initial sizes as a formula
     check_out_dir(out)
     new_id = pool_id or re.sub(r"[^A-Za-z0-9_-]+", "-", loaded.name).strip("-")[:59] + "-plan"
     target = Objective(objective, p95_target, miss_target)
@@ -149,10 +142,10 @@ def plan(
             pool = stack.enter_context(Executor(executor.value, scheduler=scheduler, workers=workers))
             progress = search_progress(stack, "plan", budget)
             result = run_plan(
-                loaded,
-                found,
-                excluded,
-                chosen,
+                inputs.scenario,
+                inputs.sizes,
+                inputs.excluded,
+                inputs.families,
                 target,
                 pool,
                 fills=fills,
@@ -160,8 +153,8 @@ def plan(
                 seeds=seeds,
                 final_seeds=final_seeds,
                 robust=robust,
-                own_formula=own_formula,
-                fixed=fixed,
+                own_formula=inputs.own_formula,
+                fixed=inputs.fixed,
                 batch=batch,
                 on_trial=progress,
                 sampler_seed=sampler_seed,

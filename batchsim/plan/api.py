@@ -9,6 +9,7 @@ package's root: `batchsim.plan` is this subpackage, which importing it binds on 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,43 @@ from batchsim.measure.executors import Executor
 from batchsim.measure.runs import autoscaled
 from batchsim.optimize.kinds import ObjectiveKind
 from batchsim.optimize.objective import Objective
-from batchsim.optimize.templates import find_template, list_templates
+from batchsim.optimize.templates import Template, find_template, list_templates
 from batchsim.plan.search import PlanResult
 from batchsim.plan.search import plan as run_plan
-from batchsim.plan.shapes import plan_sizes
+from batchsim.plan.shapes import Excluded, Size, plan_sizes
 from batchsim.scenario import Scenario, load_scenario
 
-__all__ = ["plan_pool"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_pool"]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a plan searches, prepared one way for `plan_pool` and `batchsim plan`."""
+
+    scenario: Scenario  # autoscaled: a fixed pool runs its initial sizes as a formula
+    fixed: bool  # the scenario as given had no autoscale
+    families: list[Template]
+    sizes: list[Size]
+    excluded: list[Excluded]
+    own_formula: str  # what the plan's winner is judged against
+
+
+def plan_inputs(
+    scenario: Scenario, templates: Sequence[str], sizes: Sequence[str], slots: Sequence[int] | None
+) -> PlanInputs:
+    """The plan's inputs from a loaded scenario; `templates` names or files, "all" every shipped one.
+
+    Raises TemplateError for an unknown template, and the scenario's errors as `plan_sizes` does.
+    """
+    fixed = scenario.pool.autoscale is None
+    loaded = autoscaled(scenario)
+    names = [n for t in templates for n in (list_templates() if t == "all" else [t])]
+    families = [find_template(name) for name in dict.fromkeys(names)]
+    found, excluded = plan_sizes(loaded, list(sizes), list(slots) if slots is not None else None)
+    own_formula = loaded.formula_text()
+    if own_formula is None:  # autoscaled() gives every scenario a formula; this says so to mypy
+        raise ValueError(f"{loaded.name}: the scenario has no formula to compare the plan with")
+    return PlanInputs(loaded, fixed, families, found, excluded, own_formula)
 
 
 def plan_pool(
@@ -49,21 +80,14 @@ def plan_pool(
     Raises ValueError when no size is left to plan (each excluded size with its reason).
     """
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
-    fixed = loaded.pool.autoscale is None
-    loaded = autoscaled(loaded)
-    names = [n for t in templates for n in (list_templates() if t == "all" else [t])]
-    chosen = [find_template(name) for name in dict.fromkeys(names)]
-    found, excluded = plan_sizes(loaded, list(sizes), list(slots) if slots is not None else None)
-    own_formula = loaded.formula_text()
-    if own_formula is None:  # autoscaled: a fixed pool has its initial sizes as a formula
-        raise ValueError(f"{loaded.name}: the scenario has no formula to compare the plan with")
+    inputs = plan_inputs(loaded, templates, sizes, slots)
     target = Objective(ObjectiveKind(objective), p95_wait_target_s, deadline_miss_target)
     with Executor("local", workers=workers) as pool:
         return run_plan(
-            loaded,
-            found,
-            excluded,
-            chosen,
+            inputs.scenario,
+            inputs.sizes,
+            inputs.excluded,
+            inputs.families,
             target,
             pool,
             fills=fills,
@@ -71,7 +95,7 @@ def plan_pool(
             seeds=seeds,
             final_seeds=final_seeds,
             robust=robust,
-            own_formula=own_formula,
-            fixed=fixed,
+            own_formula=inputs.own_formula,
+            fixed=inputs.fixed,
             sampler_seed=sampler_seed,
         )
