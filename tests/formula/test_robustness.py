@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from formula_strategies import combinations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -227,16 +228,8 @@ _SMALL = st.sampled_from(
 
 
 def _small(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    ops = st.sampled_from(["+", "-", "*", "/", "<", "==", "&&", "||"])
     return st.one_of(
-        st.builds(lambda o, x, y: f"({x} {o} {y})", ops, children, children),
-        st.builds(lambda o, x: f"{o}{x}", st.sampled_from(["-", "!"]), children),
-        st.builds(lambda c, t, e: f"({c} ? {t} : {e})", children, children, children),
-        st.builds(
-            lambda f, xs: f"{f}({', '.join(xs)})",
-            st.sampled_from(["max", "avg", "len", "val", "time", "stop", "rand", "ln", "nope"]),
-            st.lists(children, max_size=3),
-        ),
+        *combinations(children, ["max", "avg", "len", "val", "time", "stop", "rand", "ln", "nope"]),
         st.builds(
             lambda m, xs: f"$PendingTasks.{m}({', '.join(xs)})",
             st.sampled_from(["GetSample", "GetSamplePercent", "Count", "Nope"]),
